@@ -1,0 +1,62 @@
+# jiguang-growth: spec -> generator -> generated/ -> overlays/ -> you.
+# Every target installs what it needs, so each works from a fresh clone.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+NODE_BIN := node_modules/.bin
+SPEC := openapi.yaml
+GENERATED := generated/jiguang_growth_generated
+PYTEST_ARGS ?=
+
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export REDOCLY_TELEMETRY := off
+export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help setup validate lint generate check test clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required (set PYTHON=...)")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip==25.3
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(VENV)/.installed node_modules/.installed ## Create .venv and node_modules with pinned tools
+
+validate: $(VENV)/.installed ## Check openapi.yaml against the OpenAPI 3.0 schema
+	$(BIN)/openapi-spec-validator $(SPEC)
+
+lint: node_modules/.installed ## Lint openapi.yaml with Spectral (project rules) and Redocly
+	$(NODE_BIN)/spectral lint $(SPEC) --ruleset .spectral.yaml --fail-severity=warn
+	$(NODE_BIN)/redocly lint $(SPEC) --config redocly.yaml
+
+generate: $(VENV)/.installed ## Regenerate the client in generated/ from openapi.yaml
+	$(PY) codegen/generate.py
+
+check: validate lint generate ## validate + lint + generate, then fail if generated/ drifted
+	@drift="$$(git status --porcelain --untracked-files=all -- generated/)"; \
+	if [ -n "$$drift" ]; then \
+	  echo "check: generated/ is out of date with $(SPEC); run 'make generate' and commit:"; \
+	  echo "$$drift"; git --no-pager diff --stat -- generated/; exit 1; \
+	fi; echo "check: generated/ matches $(SPEC)"
+
+test: setup ## Run the whole test suite
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+clean: ## Remove the venv, node_modules and build output (never generated/)
+	rm -rf $(VENV) node_modules dist build .mypy_cache .ruff_cache .pytest_cache
+	find . -name __pycache__ -type d -prune -not -path './node_modules/*' -exec rm -rf {} +

@@ -1,0 +1,212 @@
+"""The one exception hierarchy of jiguang_growth.
+
+Every failure a caller can see is a :class:`GrowthError`. Exceptions carry no
+credentials: only the method and URL of the request are kept, never headers.
+All of them pickle, so they cross process boundaries (Celery, multiprocessing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "DOCUMENTED_CODES",
+    "GrowthError",
+    "InternalServerError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestValidationError",
+    "error_class_for",
+]
+
+BODY_PREVIEW_LIMIT = 512
+"""How many characters of an unexpected body an exception keeps."""
+
+
+def _restore(cls: type[GrowthError], args: tuple[Any, ...], state: dict[str, Any]) -> GrowthError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
+
+def preview(body: bytes | str | None) -> str:
+    """Return at most BODY_PREVIEW_LIMIT characters of ``body`` as text."""
+    if body is None:
+        return ""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    if len(text) <= BODY_PREVIEW_LIMIT:
+        return text
+    return text[:BODY_PREVIEW_LIMIT] + f"... [{len(text) - BODY_PREVIEW_LIMIT} more characters]"
+
+
+class GrowthError(Exception):
+    """Base class of every error raised by jiguang_growth."""
+
+    message: str
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class RequestValidationError(GrowthError, ValueError):
+    """Input breaks a rule of openapi.yaml; raised before any request is sent.
+
+    ``field`` is a dotted path into the request body (``body.data[3].itime``)
+    and ``rule`` the schema keyword that failed (``maximum``, ``pattern`` ...).
+    """
+
+    field: str
+    rule: str
+
+    def __init__(self, message: str, *, field: str, rule: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.rule = rule
+
+
+class APIConnectionError(GrowthError):
+    """The request did not get an HTTP answer: DNS, connect, reset, TLS ...
+
+    ``request_sent`` tells whether the request may have reached the server;
+    when it is True, a write may already have been applied.
+    """
+
+    method: str
+    url: str
+    request_sent: bool
+
+    def __init__(self, message: str, *, method: str, url: str, request_sent: bool) -> None:
+        super().__init__(message)
+        self.method = method
+        self.url = url
+        self.request_sent = request_sent
+
+
+class APITimeoutError(APIConnectionError):
+    """The request timed out."""
+
+
+class APIResponseError(GrowthError):
+    """The answer is not a well-formed envelope: not JSON, wrong keys or types."""
+
+    status_code: int
+    body: str
+
+    def __init__(self, message: str, *, status_code: int, body: bytes | str | None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.body = preview(body)
+
+
+class APIError(GrowthError):
+    """The API reported a failure: an envelope with ``code != 0``, or a non-2xx status.
+
+    ``code`` and ``msg`` come from the envelope when there is one and are
+    ``None`` otherwise (an HTML error page, an empty body).
+    """
+
+    code: int | None
+    msg: str | None
+    status_code: int
+    body: str
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        code: int | None = None,
+        msg: str | None = None,
+        body: bytes | str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.code = code
+        self.msg = msg
+        self.body = preview(body)
+
+
+class BadRequestError(APIError):
+    """HTTP 400."""
+
+
+class AuthenticationError(APIError):
+    """HTTP 401: the project ID or secret was not accepted."""
+
+
+class PermissionDeniedError(APIError):
+    """HTTP 403."""
+
+
+class NotFoundError(APIError):
+    """HTTP 404."""
+
+
+class RateLimitError(APIError):
+    """HTTP 429. ``retry_after`` is the server's ``Retry-After`` in seconds, if it sent one."""
+
+    retry_after: float | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        code: int | None = None,
+        msg: str | None = None,
+        body: bytes | str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, status_code=status_code, code=code, msg=msg, body=body)
+        self.retry_after = retry_after
+
+
+class InternalServerError(APIError):
+    """HTTP 500 or above."""
+
+
+_BY_STATUS: Mapping[int, type[APIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    429: RateLimitError,
+}
+
+DOCUMENTED_CODES: Mapping[int, type[APIError]] = {}
+"""Envelope ``code`` values with a documented meaning, each mapped to a class.
+
+Every entry must cite its source. None of the vendor's pages that could be
+read lists a failure code for this API (the reference's section 4): the one
+failure example stops after ``{"code": 4``, and the codes of JPush and
+EngageLab belong to other products. So the table is empty, and a non-zero
+``code`` is classified by HTTP status alone, or raises plain :class:`APIError`
+when the status is 2xx.
+"""
+
+
+def error_class_for(status_code: int, code: int | None) -> type[APIError]:
+    """Pick the exception class for a failed answer."""
+    if code is not None and code in DOCUMENTED_CODES:
+        return DOCUMENTED_CODES[code]
+    if status_code in _BY_STATUS:
+        return _BY_STATUS[status_code]
+    if status_code >= 500:
+        return InternalServerError
+    return APIError

@@ -1,0 +1,123 @@
+"""Read-only access to the OpenAPI description the client was generated from.
+
+``make generate`` copies ``openapi.yaml`` as JSON into the generated package,
+so the overlays, the sandbox and the bulk helpers read the very limits, names
+and paths the generated code was built from. Nothing here restates them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+from urllib.parse import urlsplit
+
+SPEC_RESOURCE = "openapi.json"
+PROVENANCE_RESOURCE = "provenance.json"
+QPS_EXTENSION = "x-qps-limit"
+KEY_PATTERN_EXTENSION = "x-key-pattern"
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What the spec says about one operation."""
+
+    operation_id: str
+    method: str
+    path: str
+    """Path below the server's base path, e.g. ``/events/report``."""
+    qps_limit: int
+    request_schema: str
+    """Name of the request body's schema under ``components.schemas``."""
+    max_records: int
+    """Largest batch one call may carry (the body's record array ``maxItems``)."""
+
+    @property
+    def full_path(self) -> str:
+        """Path including the base path, as sent on the wire."""
+        return base_path() + self.path
+
+
+def _read_json(name: str) -> dict[str, Any]:
+    text = resources.files("jiguang_growth_generated").joinpath(name).read_text("utf-8")
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise RuntimeError(f"jiguang_growth_generated/{name} is not a JSON object")
+    return value
+
+
+@cache
+def spec() -> dict[str, Any]:
+    """The whole OpenAPI document, as parsed JSON. Treat it as read-only."""
+    return _read_json(SPEC_RESOURCE)
+
+
+@cache
+def provenance() -> dict[str, str]:
+    """Spec version and hash, and generator versions, recorded by ``make generate``."""
+    return {str(k): str(v) for k, v in _read_json(PROVENANCE_RESOURCE).items()}
+
+
+def schema(name: str) -> dict[str, Any]:
+    """A named schema from ``components.schemas``."""
+    value: dict[str, Any] = spec()["components"]["schemas"][name]
+    return value
+
+
+def _ref_name(ref: str) -> str:
+    prefix = "#/components/schemas/"
+    if not ref.startswith(prefix):
+        raise RuntimeError(f"unsupported $ref {ref!r}; the spec must be a single file")
+    return ref[len(prefix) :]
+
+
+def _record_array_max_items(schema_name: str) -> int:
+    """``maxItems`` of the record array: the body itself, or its one array property."""
+    body = schema(schema_name)
+    if body.get("type") == "array":
+        return int(body["maxItems"])
+    arrays = [p for p in body.get("properties", {}).values() if p.get("type") == "array"]
+    if len(arrays) == 1:
+        return int(arrays[0]["maxItems"])
+    return 1  # a single-record operation
+
+
+@cache
+def operations() -> dict[str, Operation]:
+    """Every operation of the spec, keyed by operationId."""
+    found: dict[str, Operation] = {}
+    for path, item in spec()["paths"].items():
+        for method, op in item.items():
+            if method not in {"get", "put", "post", "patch", "delete"}:
+                continue
+            body_schema = op["requestBody"]["content"]["application/json"]["schema"]
+            name = _ref_name(body_schema["$ref"])
+            found[op["operationId"]] = Operation(
+                operation_id=op["operationId"],
+                method=method.upper(),
+                path=path,
+                qps_limit=int(op[QPS_EXTENSION]),
+                request_schema=name,
+                max_records=_record_array_max_items(name),
+            )
+    return found
+
+
+def operation(operation_id: str) -> Operation:
+    """One operation by its operationId."""
+    return operations()[operation_id]
+
+
+@cache
+def base_path() -> str:
+    """Path part of the first (production) server URL, e.g. ``/smartop/api/v1``."""
+    return urlsplit(spec()["servers"][0]["url"]).path.rstrip("/")
+
+
+@cache
+def default_base_url() -> str:
+    """Scheme and host of the production server, e.g. ``https://growth.jiguang.cn``."""
+    parts = urlsplit(spec()["servers"][0]["url"])
+    return f"{parts.scheme}://{parts.netloc}"

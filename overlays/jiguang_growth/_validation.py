@@ -1,0 +1,103 @@
+"""Validate request bodies against the schemas in openapi.yaml.
+
+The OpenAPI 3.0 schemas are translated once into JSON Schema (draft 7) and
+compiled with fastjsonschema: ``nullable`` becomes a ``"null"`` type and our
+``x-key-pattern`` extension becomes ``propertyNames``. The overlays call this
+before sending, and the sandbox calls it on what it receives.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+import fastjsonschema
+
+from . import _spec
+from ._exceptions import RequestValidationError
+
+_Validator = Callable[[Any], Any]
+
+
+def _to_json_schema(node: Any) -> Any:
+    """Translate an OpenAPI 3.0 schema tree into draft-7 JSON Schema."""
+    if isinstance(node, list):
+        return [_to_json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in {"example", "examples", "description", "nullable", "format"} or key.startswith("x-"):
+            continue
+        out[key] = _to_json_schema(value)
+    if node.get("nullable") is True:
+        if "type" in out:
+            out["type"] = [out["type"], "null"]
+        else:
+            out = {"anyOf": [out, {"type": "null"}]}
+    if _spec.KEY_PATTERN_EXTENSION in node:
+        out["propertyNames"] = {"pattern": node[_spec.KEY_PATTERN_EXTENSION]}
+    return out
+
+
+@cache
+def _components() -> dict[str, Any]:
+    translated: dict[str, Any] = _to_json_schema(_spec.spec()["components"]["schemas"])
+    return translated
+
+
+@cache
+def _validator(schema_name: str) -> _Validator:
+    root = {"$ref": f"#/components/schemas/{schema_name}", "components": {"schemas": _components()}}
+    compiled: _Validator = fastjsonschema.compile(root, use_formats=False)
+    return compiled
+
+
+def _field(path: list[str] | None) -> str:
+    parts = list(path or ["data"])
+    parts[0] = "body"
+    text = ""
+    for part in parts:
+        if str(part).isdigit():
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def _explain(error: fastjsonschema.JsonSchemaValueException) -> tuple[str, str]:
+    """Return ``(field, message)`` for a fastjsonschema failure."""
+    field = _field(list(error.path) if error.path else None)
+    rule = error.rule or "schema"
+    definition = error.rule_definition
+    value = error.value
+    if rule == "propertyNames" and isinstance(value, dict) and isinstance(definition, dict):
+        pattern = definition.get("pattern", "")
+        bad = [k for k in value if not re.search(pattern, str(k))]
+        shown = ", ".join(repr(k) for k in bad[:3])
+        return field, f"{field}: key {shown} does not match the name rule {pattern}"
+    if rule == "anyOf":
+        return field, f"{field}: {value!r} is not a valid value for any of the documented formats"
+    detail = error.message.split(" ", 1)[1] if " " in error.message else error.message
+    if rule in {"maxItems", "minItems", "maxLength", "minLength", "maxProperties", "minProperties"}:
+        size = len(value) if hasattr(value, "__len__") else value
+        detail = f"{detail} (got {size})"
+    elif rule in {"maximum", "minimum", "pattern", "enum", "type"}:
+        detail = f"{detail} (got {value!r})"
+    return field, f"{field}: {detail}"
+
+
+def validate_request(operation_id: str, body: Any) -> None:
+    """Raise :class:`RequestValidationError` if ``body`` breaks the operation's schema."""
+    validate_schema(_spec.operation(operation_id).request_schema, body)
+
+
+def validate_schema(schema_name: str, value: Any) -> None:
+    """Raise :class:`RequestValidationError` if ``value`` breaks a named schema."""
+    try:
+        _validator(schema_name)(value)
+    except fastjsonschema.JsonSchemaValueException as error:
+        field, message = _explain(error)
+        raise RequestValidationError(message, field=field, rule=error.rule or "schema") from None

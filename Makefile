@@ -39,6 +39,7 @@ setup: $(VENV)/.installed node_modules/.installed ## Create .venv and node_modul
 
 validate: $(VENV)/.installed ## Check openapi.yaml against the OpenAPI 3.0 schema
 	$(BIN)/openapi-spec-validator $(SPEC)
+	$(PY) codegen/check_refs.py $(SPEC)
 
 lint: node_modules/.installed ## Lint openapi.yaml with Spectral (project rules) and Redocly
 	$(NODE_BIN)/spectral lint $(SPEC) --ruleset .spectral.yaml --fail-severity=warn

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,14 +36,27 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix=".generate-", dir=TARGET.parent) as tmp:
         staged = Path(tmp) / PACKAGE
         command = [
-            sys.executable, "-m", "openapi_python_client", "generate",
-            "--path", str(SPEC), "--config", str(CONFIG), "--meta", "none",
-            "--output-path", str(staged), "--fail-on-warning",
+            sys.executable,
+            "-m",
+            "openapi_python_client",
+            "generate",
+            "--path",
+            str(SPEC),
+            "--config",
+            str(CONFIG),
+            "--meta",
+            "none",
+            "--output-path",
+            str(staged),
+            "--fail-on-warning",
         ]
-        result = subprocess.run(command, cwd=tmp)
+        result = subprocess.run(command, cwd=tmp, check=False)
         if result.returncode != 0:
-            print(f"generate: openapi-python-client failed (exit {result.returncode}); "
-                  f"{TARGET.relative_to(ROOT)} left untouched", file=sys.stderr)
+            print(
+                f"generate: openapi-python-client failed (exit {result.returncode}); "
+                f"{TARGET.relative_to(ROOT)} left untouched",
+                file=sys.stderr,
+            )
             return result.returncode
         (staged / "py.typed").write_text("")
         (staged / "openapi.json").write_text(

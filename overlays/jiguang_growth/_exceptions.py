@@ -11,13 +11,13 @@ from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
+    "DOCUMENTED_CODES",
     "APIConnectionError",
     "APIError",
     "APIResponseError",
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
-    "DOCUMENTED_CODES",
     "GrowthError",
     "InternalServerError",
     "NotFoundError",

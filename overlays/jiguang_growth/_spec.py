@@ -33,6 +33,11 @@ class Operation:
     """Name of the request body's schema under ``components.schemas``."""
     max_records: int
     """Largest batch one call may carry (the body's record array ``maxItems``)."""
+    record_schema: str
+    """Schema of one record: the record array's item schema, or the body's own."""
+    record_field: str | None
+    """Body property holding the record array; ``None`` when the body is the array
+    itself or the operation takes a single record."""
 
     @property
     def full_path(self) -> str:
@@ -73,15 +78,27 @@ def _ref_name(ref: str) -> str:
     return ref[len(prefix) :]
 
 
-def _record_array_max_items(schema_name: str) -> int:
-    """``maxItems`` of the record array: the body itself, or its one array property."""
+def _records(schema_name: str) -> tuple[int, str, str | None]:
+    """``(max_records, record_schema, record_field)`` of a request body schema.
+
+    The record array is the body itself or the body's one required array
+    property; a body without one is a single record.
+    """
     body = schema(schema_name)
     if body.get("type") == "array":
-        return int(body["maxItems"])
-    arrays = [p for p in body.get("properties", {}).values() if p.get("type") == "array"]
+        return int(body["maxItems"]), _ref_name(body["items"]["$ref"]), None
+    required = set(body.get("required", []))
+    arrays = [
+        (name, prop)
+        for name, prop in body.get("properties", {}).items()
+        if prop.get("type") == "array" and name in required
+    ]
     if len(arrays) == 1:
-        return int(arrays[0]["maxItems"])
-    return 1  # a single-record operation
+        name, prop = arrays[0]
+        items = prop["items"]
+        item_schema = _ref_name(items["$ref"]) if "$ref" in items else schema_name
+        return int(prop["maxItems"]), item_schema, name
+    return 1, schema_name, None
 
 
 @cache
@@ -94,13 +111,16 @@ def operations() -> dict[str, Operation]:
                 continue
             body_schema = op["requestBody"]["content"]["application/json"]["schema"]
             name = _ref_name(body_schema["$ref"])
+            max_records, record_schema, record_field = _records(name)
             found[op["operationId"]] = Operation(
                 operation_id=op["operationId"],
                 method=method.upper(),
                 path=path,
                 qps_limit=int(op[QPS_EXTENSION]),
                 request_schema=name,
-                max_records=_record_array_max_items(name),
+                max_records=max_records,
+                record_schema=record_schema,
+                record_field=record_field,
             )
     return found
 

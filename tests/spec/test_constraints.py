@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from jiguang_growth import RequestValidationError, _validation
 
 from .conftest import oas_validator

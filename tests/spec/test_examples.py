@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
 from jiguang_growth import _validation
 
 from .conftest import iter_operations, oas_validator, resolve

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from jiguang_growth_generated import models
 
 from .conftest import iter_operations

@@ -133,7 +133,8 @@ def operation(operation_id: str) -> Operation:
 @cache
 def base_path() -> str:
     """Path part of the first (production) server URL, e.g. ``/smartop/api/v1``."""
-    return urlsplit(spec()["servers"][0]["url"]).path.rstrip("/")
+    url: str = spec()["servers"][0]["url"]
+    return urlsplit(url).path.rstrip("/")
 
 
 @cache

@@ -1,5 +1,6 @@
 """Typed, production-grade Python client for the Jiguang Operation Growth REST API."""
 
+from ._client import AsyncGrowthClient, GrowthClient
 from ._exceptions import (
     APIConnectionError,
     APIError,
@@ -7,6 +8,7 @@ from ._exceptions import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    ConfigurationError,
     GrowthError,
     InternalServerError,
     NotFoundError,
@@ -14,14 +16,19 @@ from ._exceptions import (
     RateLimitError,
     RequestValidationError,
 )
+from ._results import CuidResult
 
 __all__ = [
     "APIConnectionError",
     "APIError",
     "APIResponseError",
     "APITimeoutError",
+    "AsyncGrowthClient",
     "AuthenticationError",
     "BadRequestError",
+    "ConfigurationError",
+    "CuidResult",
+    "GrowthClient",
     "GrowthError",
     "InternalServerError",
     "NotFoundError",

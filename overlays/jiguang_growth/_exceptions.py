@@ -18,6 +18,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "ConfigurationError",
     "GrowthError",
     "InternalServerError",
     "NotFoundError",
@@ -80,6 +81,13 @@ class RequestValidationError(GrowthError, ValueError):
         self.rule = rule
 
 
+class ConfigurationError(GrowthError, ValueError):
+    """The client was set up wrongly (missing credentials, a bad base URL ...).
+
+    Raised by the client constructors, before any request exists.
+    """
+
+
 class APIConnectionError(GrowthError):
     """The request did not get an HTTP answer: DNS, connect, reset, TLS ...
 
@@ -103,28 +111,50 @@ class APITimeoutError(APIConnectionError):
 
 
 class APIResponseError(GrowthError):
-    """The answer is not a well-formed envelope: not JSON, wrong keys or types."""
+    """A success status whose answer is not a well-formed envelope.
+
+    The body is not JSON, not an object with an integer ``code``, or its
+    ``data`` has the wrong JSON types for the operation. ``method`` and
+    ``url`` name the request when the client raised it.
+    """
 
     status_code: int
     body: str
+    method: str | None
+    url: str | None
 
-    def __init__(self, message: str, *, status_code: int, body: bytes | str | None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        body: bytes | str | None,
+        method: str | None = None,
+        url: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.body = preview(body)
+        self.method = method
+        self.url = url
 
 
 class APIError(GrowthError):
     """The API reported a failure: an envelope with ``code != 0``, or a non-2xx status.
 
     ``code`` and ``msg`` come from the envelope when there is one and are
-    ``None`` otherwise (an HTML error page, an empty body).
+    ``None`` otherwise (an HTML error page, an empty body). ``retry_after``
+    is the answer's ``Retry-After`` in seconds, when it sent one; ``method``
+    and ``url`` name the request when the client raised it.
     """
 
     code: int | None
     msg: str | None
     status_code: int
     body: str
+    retry_after: float | None
+    method: str | None
+    url: str | None
 
     def __init__(
         self,
@@ -134,12 +164,18 @@ class APIError(GrowthError):
         code: int | None = None,
         msg: str | None = None,
         body: bytes | str | None = None,
+        retry_after: float | None = None,
+        method: str | None = None,
+        url: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.code = code
         self.msg = msg
         self.body = preview(body)
+        self.retry_after = retry_after
+        self.method = method
+        self.url = url
 
 
 class BadRequestError(APIError):
@@ -160,21 +196,6 @@ class NotFoundError(APIError):
 
 class RateLimitError(APIError):
     """HTTP 429. ``retry_after`` is the server's ``Retry-After`` in seconds, if it sent one."""
-
-    retry_after: float | None
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status_code: int,
-        code: int | None = None,
-        msg: str | None = None,
-        body: bytes | str | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message, status_code=status_code, code=code, msg=msg, body=body)
-        self.retry_after = retry_after
 
 
 class InternalServerError(APIError):

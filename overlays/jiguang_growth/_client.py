@@ -1,0 +1,292 @@
+"""GrowthClient and AsyncGrowthClient: settings, one method per operation, two tiny drivers.
+
+The methods build a call with :mod:`._operations` and hand it to a driver:
+the sync one sends with ``httpx.Client`` and waits with ``time.sleep``, the
+async one sends with ``httpx.AsyncClient`` and waits with ``asyncio.sleep``.
+Everything else (validation, retries, error mapping) is the same code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+from collections.abc import Iterable, Mapping
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar, cast
+
+import httpx
+
+from jiguang_growth_generated.models import (
+    Event,
+    ReportEventsResult,
+    SetUserAttributesResult,
+    SetUserChannelsResult,
+    UserAttributes,
+    UserChannels,
+)
+
+from . import _operations as ops
+from . import _spec
+from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, resolve, user_agent
+from ._core import Call, Reply, Route, Send
+from ._exceptions import ConfigurationError
+from ._results import CuidResult
+
+__all__ = ["AsyncGrowthClient", "GrowthClient"]
+
+T = TypeVar("T")
+_Http = TypeVar("_Http", httpx.Client, httpx.AsyncClient)
+_Transport = TypeVar("_Transport", httpx.BaseTransport, httpx.AsyncBaseTransport)
+Verify = bool | str | ssl.SSLContext
+
+
+class _ClientBase(Generic[_Http, _Transport]):
+    """Settings and routes shared by both clients."""
+
+    def __init__(
+        self,
+        project_id: str | None = None,
+        project_secret: str | None = None,
+        base_url: str | None = None,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        verify: Verify | None = None,
+        transport: _Transport | None = None,
+        http_client: _Http | None = None,
+        user_agent: str | None = None,
+    ) -> None:
+        """Check every setting now, so that a missing credential fails here and not on a request.
+
+        ``project_id``, ``project_secret`` and ``base_url`` default to the
+        ``JIGUANG_PROJECT_ID``, ``JIGUANG_PROJECT_SECRET`` and
+        ``JIGUANG_GROWTH_BASE_URL`` environment variables; ``base_url`` then to
+        the production host. Give the host (``https://growth.jiguang.cn``);
+        the API's base path is added unless it is already there.
+
+        ``timeout`` (default 10 s, 5 s to connect) and ``verify`` (default:
+        TLS certificates are checked) configure the HTTP client this client
+        creates; ``transport`` replaces its transport (``httpx.MockTransport``
+        in tests). Pass ``http_client`` to use your own client instead; it is
+        then yours to configure and to close, and the three options above
+        must not be given.
+        """
+        settings = resolve(project_id, project_secret, base_url, max_retries)
+        self._project_id = settings.project_id
+        self._base_url = settings.base_url
+        self._max_retries = settings.max_retries
+        secret = settings.project_secret
+        self._auth = httpx.BasicAuth(settings.project_id, secret)  # sent with every request
+        probe = next(self._auth.auth_flow(httpx.Request("GET", settings.api_url)))
+        authorization = probe.headers["Authorization"]  # the value httpx will send, to keep out of errors
+        redactions = (authorization, authorization.partition(" ")[2], secret)
+        self._routes = {
+            op_id: Route(
+                op.operation_id, op.method, settings.api_url + op.path, settings.max_retries, redactions
+            )
+            for op_id, op in ((op_id, _spec.operation(op_id)) for op_id in ops.OPERATIONS)
+        }
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "User-Agent": user_agent if user_agent is not None else _default_user_agent(),
+        }
+        if http_client is not None:
+            given = [
+                name
+                for name, value in (("timeout", timeout), ("verify", verify), ("transport", transport))
+                if value is not None
+            ]
+            if given:
+                raise ConfigurationError(
+                    f"configure {', '.join(given)} on http_client itself, not next to it"
+                )
+            self._http: _Http = http_client
+            self._owns_http = False
+            self._request_headers: dict[str, str] | None = headers
+        else:
+            self._http = self._new_http_client(
+                DEFAULT_TIMEOUT if timeout is None else timeout,
+                True if verify is None else verify,
+                transport,
+                headers,
+            )
+            self._owns_http = True
+            self._request_headers = None  # already the client's defaults; merging them again costs time
+
+    def _new_http_client(
+        self,
+        timeout: float | httpx.Timeout,
+        verify: Verify,
+        transport: _Transport | None,
+        headers: dict[str, str],
+    ) -> _Http:
+        raise NotImplementedError
+
+    @property
+    def project_id(self) -> str:
+        return self._project_id
+
+    @property
+    def base_url(self) -> str:
+        """Scheme, host and any path prefix, without the API's base path."""
+        return self._base_url
+
+    @property
+    def max_retries(self) -> int:
+        return self._max_retries
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(project_id={self._project_id!r}, base_url={self._base_url!r})"
+
+    def __reduce__(self) -> Any:
+        raise TypeError(
+            f"{type(self).__name__} holds credentials and an open connection pool; it cannot be pickled"
+        )
+
+
+def _default_user_agent() -> str:
+    return user_agent()
+
+
+class GrowthClient(_ClientBase[httpx.Client, httpx.BaseTransport]):
+    """Synchronous client of the Growth API. Safe to share between threads.
+
+    Each method returns the operation's typed ``data`` or raises a
+    :class:`~jiguang_growth.GrowthError`; see the README for the retry policy.
+    """
+
+    _sleep = staticmethod(time.sleep)
+
+    def _new_http_client(
+        self,
+        timeout: float | httpx.Timeout,
+        verify: Verify,
+        transport: httpx.BaseTransport | None,
+        headers: dict[str, str],
+    ) -> httpx.Client:
+        return httpx.Client(timeout=timeout, verify=verify, transport=transport, headers=headers)
+
+    def report_events(
+        self, events: Iterable[Event | Mapping[str, Any]], app_key: str | None = None
+    ) -> ReportEventsResult:
+        """Report 1 to 100 behaviour events; every event without a ``randomId`` gets a fresh one."""
+        return self._run(ops.report_events(self._routes[ops.REPORT_EVENTS], events, app_key))
+
+    def set_user_attributes(
+        self, cuid: int, attributes: UserAttributes | Mapping[str, Any]
+    ) -> SetUserAttributesResult:
+        """Write attribute values onto one CUID. Never replayed once it may have been applied."""
+        return self._run(ops.set_user_attributes(self._routes[ops.SET_USER_ATTRIBUTES], cuid, attributes))
+
+    def get_cuids(self, identity_name: str, identity_values: Iterable[str]) -> list[CuidResult]:
+        """The CUID of each identifier value, in request order (values not known yet get new CUIDs)."""
+        return self._run(ops.get_cuids(self._routes[ops.GET_CUIDS], identity_name, identity_values))
+
+    def set_user_channels(self, items: Iterable[UserChannels | Mapping[str, Any]]) -> SetUserChannelsResult:
+        """Set the contact values of 1 to 100 users."""
+        return self._run(ops.set_user_channels(self._routes[ops.SET_USER_CHANNELS], items))
+
+    def _run(self, call: Call[T]) -> T:
+        http, headers, auth = self._http, self._request_headers, self._auth
+        step = next(call)
+        while True:
+            reply: Reply = None
+            if isinstance(step, Send):
+                try:
+                    reply = http.request(
+                        step.method, step.url, content=step.content, headers=headers, auth=auth
+                    )
+                except httpx.RequestError as error:
+                    reply = error
+            else:
+                self._sleep(step.seconds)
+            try:
+                step = call.send(reply)
+            except StopIteration as done:
+                return cast(T, done.value)
+
+    def close(self) -> None:
+        """Close the connection pool, unless it belongs to an ``http_client`` you passed."""
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class AsyncGrowthClient(_ClientBase[httpx.AsyncClient, httpx.AsyncBaseTransport]):
+    """Asynchronous client of the Growth API: the methods, errors and retries of :class:`GrowthClient`."""
+
+    _sleep = staticmethod(asyncio.sleep)
+
+    def _new_http_client(
+        self,
+        timeout: float | httpx.Timeout,
+        verify: Verify,
+        transport: httpx.AsyncBaseTransport | None,
+        headers: dict[str, str],
+    ) -> httpx.AsyncClient:
+        return httpx.AsyncClient(timeout=timeout, verify=verify, transport=transport, headers=headers)
+
+    async def report_events(
+        self, events: Iterable[Event | Mapping[str, Any]], app_key: str | None = None
+    ) -> ReportEventsResult:
+        """Async form of :meth:`GrowthClient.report_events`."""
+        return await self._run(ops.report_events(self._routes[ops.REPORT_EVENTS], events, app_key))
+
+    async def set_user_attributes(
+        self, cuid: int, attributes: UserAttributes | Mapping[str, Any]
+    ) -> SetUserAttributesResult:
+        """Async form of :meth:`GrowthClient.set_user_attributes`."""
+        return await self._run(
+            ops.set_user_attributes(self._routes[ops.SET_USER_ATTRIBUTES], cuid, attributes)
+        )
+
+    async def get_cuids(self, identity_name: str, identity_values: Iterable[str]) -> list[CuidResult]:
+        """Async form of :meth:`GrowthClient.get_cuids`."""
+        return await self._run(ops.get_cuids(self._routes[ops.GET_CUIDS], identity_name, identity_values))
+
+    async def set_user_channels(
+        self, items: Iterable[UserChannels | Mapping[str, Any]]
+    ) -> SetUserChannelsResult:
+        """Async form of :meth:`GrowthClient.set_user_channels`."""
+        return await self._run(ops.set_user_channels(self._routes[ops.SET_USER_CHANNELS], items))
+
+    async def _run(self, call: Call[T]) -> T:
+        http, headers, auth = self._http, self._request_headers, self._auth
+        step = next(call)
+        while True:
+            reply: Reply = None
+            if isinstance(step, Send):
+                try:
+                    reply = await http.request(
+                        step.method, step.url, content=step.content, headers=headers, auth=auth
+                    )
+                except httpx.RequestError as error:
+                    reply = error
+            else:
+                await self._sleep(step.seconds)
+            try:
+                step = call.send(reply)
+            except StopIteration as done:
+                return cast(T, done.value)
+
+    async def aclose(self) -> None:
+        """Close the connection pool, unless it belongs to an ``http_client`` you passed."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()

@@ -1,0 +1,269 @@
+"""The logic of one API call, without I/O, shared by the sync and async clients.
+
+:func:`call` is a generator. It yields :class:`Send` ("send these bytes") and
+:class:`Sleep` ("wait this long") steps; the driver answers a ``Send`` with
+the ``httpx.Response`` or the ``httpx.RequestError`` it got, and a ``Sleep``
+with ``None``. The generator returns the typed result or raises one of our
+exceptions, so every answer ends in exactly one outcome.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import httpx
+
+from . import _retry
+from ._exceptions import (
+    APIConnectionError,
+    APIError,
+    APIResponseError,
+    APITimeoutError,
+    RequestValidationError,
+    error_class_for,
+)
+from ._validation import validate_request
+
+__all__ = [
+    "CODE_FIELD",
+    "DATA_FIELD",
+    "MSG_FIELD",
+    "Call",
+    "Reply",
+    "ResponseShapeError",
+    "Route",
+    "Send",
+    "Sleep",
+    "call",
+    "encode",
+    "json_kind",
+]
+
+T = TypeVar("T")
+
+logger = logging.getLogger("jiguang_growth")
+
+CODE_FIELD = "code"
+MSG_FIELD = "msg"
+DATA_FIELD = "data"
+"""Envelope properties (``Envelope`` and the ``*Response`` schemas of openapi.yaml)."""
+
+REDACTED = "[redacted]"
+
+_NOT_SENT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.ProxyError,
+    httpx.UnsupportedProtocol,
+)
+"""httpx errors raised before any byte of the request left the client."""
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Send ``content`` (a JSON body) with ``method`` to ``url``."""
+
+    method: str
+    url: str
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    """Wait ``seconds`` before the next step."""
+
+    seconds: float
+
+
+Reply = httpx.Response | httpx.RequestError | None
+Call = Generator[Send | Sleep, Reply, T]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One operation as one client calls it."""
+
+    operation_id: str
+    method: str
+    url: str
+    max_retries: int
+    redactions: tuple[str, ...] = field(default=(), repr=False)
+    """Strings that must never reach an exception (the secret, the Authorization value)."""
+
+
+class ResponseShapeError(ValueError):
+    """``data`` of a successful envelope has the wrong JSON shape; becomes :class:`APIResponseError`."""
+
+
+def json_kind(value: Any) -> str:
+    """Name of the JSON type of a decoded value, with its article."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return f"a {type(value).__name__}"
+
+
+def encode(operation_id: str, body: Any) -> bytes:
+    """Validate ``body`` against the operation's request schema and serialise it."""
+    validate_request(operation_id, body)
+    try:
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    except (TypeError, ValueError) as error:  # NaN, infinity, or a type JSON cannot carry
+        raise RequestValidationError(f"body: {error}", field="body", rule="json") from None
+
+
+def call(route: Route, content: bytes, parse: Callable[[Any], T]) -> Call[T]:
+    """Send ``content`` until it succeeds or the retry policy gives up.
+
+    ``parse`` turns the envelope's ``data`` (``None`` when absent or null) into
+    the typed result and may raise :class:`ResponseShapeError`.
+    """
+    retries = 0
+    while True:
+        reply = yield Send(route.method, route.url, content)
+        try:
+            return _outcome(route, reply, parse)
+        except (APIConnectionError, APIError) as error:
+            delay = _retry.retry_delay(route.operation_id, error, retries, route.max_retries)
+            if delay is None:
+                raise
+            retries += 1
+            logger.info(
+                "retry %d of %d for %s %s in %.2fs after: %s",
+                retries,
+                route.max_retries,
+                route.method,
+                route.url,
+                delay,
+                error,
+            )
+            yield Sleep(delay)
+
+
+def _outcome(route: Route, reply: Reply, parse: Callable[[Any], T]) -> T:
+    if isinstance(reply, httpx.RequestError):
+        raise _connection_error(route, reply) from reply
+    if reply is None:
+        raise TypeError("a Send step must be answered with a response or an httpx.RequestError")
+    status = reply.status_code
+    if not 200 <= status < 300:
+        raise _status_error(route, reply)
+    content = reply.content
+    try:
+        payload = json.loads(content)
+    except (ValueError, RecursionError) as error:
+        raise _response_error(route, reply, _not_json(reply)) from error
+    if not isinstance(payload, dict):
+        raise _response_error(route, reply, f"body is {json_kind(payload)}, expected an envelope object")
+    code = payload.get(CODE_FIELD)
+    if type(code) is not int:
+        what = "missing" if CODE_FIELD not in payload else f"{json_kind(code)}, expected an integer"
+        raise _response_error(route, reply, f"'{CODE_FIELD}' is {what}")
+    msg = payload.get(MSG_FIELD)
+    if msg is not None and not isinstance(msg, str):
+        raise _response_error(route, reply, f"'{MSG_FIELD}' is {json_kind(msg)}, expected a string")
+    if code != 0:
+        raise _api_error(route, reply, code, msg)
+    try:
+        return parse(payload.get(DATA_FIELD))
+    except ResponseShapeError as error:
+        raise _response_error(route, reply, str(error)) from None
+    except Exception as error:  # the generated model layer must not leak
+        raise _response_error(route, reply, f"'{DATA_FIELD}' could not be read ({error!r})") from error
+
+
+def _scrub(route: Route, text: str) -> str:
+    for secret in route.redactions:
+        if secret and secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def _prefix(route: Route, response: httpx.Response) -> str:
+    return f"HTTP {response.status_code} from {route.method} {route.url}"
+
+
+def _not_json(response: httpx.Response) -> str:
+    if not response.content.strip():
+        return "empty body"
+    media_type = response.headers.get("content-type", "").split(";")[0].strip()
+    return f"body is not JSON ({media_type or 'no content type'})"
+
+
+def _response_error(route: Route, response: httpx.Response, reason: str) -> APIResponseError:
+    return APIResponseError(
+        _scrub(route, f"{_prefix(route, response)}: {reason}"),
+        status_code=response.status_code,
+        body=_scrub(route, response.content.decode("utf-8", "replace")),
+        method=route.method,
+        url=route.url,
+    )
+
+
+def _api_error(
+    route: Route, response: httpx.Response, code: int | None, msg: str | None, detail: str | None = None
+) -> APIError:
+    if detail is None:
+        detail = f"code {code}" + (f": {msg}" if msg else "")
+    cls = error_class_for(response.status_code, code)
+    return cls(
+        _scrub(route, f"{_prefix(route, response)}: {detail}"),
+        status_code=response.status_code,
+        code=code,
+        msg=None if msg is None else _scrub(route, msg),
+        body=_scrub(route, response.content.decode("utf-8", "replace")),
+        retry_after=_retry.parse_retry_after(response.headers.get("retry-after")),
+        method=route.method,
+        url=route.url,
+    )
+
+
+def _status_error(route: Route, response: httpx.Response) -> APIError:
+    """The error for a non-2xx answer, with ``code`` and ``msg`` when the body is an envelope."""
+    try:
+        payload = json.loads(response.content)
+    except (ValueError, RecursionError):
+        return _api_error(route, response, None, None, _not_json(response))
+    code = payload.get(CODE_FIELD) if isinstance(payload, dict) else None
+    if type(code) is not int:
+        return _api_error(
+            route, response, None, None, f"body is {json_kind(payload)} without an integer '{CODE_FIELD}'"
+        )
+    msg = payload.get(MSG_FIELD)
+    return _api_error(route, response, code, msg if isinstance(msg, str) else None)
+
+
+def _connection_error(route: Route, error: httpx.RequestError) -> APIConnectionError:
+    try:
+        request = error.request
+    except RuntimeError:
+        pass
+    else:  # the chained cause keeps the request; it must not keep the credentials
+        if "authorization" in request.headers:
+            request.headers["authorization"] = REDACTED
+    sent = not isinstance(error, _NOT_SENT)
+    timeout = isinstance(error, httpx.TimeoutException)
+    what = "timed out" if timeout else "failed"
+    when = "after the request was sent" if sent else "before the request was sent"
+    detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    cls = APITimeoutError if timeout else APIConnectionError
+    return cls(
+        _scrub(route, f"{route.method} {route.url} {what} {when} ({detail})"),
+        method=route.method,
+        url=route.url,
+        request_sent=sent,
+    )

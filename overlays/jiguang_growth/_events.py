@@ -1,0 +1,56 @@
+"""Give events a ``randomId`` so that a resent event can be recognised.
+
+The report operation is replayed after an ambiguous failure only because
+every event carries an ID chosen before the first attempt (see
+``_retry.REPLAY_POLICIES``). The bulk ingestion fills IDs with the same
+function before it writes records to a resend file, so a later run resends
+the very same IDs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+__all__ = ["RANDOM_ID_FIELD", "new_random_ids", "with_random_ids"]
+
+RANDOM_ID_FIELD = "randomId"
+"""Wire name of the event property holding the ID (``Event.randomId`` in openapi.yaml)."""
+
+_VARIANT = "89ab"
+
+
+def new_random_ids(count: int) -> list[str]:
+    """``count`` random (version 4) UUIDs as strings.
+
+    Same format and randomness source as ``str(uuid.uuid4())`` at about a
+    fifth of the cost: one ``os.urandom`` call serves the whole batch.
+    """
+    digits = os.urandom(16 * count).hex()
+    ids = []
+    for start in range(0, 32 * count, 32):
+        h = digits[start : start + 32]
+        variant = _VARIANT[int(h[16], 16) & 3]
+        ids.append(f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}")
+    return ids
+
+
+def with_random_ids(events: Iterable[Any]) -> list[Any]:
+    """The events as a new list, each mapping with a ``randomId``.
+
+    A mapping without the key becomes a new dict with a fresh UUID; a dict
+    that has one is kept as it is (the same object), another mapping that has
+    one becomes a plain dict. The input is never changed. Items that are not
+    mappings pass through untouched, for validation to report.
+    """
+    out: list[Any] = []
+    missing: list[int] = []
+    for event in events:
+        record = dict(event) if isinstance(event, Mapping) and not isinstance(event, dict) else event
+        if isinstance(record, dict) and RANDOM_ID_FIELD not in record:
+            missing.append(len(out))
+        out.append(record)
+    for i, random_id in zip(missing, new_random_ids(len(missing)), strict=True):
+        out[i] = {**out[i], RANDOM_ID_FIELD: random_id}
+    return out

@@ -1,0 +1,205 @@
+"""What each operation sends and what it returns; the clients only drive these calls.
+
+Inputs may be generated models or plain dicts. Dicts are validated and sent
+as they are, without a round trip through the models; models are turned into
+dicts with their ``to_dict``. Results are built with the generated models'
+``from_dict`` after :mod:`._core` has checked the envelope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from functools import cache
+from typing import Any, Protocol, Self, TypeVar
+
+from jiguang_growth_generated.models import CuidResult as CuidItem
+from jiguang_growth_generated.models import (
+    Event,
+    GetCuidsRequest,
+    ReportEventsRequest,
+    ReportEventsResult,
+    SetUserAttributesRequest,
+    SetUserAttributesResult,
+    SetUserChannelsResult,
+    UserAttributes,
+    UserChannels,
+)
+from jiguang_growth_generated.types import UNSET, Unset
+
+from . import _spec
+from ._core import DATA_FIELD, Call, ResponseShapeError, Route, call, encode, json_kind
+from ._events import with_random_ids
+from ._exceptions import RequestValidationError
+from ._results import CuidResult
+
+__all__ = [
+    "GET_CUIDS",
+    "OPERATIONS",
+    "REPORT_EVENTS",
+    "SET_USER_ATTRIBUTES",
+    "SET_USER_CHANNELS",
+    "get_cuids",
+    "report_events",
+    "set_user_attributes",
+    "set_user_channels",
+]
+
+REPORT_EVENTS = "reportEvents"
+SET_USER_ATTRIBUTES = "setUserAttributes"
+GET_CUIDS = "getCuids"
+SET_USER_CHANNELS = "setUserChannels"
+OPERATIONS = (REPORT_EVENTS, SET_USER_ATTRIBUTES, GET_CUIDS, SET_USER_CHANNELS)
+"""The operationIds the clients implement, one method each."""
+
+
+class _FromDict(Protocol):
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self: ...
+
+
+M = TypeVar("M", bound=_FromDict)
+
+
+def _object_parser(model: type[M]) -> Callable[[Any], M]:
+    """Parse an object-or-null ``data``; an absent or null one gives an empty model."""
+
+    def parse(data: Any) -> M:
+        if data is None:
+            return model.from_dict({})
+        if not isinstance(data, dict):
+            raise ResponseShapeError(f"'{DATA_FIELD}' is {json_kind(data)}, expected an object or null")
+        return model.from_dict(data)
+
+    return parse
+
+
+_parse_report = _object_parser(ReportEventsResult)
+_parse_attributes = _object_parser(SetUserAttributesResult)
+_parse_channels = _object_parser(SetUserChannelsResult)
+
+
+@cache
+def _events_field() -> str:
+    """Body property of the report that holds the events."""
+    name = _spec.operation(REPORT_EVENTS).record_field
+    if name is None:
+        raise RuntimeError(f"openapi.yaml: {REPORT_EVENTS} has no record array")
+    return name
+
+
+def _records(items: Any, argument: str, model: type[Any]) -> list[Any]:
+    """The batch as a list of plain dicts (other items are left for validation to report)."""
+    if isinstance(items, (Mapping, str, bytes, model)):
+        raise RequestValidationError(
+            f"{argument} must be a list of records, not a single {type(items).__name__}; wrap it in a list",
+            field=argument,
+            rule="type",
+        )
+    try:
+        records = list(items)
+    except TypeError:
+        raise RequestValidationError(
+            f"{argument} must be a list of records, not {type(items).__name__}", field=argument, rule="type"
+        ) from None
+    for i, item in enumerate(records):
+        if isinstance(item, model):
+            records[i] = item.to_dict()
+        elif isinstance(item, Mapping) and not isinstance(item, dict):
+            records[i] = dict(item)
+    return records
+
+
+def report_events(
+    route: Route, events: Iterable[Event | Mapping[str, Any]], app_key: str | None
+) -> Call[ReportEventsResult]:
+    """Validate and encode a report; every event without a ``randomId`` gets one first."""
+    records = with_random_ids(_records(events, "events", Event))
+    body = ReportEventsRequest(data=[], app_key=UNSET if app_key is None else app_key).to_dict()
+    body[_events_field()] = records
+    return call(route, encode(route.operation_id, body), _parse_report)
+
+
+def set_user_attributes(
+    route: Route, cuid: int, attributes: UserAttributes | Mapping[str, Any]
+) -> Call[SetUserAttributesResult]:
+    if isinstance(attributes, UserAttributes):
+        data = attributes
+    elif isinstance(attributes, Mapping):
+        data = UserAttributes()
+        data.additional_properties = dict(attributes)
+    else:
+        raise RequestValidationError(
+            f"attributes must be a mapping of attribute names to values, not {type(attributes).__name__}",
+            field="attributes",
+            rule="type",
+        )
+    body = SetUserAttributesRequest(cuid=cuid, data=data).to_dict()
+    return call(route, encode(route.operation_id, body), _parse_attributes)
+
+
+def get_cuids(route: Route, identity_name: str, identity_values: Iterable[str]) -> Call[list[CuidResult]]:
+    if isinstance(identity_values, str | bytes):
+        raise RequestValidationError(
+            "identity_values must be a list of values, not a single string; wrap it in a list",
+            field="identity_values",
+            rule="type",
+        )
+    values = list(identity_values)
+    body = GetCuidsRequest(identity_name=identity_name, identity_values=values).to_dict()
+    return call(route, encode(route.operation_id, body), _cuid_parser(values))
+
+
+def set_user_channels(
+    route: Route, items: Iterable[UserChannels | Mapping[str, Any]]
+) -> Call[SetUserChannelsResult]:
+    body = _records(items, "items", UserChannels)
+    return call(route, encode(route.operation_id, body), _parse_channels)
+
+
+def _cuid_parser(requested: list[str]) -> Callable[[Any], list[CuidResult]]:
+    """Pair the answer's items with the requested values, in request order.
+
+    Items are matched by their identity value. A value asked for more than
+    once gets the same result each time. An answer without a result for some
+    requested value is malformed; items for values not asked for are ignored.
+    """
+
+    def parse(data: Any) -> list[CuidResult]:
+        if data is None:
+            raise ResponseShapeError(
+                f"'{DATA_FIELD}' is missing or null; expected one result per requested value"
+            )
+        if not isinstance(data, list):
+            raise ResponseShapeError(f"'{DATA_FIELD}' is {json_kind(data)}, expected an array")
+        found: dict[str, CuidResult] = {}
+        for index, item in enumerate(data):
+            result = _cuid_item(index, item)
+            found.setdefault(result.identity_value, result)
+        missing = [value for value in dict.fromkeys(requested) if value not in found]
+        if missing:
+            shown = ", ".join(repr(value) for value in missing[:3])
+            more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+            raise ResponseShapeError(f"'{DATA_FIELD}' has no result for the requested value(s) {shown}{more}")
+        return [found[value] for value in requested]
+
+    return parse
+
+
+def _cuid_item(index: int, item: Any) -> CuidResult:
+    where = f"'{DATA_FIELD}[{index}]'"
+    if not isinstance(item, dict):
+        raise ResponseShapeError(f"{where} is {json_kind(item)}, expected an object")
+    parsed = CuidItem.from_dict(item)
+    value, cuid, code = parsed.identity_values, parsed.cuid, parsed.error_code
+    if not isinstance(value, str):
+        what = "missing" if isinstance(value, Unset) else f"{json_kind(value)}, expected a string"
+        raise ResponseShapeError(f"the identity value of {where} is {what}")
+    if cuid is not None and not isinstance(cuid, Unset) and type(cuid) is not int:
+        raise ResponseShapeError(f"the cuid of {where} is {json_kind(cuid)}, expected an integer or null")
+    if not isinstance(code, Unset) and type(code) is not int:
+        raise ResponseShapeError(f"the error code of {where} is {json_kind(code)}, expected an integer")
+    return CuidResult(
+        value,
+        None if isinstance(cuid, Unset) else cuid,
+        None if isinstance(code, Unset) else code,
+    )

@@ -1,0 +1,196 @@
+"""When a failed call may be sent again, and how long to wait first.
+
+Pure functions, no I/O: the clients and the bulk ingestion share them, so the
+policy is written down once. Two questions decide a retry:
+
+* Is the failure *transient*? Connection failures, 429, and 502/503/504 are;
+  a 500 (usually a bug that a repeat hits again), other statuses, a non-zero
+  ``code`` in a 200 and an unreadable success are not.
+* May the request already have been applied (:func:`possibly_applied`)? If
+  so, it is replayed only when the operation is safe to repeat
+  (:data:`REPLAY_POLICIES`).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+
+from ._exceptions import APIConnectionError, APIError, RequestValidationError
+
+__all__ = [
+    "INITIAL_DELAY",
+    "MAX_DELAY",
+    "MAX_RETRY_AFTER",
+    "REPLAY_POLICIES",
+    "TRANSIENT_STATUSES",
+    "ReplayPolicy",
+    "backoff_delay",
+    "is_retryable",
+    "is_transient",
+    "parse_retry_after",
+    "possibly_applied",
+    "replay_safe",
+    "retry_delay",
+]
+
+INITIAL_DELAY = 0.5
+"""Seconds before the first retry, before jitter."""
+MAX_DELAY = 8.0
+"""Longest computed backoff, before jitter."""
+MAX_RETRY_AFTER = 60.0
+"""Longest ``Retry-After`` a call waits for. A longer one ends the call instead:
+waiting less than the server asked for only earns another refusal, and the
+error carries ``retry_after`` so the caller can come back later."""
+TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
+"""HTTP statuses worth another attempt (subject to :func:`possibly_applied`)."""
+
+
+@dataclass(frozen=True)
+class ReplayPolicy:
+    """Whether an operation may be sent again after it may have been applied."""
+
+    replay_safe: bool
+    reason: str
+
+
+REPLAY_POLICIES: Mapping[str, ReplayPolicy] = {
+    "reportEvents": ReplayPolicy(
+        True,
+        "The client gives every event without a randomId a fresh one before the first attempt and "
+        "resends the same bytes, so the server can recognise a replay and drop it.",
+    ),
+    "setUserAttributes": ReplayPolicy(
+        False,
+        "An attribute with the accumulate rule adds the value on every write, so a replay counts it "
+        "twice; the client cannot see which rule an attribute has.",
+    ),
+    "getCuids": ReplayPolicy(
+        True,
+        "A value seen before maps to the CUID created for it the first time, so a replay returns the "
+        "same CUIDs and creates none.",
+    ),
+    "setUserChannels": ReplayPolicy(
+        True,
+        "A PUT that stores the given contact value under each label; writing the same values again "
+        "leaves the same state.",
+    ),
+}
+"""Replay safety per operationId. Every operation of openapi.yaml has an entry."""
+
+
+def replay_safe(operation_id: str) -> bool:
+    """Whether ``operation_id`` may be replayed after it may have been applied."""
+    return REPLAY_POLICIES[operation_id].replay_safe
+
+
+def possibly_applied(error: BaseException) -> bool:
+    """Whether the request that ended in ``error`` may have been applied.
+
+    ``False`` means the server definitely did not apply it, as far as the
+    protocol can tell:
+
+    * our validation refused it, or the connection failed before it was sent;
+    * the server refused it: any 4xx (429 included: a rate limiter turns a
+      call away before it is processed), a 503 that carries ``Retry-After``
+      (a deliberate "come back later"), and a non-zero ``code`` in a 2xx.
+      A batch refused with a ``code`` is treated as not applied; the vendor
+      does not document partial application.
+
+    ``True`` (ambiguous) for a connection failure or timeout after the
+    request was sent, any other 5xx (a gateway's 502/504 and a bare 503 can
+    follow an upstream that already did the work), a success status with an
+    unreadable body, and any error this function does not know.
+    """
+    if isinstance(error, RequestValidationError):
+        return False
+    if isinstance(error, APIConnectionError):
+        return error.request_sent
+    if isinstance(error, APIError):
+        if error.status_code < 500:
+            return False
+        return not (error.status_code == 503 and error.retry_after is not None)
+    return True
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether ``error`` is a kind of failure that retries cover at all."""
+    if isinstance(error, APIConnectionError):
+        return True
+    return isinstance(error, APIError) and error.status_code in TRANSIENT_STATUSES
+
+
+def is_retryable(operation_id: str, error: BaseException) -> bool:
+    """Whether ``error`` may be retried for ``operation_id``, ignoring the attempt count."""
+    return is_transient(error) and (replay_safe(operation_id) or not possibly_applied(error))
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value: delta-seconds or an HTTP-date.
+
+    Returns ``None`` for a missing or unreadable value, and never less than 0.
+    ``now`` is the current Unix time (defaults to ``time.time()``).
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    if text[0].isdigit():
+        try:
+            seconds = float(text)
+        except ValueError:
+            seconds = math.nan
+        if math.isfinite(seconds):
+            return seconds
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:  # RFC 9110 dates are GMT; a naive result is not one
+        return None
+    current = time.time() if now is None else now
+    return max(0.0, moment.timestamp() - current)
+
+
+def backoff_delay(
+    retries_done: int,
+    *,
+    retry_after: float | None = None,
+    initial: float = INITIAL_DELAY,
+    maximum: float = MAX_DELAY,
+    rand: Callable[[], float] = random.random,
+) -> float:
+    """Seconds to wait before retry number ``retries_done + 1``.
+
+    The server's ``retry_after`` wins when given. Otherwise exponential
+    backoff ``initial * 2**retries_done``, capped at ``maximum``, with equal
+    jitter: a uniform pick from the upper half, so that many clients that
+    failed together spread out.
+    """
+    if retry_after is not None:
+        return max(0.0, retry_after)
+    base = min(maximum, initial * 2.0**retries_done)
+    return base / 2.0 + rand() * base / 2.0
+
+
+def retry_delay(
+    operation_id: str,
+    error: BaseException,
+    retries_done: int,
+    max_retries: int,
+    *,
+    max_retry_after: float = MAX_RETRY_AFTER,
+    rand: Callable[[], float] = random.random,
+) -> float | None:
+    """Seconds to wait before retrying ``error``, or ``None`` to give up now."""
+    if retries_done >= max_retries or not is_retryable(operation_id, error):
+        return None
+    retry_after = error.retry_after if isinstance(error, APIError) else None
+    if retry_after is not None and retry_after > max_retry_after:
+        return None
+    return backoff_delay(retries_done, retry_after=retry_after, rand=rand)

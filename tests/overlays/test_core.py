@@ -1,0 +1,118 @@
+"""The sans-IO core driven by hand, and the randomId helpers bulk ingestion reuses."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from jiguang_growth import APIConnectionError, InternalServerError, _core, _events, _spec
+
+from .conftest import envelope
+
+ROUTE = _core.Route("setUserChannels", "PUT", "https://h/smartop/api/v1/user/channel/batch", 2)
+
+
+def identity(data: Any) -> Any:
+    return data
+
+
+def test_the_core_yields_send_and_sleep_steps_and_returns_the_result() -> None:
+    call = _core.call(ROUTE, b"[1]", identity)
+    step = next(call)
+    assert step == _core.Send("PUT", ROUTE.url, b"[1]")
+    step = call.send(httpx.Response(503, text=""))
+    assert isinstance(step, _core.Sleep)
+    assert 0.25 <= step.seconds <= 0.5
+    assert call.send(None) == _core.Send("PUT", ROUTE.url, b"[1]")
+    step = call.send(httpx.ConnectError("refused"))
+    assert isinstance(step, _core.Sleep)
+    assert call.send(None) == _core.Send("PUT", ROUTE.url, b"[1]")
+    with pytest.raises(StopIteration) as done:
+        call.send(httpx.Response(200, json=envelope(data={"n": 1})))
+    assert done.value.value == {"n": 1}
+
+
+def test_the_core_raises_the_last_error_after_max_retries() -> None:
+    call = _core.call(ROUTE, b"[]", identity)
+    next(call)
+    for _ in range(2):
+        assert isinstance(call.send(httpx.Response(502, text="")), _core.Sleep)
+        assert isinstance(call.send(None), _core.Send)
+    with pytest.raises(InternalServerError):
+        call.send(httpx.Response(502, text=""))
+
+
+def test_the_core_translates_errors_raised_while_building_the_result() -> None:
+    def broken(data: Any) -> Any:
+        raise KeyError("identityValues")
+
+    call = _core.call(ROUTE, b"[]", broken)
+    next(call)
+    with pytest.raises(Exception) as caught:
+        call.send(httpx.Response(200, json=envelope(data={})))
+    assert type(caught.value).__name__ == "APIResponseError"
+    assert "'data' could not be read (KeyError('identityValues'))" in str(caught.value)
+    assert isinstance(caught.value.__cause__, KeyError)
+
+
+def test_connection_error_message() -> None:
+    call = _core.call(_core.Route("setUserAttributes", "PUT", "https://h/a", 0), b"{}", identity)
+    next(call)
+    with pytest.raises(APIConnectionError) as caught:
+        call.send(httpx.ConnectError(""))
+    assert str(caught.value) == "PUT https://h/a failed before the request was sent (ConnectError)"
+
+
+def test_route_repr_hides_redactions() -> None:
+    route = _core.Route("getCuids", "POST", "https://h", 1, ("TOPSECRET",))
+    assert "TOPSECRET" not in repr(route)
+
+
+# --- randomId helpers ----------------------------------------------------------------------------
+
+
+def test_random_id_field_is_the_spec_property() -> None:
+    assert _events.RANDOM_ID_FIELD in _spec.schema("Event")["properties"]
+
+
+def test_envelope_fields_are_the_spec_properties() -> None:
+    assert {_core.CODE_FIELD, _core.MSG_FIELD} == set(_spec.schema("Envelope")["properties"])
+    assert _spec.schema("Envelope")["required"] == [_core.CODE_FIELD]
+    for name in (
+        "ReportEventsResponse",
+        "GetCuidsResponse",
+        "SetUserAttributesResponse",
+        "SetUserChannelsResponse",
+    ):
+        assert _core.DATA_FIELD in _spec.schema(name)["allOf"][1]["properties"]
+
+
+def test_new_random_ids_are_distinct_version_4_uuids() -> None:
+    ids = _events.new_random_ids(500)
+    assert len(set(ids)) == 500
+    for value in ids:
+        parsed = uuid.UUID(value)
+        assert parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122
+        assert str(parsed) == value
+    assert _events.new_random_ids(0) == []
+
+
+def test_with_random_ids_fills_only_missing_ones_and_never_mutates() -> None:
+    has = {"cuid": 1, "randomId": "keep"}
+    lacks = {"cuid": 2}
+    out = _events.with_random_ids([has, lacks, "not-an-event"])
+    assert out[0] is has
+    assert out[1] is not lacks
+    assert lacks == {"cuid": 2}
+    assert out[1]["cuid"] == 2
+    assert uuid.UUID(out[1]["randomId"]).version == 4
+    assert out[2] == "not-an-event"
+
+
+def test_with_random_ids_twice_keeps_the_first_ids() -> None:
+    first = _events.with_random_ids([{"cuid": 1}, {"cuid": 2}])
+    assert _events.with_random_ids(first) == first

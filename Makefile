@@ -19,7 +19,7 @@ export REDOCLY_TELEMETRY := off
 export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup validate lint generate check test clean
+.PHONY: help setup validate lint generate check test typecheck clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -57,6 +57,11 @@ check: validate lint generate ## validate + lint + generate, then fail if genera
 
 test: setup ## Run the whole test suite
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+typecheck: $(VENV)/.installed ## mypy --strict and ruff on the overlays (the tests run these too)
+	$(BIN)/mypy
+	$(BIN)/ruff check overlays tests/overlays
+	$(BIN)/ruff format --check overlays tests/overlays
 
 clean: ## Remove the venv, node_modules and build output (never generated/)
 	rm -rf $(VENV) node_modules dist build .mypy_cache .ruff_cache .pytest_cache

@@ -44,6 +44,9 @@ Verify = bool | str | ssl.SSLContext
 class _ClientBase(Generic[_Http, _Transport]):
     """Settings and routes shared by both clients."""
 
+    _http_class: type[_Http]
+    """The httpx client class a client creates when it is not given one."""
+
     def __init__(
         self,
         project_id: str | None = None,
@@ -122,7 +125,9 @@ class _ClientBase(Generic[_Http, _Transport]):
         transport: _Transport | None,
         headers: dict[str, str],
     ) -> _Http:
-        raise NotImplementedError
+        http_class: Any = self._http_class
+        client: _Http = http_class(timeout=timeout, verify=verify, transport=transport, headers=headers)
+        return client
 
     @property
     def project_id(self) -> str:
@@ -157,16 +162,8 @@ class GrowthClient(_ClientBase[httpx.Client, httpx.BaseTransport]):
     :class:`~jiguang_growth.GrowthError`; see the README for the retry policy.
     """
 
+    _http_class = httpx.Client
     _sleep = staticmethod(time.sleep)
-
-    def _new_http_client(
-        self,
-        timeout: float | httpx.Timeout,
-        verify: Verify,
-        transport: httpx.BaseTransport | None,
-        headers: dict[str, str],
-    ) -> httpx.Client:
-        return httpx.Client(timeout=timeout, verify=verify, transport=transport, headers=headers)
 
     def report_events(
         self, events: Iterable[Event | Mapping[str, Any]], app_key: str | None = None
@@ -224,16 +221,8 @@ class GrowthClient(_ClientBase[httpx.Client, httpx.BaseTransport]):
 class AsyncGrowthClient(_ClientBase[httpx.AsyncClient, httpx.AsyncBaseTransport]):
     """Asynchronous client of the Growth API: the methods, errors and retries of :class:`GrowthClient`."""
 
+    _http_class = httpx.AsyncClient
     _sleep = staticmethod(asyncio.sleep)
-
-    def _new_http_client(
-        self,
-        timeout: float | httpx.Timeout,
-        verify: Verify,
-        transport: httpx.AsyncBaseTransport | None,
-        headers: dict[str, str],
-    ) -> httpx.AsyncClient:
-        return httpx.AsyncClient(timeout=timeout, verify=verify, transport=transport, headers=headers)
 
     async def report_events(
         self, events: Iterable[Event | Mapping[str, Any]], app_key: str | None = None

@@ -49,6 +49,20 @@ def preview(body: bytes | str | None) -> str:
     return text[:BODY_PREVIEW_LIMIT] + f"... [{len(text) - BODY_PREVIEW_LIMIT} more characters]"
 
 
+def _set_answer(
+    error: APIResponseError | APIError,
+    status_code: int,
+    body: bytes | str | None,
+    method: str | None,
+    url: str | None,
+) -> None:
+    """Store what both answer errors keep about the request and its answer."""
+    error.status_code = status_code
+    error.body = preview(body)
+    error.method = method
+    error.url = url
+
+
 class GrowthError(Exception):
     """Base class of every error raised by jiguang_growth."""
 
@@ -133,10 +147,7 @@ class APIResponseError(GrowthError):
         url: str | None = None,
     ) -> None:
         super().__init__(message)
-        self.status_code = status_code
-        self.body = preview(body)
-        self.method = method
-        self.url = url
+        _set_answer(self, status_code, body, method, url)
 
 
 class APIError(GrowthError):
@@ -169,13 +180,10 @@ class APIError(GrowthError):
         url: str | None = None,
     ) -> None:
         super().__init__(message)
-        self.status_code = status_code
+        _set_answer(self, status_code, body, method, url)
         self.code = code
         self.msg = msg
-        self.body = preview(body)
         self.retry_after = retry_after
-        self.method = method
-        self.url = url
 
 
 class BadRequestError(APIError):

@@ -121,7 +121,10 @@ def test_get_cuids_body_and_order(harness: Harness) -> None:
 
 
 def test_get_cuids_first_item_for_a_value_wins(harness: Harness) -> None:
-    data = [{"identityValues": "a", "cuid": 1, "errorCode": 0}, {"identityValues": "a", "cuid": 2, "errorCode": 0}]
+    data = [
+        {"identityValues": "a", "cuid": 1, "errorCode": 0},
+        {"identityValues": "a", "cuid": 2, "errorCode": 0},
+    ]
     out = harness.run(OPS["getCuids"], [httpx.Response(200, json=envelope(data=data))], args=("id", ["a"]))
     assert out.result == [CuidResult("a", 1, 0)]
 

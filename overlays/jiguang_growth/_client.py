@@ -83,7 +83,11 @@ class _ClientBase(Generic[_Http, _Transport]):
         self._auth = httpx.BasicAuth(settings.project_id, secret)  # sent with every request
         probe = next(self._auth.auth_flow(httpx.Request("GET", settings.api_url)))
         authorization = probe.headers["Authorization"]  # the value httpx will send, to keep out of errors
-        redactions = (authorization, authorization.partition(" ")[2], secret)
+        # Strings shorter than this would mangle messages (a secret "s" is in every word) and
+        # protect nothing; the full "Basic ..." value is always long enough to be redacted.
+        redactions = tuple(
+            text for text in (authorization, authorization.partition(" ")[2], secret) if len(text) >= 8
+        )
         self._routes = {
             op_id: Route(
                 op.operation_id, op.method, settings.api_url + op.path, settings.max_retries, redactions

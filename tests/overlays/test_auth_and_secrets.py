@@ -208,3 +208,13 @@ def test_every_exception_class_pickles() -> None:
         assert type(copy) is type(sample)
         assert vars(copy) == vars(sample)
     assert isinstance(pickle.loads(pickle.dumps(samples[1])), ValueError)
+
+
+def test_a_tiny_secret_does_not_mangle_messages() -> None:
+    transport = httpx.MockTransport(lambda request: httpx.Response(502, content=b"<html>bad gateway</html>"))
+    client = GrowthClient("1", "s", transport=transport, max_retries=0)
+    with client, pytest.raises(APIError) as caught:
+        client.set_user_attributes(1, {"user_a": 1})
+    url = "https://growth.jiguang.cn/smartop/api/v1/user/attribute"
+    assert str(caught.value) == f"HTTP 502 from PUT {url}: body is not JSON (no content type)"
+    assert caught.value.body == "<html>bad gateway</html>"

@@ -77,7 +77,7 @@ def __getattr__(name: str) -> Any:
     try:
         module = importlib.import_module(module_name, __name__)
     except ModuleNotFoundError as error:
-        if error.name in {"starlette", "uvicorn"}:
+        if (error.name or "").partition(".")[0] in {"starlette", "uvicorn"}:
             raise ImportError(f"{EXTRA_HINT} ({error})") from error
         raise
     value = getattr(module, name)

@@ -139,6 +139,8 @@ class _CloseConnection(Response):
                 if remaining <= 0:
                     break
                 await asyncio.sleep(min(0.05, remaining))
+            if gone.done():
+                return  # the client hung up first (its own timeout): nothing left to close
             closer = self._app.connection_closer
             if closer is None or not closer(scope):
                 raise ConnectionClosedError("sandbox fault: connection closed without an answer")

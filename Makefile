@@ -60,8 +60,8 @@ test: setup ## Run the whole test suite
 
 typecheck: $(VENV)/.installed ## mypy --strict and ruff on the overlays (the tests run these too)
 	$(BIN)/mypy
-	$(BIN)/ruff check overlays tests/overlays
-	$(BIN)/ruff format --check overlays tests/overlays
+	$(BIN)/ruff check overlays tests/overlays tests/sandbox
+	$(BIN)/ruff format --check overlays tests/overlays tests/sandbox
 
 clean: ## Remove the venv, node_modules and build output (never generated/)
 	rm -rf $(VENV) node_modules dist build .mypy_cache .ruff_cache .pytest_cache

@@ -17,7 +17,7 @@ error 4xx (other)         envelope with that status                           no
 error 5xx (not 503)       envelope with that status                           yes
 ``drop``                  connection closed without an answer                 no
 ``html``                  502 with an HTML page, as a proxy would send        yes
-``truncated``             200 whose JSON body is cut in half                  yes
+``truncated``             the real answer, its JSON body cut in half          yes
 ``timeout``               no answer for ``hang_seconds``, then closed         yes
 ========================  ==================================================  =======
 
@@ -50,7 +50,7 @@ class FaultKind(StrEnum):
     HTML = "html"
     """A 502 with an HTML body instead of JSON."""
     TRUNCATED = "truncated"
-    """A 200 whose JSON body stops half-way."""
+    """The real answer (200 on success) with its JSON body stopping half-way."""
     DROP = "drop"
     """The connection is closed without any answer."""
     TIMEOUT = "timeout"

@@ -267,3 +267,24 @@ def test_new_subcommands_plug_in_through_the_table(
 def test_the_console_script_is_declared() -> None:
     scripts = {e.name: e.value for e in metadata.entry_points(group="console_scripts")}
     assert scripts["jiguang-growth"] == "jiguang_growth.cli:main"
+
+
+def test_the_access_log_goes_to_stderr_and_leaves_stdout_to_the_banner(running: list[Running]) -> None:
+    proc = Running("sandbox", "--port", "0", "--access-log")
+    running.append(proc)
+    api = field(proc.read_until("Press Ctrl-C"), "API base URL")
+    httpx.post(api + "/user/register", json={}, auth=("100102", "sandbox-secret"))
+
+    assert proc.stop() == 0
+    stdout = proc.read_until("stopped")
+    assert '"POST /smartop/api/v1/user/register HTTP/1.1" 400' in proc.stderr()
+    assert "/user/register HTTP" not in stdout
+
+
+def test_ipv6_loopback_and_localhost_work() -> None:
+    with run_sandbox(host="::1") as six, run_sandbox(host="localhost") as four:
+        assert six.base_url == f"http://[::1]:{six.port}"
+        assert four.base_url.startswith("http://127.0.0.1:")
+        for sandbox in (six, four):
+            answer = httpx.get(sandbox.state_url, auth=sandbox.auth)
+            assert answer.json()["code"] == 0

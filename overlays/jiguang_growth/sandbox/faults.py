@@ -258,8 +258,9 @@ class FaultInjector:
         The random sequence restarts from the configuration's seed, so the same
         settings give the same faults again. Forced faults stay queued.
         """
-        new = replace(config or self._config, **changes) if changes else (config or self._config)
         with self._lock:
+            base = config or self._config
+            new = replace(base, **changes) if changes else base
             self._config = new
             self._random = random.Random(new.seed)
         return new

@@ -13,6 +13,7 @@ with :class:`PortInUseError`, and port 0 picks a free port.
 from __future__ import annotations
 
 import asyncio
+import copy
 import errno
 import ipaddress
 import logging
@@ -93,6 +94,13 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _stderr_logging() -> dict[str, Any]:
+    """uvicorn's own log format, with the access log on stderr too (stdout is for the banner)."""
+    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+    config["handlers"]["access"]["stream"] = "ext://sys.stderr"
+    return config
+
+
 def _connection_closer(server: uvicorn.Server) -> ConnectionCloser:
     """Close a request's connection with no answer.
 
@@ -146,7 +154,7 @@ class SandboxServer:
                 http="h11",
                 ws="none",
                 lifespan="off",
-                log_config=LOGGING_CONFIG if uvicorn_logging else None,
+                log_config=_stderr_logging() if uvicorn_logging else None,
                 log_level=log_level,
                 access_log=access_log,
                 proxy_headers=False,  # scope["client"] must be the real peer
@@ -154,6 +162,8 @@ class SandboxServer:
                 timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
             )
         )
+        if access_log:  # uvicorn gives its access logger the (default: warning) level; lines are INFO
+            logging.getLogger("uvicorn.access").setLevel(logging.INFO)
         self.app.connection_closer = _connection_closer(self._uvicorn)
         self._socket: socket.socket | None = None
         self._thread: threading.Thread | None = None

@@ -19,10 +19,21 @@ export REDOCLY_TELEMETRY := off
 export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup validate lint generate check test typecheck clean
+# make docs: ports for Swagger UI and the sandbox (default 8088 and 8765, or free ones if taken).
+DOCS_PORT ?=
+SANDBOX_PORT ?=
+DOCS_ARGS ?=
+# make breaking: the released spec to compare with (default: newest in spec-baseline/).
+BASELINE ?=
+# make browser: Debian's Chromium for the browser tests (never a downloaded browser).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: help setup validate lint generate check test typecheck clean docs bundle breaking types browser
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@echo "  (make docs DOCS_PORT=N SANDBOX_PORT=N; make breaking BASELINE=path/to/released.yaml)"
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required (set PYTHON=...)")'
@@ -55,13 +66,30 @@ check: validate lint generate ## validate + lint + generate, then fail if genera
 	  echo "$$drift"; git --no-pager diff --stat -- generated/; exit 1; \
 	fi; echo "check: generated/ matches $(SPEC)"
 
-test: setup ## Run the whole test suite
+test: setup browser ## Run the whole test suite
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 typecheck: $(VENV)/.installed ## mypy --strict and ruff on the overlays (the tests run these too)
 	$(BIN)/mypy
 	$(BIN)/ruff check overlays tests/overlays tests/sandbox
 	$(BIN)/ruff format --check overlays tests/overlays tests/sandbox
+
+docs: $(VENV)/.installed node_modules/.installed ## Serve Swagger UI + sandbox on 127.0.0.1 (Ctrl-C stops); write dist/api-reference.html
+	$(PY) tools/docs.py serve $(if $(DOCS_PORT),--port $(DOCS_PORT)) $(if $(SANDBOX_PORT),--sandbox-port $(SANDBOX_PORT)) $(DOCS_ARGS)
+
+bundle: $(VENV)/.installed node_modules/.installed ## Write validated dist/openapi.json, dist/openapi.yaml and dist/README.md
+	$(PY) tools/bundle.py
+
+breaking: $(VENV)/.installed node_modules/.installed ## Fail on a breaking change vs the released spec without a major bump
+	$(PY) tools/breaking.py $(if $(BASELINE),--baseline $(BASELINE))
+
+types: $(VENV)/.installed node_modules/.installed ## TypeScript types (openapi-typescript) checked by tsc --strict
+	$(PY) tools/typescript.py
+
+browser: ## Install Debian's chromium with apt, only if /usr/bin/chromium is missing
+	@if [ -x $(CHROMIUM) ]; then echo "browser: $(CHROMIUM) is installed"; else \
+	  $(SUDO) apt-get update && \
+	  $(SUDO) apt-get install -y --no-install-recommends chromium fonts-dejavu-core; fi
 
 clean: ## Remove the venv, node_modules and build output (never generated/)
 	rm -rf $(VENV) node_modules dist build .mypy_cache .ruff_cache .pytest_cache

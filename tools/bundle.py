@@ -1,0 +1,124 @@
+"""Write the spec for other teams: dist/openapi.json, dist/openapi.yaml and dist/README.md.
+
+Both files are made by ``redocly bundle`` (pinned in package.json) and then checked here:
+each must pass openapi-spec-validator, hold only local ``$ref``s that resolve, and say exactly
+what ``openapi.yaml`` says. ``dist/README.md`` is ``docs/dist-README.md`` with the version and
+checksums filled in. ``make bundle`` runs this.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = ROOT / "openapi.yaml"
+DIST = ROOT / "dist"
+README_TEMPLATE = ROOT / "docs" / "dist-README.md"
+REDOCLY = ROOT / "node_modules" / ".bin" / "redocly"
+OUTPUTS = ("openapi.json", "openapi.yaml")
+
+
+def ref_problems(document: Any) -> list[str]:
+    """codegen/check_refs.py's check: every $ref is local and resolves."""
+    spec = importlib.util.spec_from_file_location("check_refs", ROOT / "codegen" / "check_refs.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    found: list[str] = module.problems(document)
+    return found
+
+
+class BundleError(Exception):
+    pass
+
+
+def _redocly_bundle(output: Path) -> None:
+    env = {**os.environ, "REDOCLY_TELEMETRY": "off", "REDOCLY_SUPPRESS_UPDATE_NOTICE": "true"}
+    run = subprocess.run(
+        [str(REDOCLY), "bundle", str(SPEC), "--output", str(output)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if run.returncode != 0 or not output.is_file():
+        raise BundleError(f"redocly bundle failed for {output.name}:\n{run.stdout}{run.stderr}")
+
+
+def _load(path: Path) -> Any:
+    text = path.read_text(encoding="utf-8")
+    return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+
+
+def verify(path: Path, source: dict[str, Any]) -> None:
+    """Fail unless ``path`` is valid OpenAPI that says the same as ``source``."""
+    from openapi_spec_validator import validate  # noqa: PLC0415 - slow import
+
+    document = _load(path)
+    try:
+        validate(document)
+    except Exception as error:  # the validator raises several unrelated types
+        raise BundleError(f"{path} is not valid OpenAPI: {str(error).splitlines()[0]}") from None
+    broken = ref_problems(document)
+    if broken:
+        raise BundleError(f"{path}: " + "; ".join(broken))
+    if document != source:
+        raise BundleError(f"{path} does not say the same as {SPEC.name}")
+
+
+def bundle(out: Path = DIST) -> dict[str, str]:
+    """Write the three files into ``out``; return each spec file's SHA-256."""
+    if not REDOCLY.exists():
+        raise BundleError("node_modules/.bin/redocly is missing; run 'make setup'")
+    source = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    out.mkdir(parents=True, exist_ok=True)
+    digests = {}
+    for name in OUTPUTS:
+        target = out / name
+        target.unlink(missing_ok=True)
+        _redocly_bundle(target)
+        verify(target, source)
+        digests[name] = hashlib.sha256(target.read_bytes()).hexdigest()
+    template = README_TEMPLATE.read_text(encoding="utf-8")
+    readme = (
+        template.replace("{{version}}", str(source["info"]["version"]))
+        .replace("{{openapi}}", str(source["openapi"]))
+        .replace("{{sha256_json}}", digests["openapi.json"])
+        .replace("{{sha256_yaml}}", digests["openapi.yaml"])
+    )
+    if "{{" in readme:
+        raise BundleError(f"{README_TEMPLATE} has a placeholder this script does not fill")
+    (out / "README.md").write_text(readme, encoding="utf-8")
+    return digests
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tools/bundle.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=DIST, help="output folder (default dist/)")
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    try:
+        digests = bundle(args.out)
+    except BundleError as error:
+        print(f"bundle: {error}", file=sys.stderr)
+        return 1
+    for name, digest in digests.items():
+        print(f"bundle: {args.out / name}  valid, same as {SPEC.name}  sha256 {digest[:16]}...")
+    print(f"bundle: {args.out / 'README.md'}  ({time.monotonic() - started:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -85,12 +86,15 @@ def bundle(out: Path = DIST) -> dict[str, str]:
     source = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
     out.mkdir(parents=True, exist_ok=True)
     digests = {}
-    for name in OUTPUTS:
-        target = out / name
-        target.unlink(missing_ok=True)
-        _redocly_bundle(target)
-        verify(target, source)
-        digests[name] = hashlib.sha256(target.read_bytes()).hexdigest()
+    with tempfile.TemporaryDirectory(dir=out, prefix=".bundle-") as staging:
+        # Nothing lands in ``out`` unless both files pass.
+        for name in OUTPUTS:
+            staged = Path(staging) / name
+            _redocly_bundle(staged)
+            verify(staged, source)
+            digests[name] = hashlib.sha256(staged.read_bytes()).hexdigest()
+        for name in OUTPUTS:
+            os.replace(Path(staging) / name, out / name)
     template = README_TEMPLATE.read_text(encoding="utf-8")
     readme = (
         template.replace("{{version}}", str(source["info"]["version"]))

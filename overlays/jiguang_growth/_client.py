@@ -12,6 +12,7 @@ import asyncio
 import ssl
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar, cast
 
@@ -27,10 +28,11 @@ from jiguang_growth_generated.models import (
 )
 
 from . import _operations as ops
-from . import _spec
-from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, resolve, user_agent
+from . import _retry, _spec
+from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, check_max_retries, resolve, user_agent
 from ._core import Call, Reply, Route, Send
 from ._exceptions import ConfigurationError
+from ._pacing import Pacer, shared_pacer
 from ._results import CuidResult
 
 __all__ = ["AsyncGrowthClient", "GrowthClient"]
@@ -59,6 +61,7 @@ class _ClientBase(Generic[_Http, _Transport]):
         transport: _Transport | None = None,
         http_client: _Http | None = None,
         user_agent: str | None = None,
+        pace: bool = False,
     ) -> None:
         """Check every setting now, so that a missing credential fails here and not on a request.
 
@@ -74,10 +77,17 @@ class _ClientBase(Generic[_Http, _Transport]):
         in tests). Pass ``http_client`` to use your own client instead; it is
         then yours to configure and to close, and the three options above
         must not be given.
+
+        ``pace=True`` holds every attempt until the process-wide pacer of its
+        operation (one per project, server and operation, shared by every
+        client, thread and task) grants a slot under the operation's
+        ``x-qps-limit``; a 429 then pauses that pacer for everyone until its
+        ``Retry-After`` has passed. The bulk helpers always pace.
         """
         settings = resolve(project_id, project_secret, base_url, max_retries)
         self._project_id = settings.project_id
         self._base_url = settings.base_url
+        self._api_url = settings.api_url
         self._max_retries = settings.max_retries
         secret = settings.project_secret
         self._auth = httpx.BasicAuth(settings.project_id, secret)  # sent with every request
@@ -94,6 +104,7 @@ class _ClientBase(Generic[_Http, _Transport]):
             )
             for op_id, op in ((op_id, _spec.operation(op_id)) for op_id in ops.OPERATIONS)
         }
+        self._pacers = self._shared_pacers() if pace else None
         headers = {
             "Content-Type": "application/json",
             "Accept": "application/json",
@@ -138,9 +149,56 @@ class _ClientBase(Generic[_Http, _Transport]):
         return self._project_id
 
     @property
+    def paced(self) -> bool:
+        """Whether calls wait for the process-wide pacer (the ``pace`` option)."""
+        return self._pacers is not None
+
+    def with_options(self, *, pace: bool | None = None, max_retries: int | None = None) -> Self:
+        """A client with other ``pace``/``max_retries`` that shares this one's connection pool.
+
+        The copy never closes the pool; close this client when both are done.
+        """
+        copy = object.__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        copy._owns_http = False
+        if max_retries is not None:
+            copy._max_retries = check_max_retries(max_retries)
+            copy._routes = {
+                op_id: replace(route, max_retries=max_retries) for op_id, route in self._routes.items()
+            }
+        if pace is not None:
+            copy._pacers = self._shared_pacers() if pace else None
+        return copy
+
+    def _shared_pacers(self) -> dict[str, Pacer]:
+        return {
+            op_id: shared_pacer(op_id, project_id=self._project_id, base_url=self._api_url)
+            for op_id in ops.OPERATIONS
+        }
+
+    def _pacer_delay(self, step: Send) -> tuple[Pacer | None, float]:
+        """The pacer of ``step``'s operation and the seconds to wait for its slot."""
+        if self._pacers is None:
+            return None, 0.0
+        pacer = self._pacers[step.operation_id]
+        return pacer, pacer.reserve()
+
+    @staticmethod
+    def _after_reply(pacer: Pacer | None, reply: Reply) -> None:
+        """Pause the pacer for everyone when the server says we went too fast."""
+        if pacer is not None and isinstance(reply, httpx.Response) and reply.status_code == 429:
+            wait = _retry.parse_retry_after(reply.headers.get("retry-after"))
+            pacer.pause(min(_retry.MAX_RETRY_AFTER, 1.0 if wait is None else wait))
+
+    @property
     def base_url(self) -> str:
         """Scheme, host and any path prefix, without the API's base path."""
         return self._base_url
+
+    @property
+    def api_url(self) -> str:
+        """``base_url`` followed by the API's base path; the operations' paths go after it."""
+        return self._api_url
 
     @property
     def max_retries(self) -> int:
@@ -195,12 +253,16 @@ class GrowthClient(_ClientBase[httpx.Client, httpx.BaseTransport]):
         while True:
             reply: Reply = None
             if isinstance(step, Send):
+                pacer, delay = self._pacer_delay(step)
+                if delay > 0:
+                    self._sleep(delay)
                 try:
                     reply = http.request(
                         step.method, step.url, content=step.content, headers=headers, auth=auth
                     )
                 except httpx.RequestError as error:
                     reply = error
+                self._after_reply(pacer, reply)
             else:
                 self._sleep(step.seconds)
             try:
@@ -258,12 +320,16 @@ class AsyncGrowthClient(_ClientBase[httpx.AsyncClient, httpx.AsyncBaseTransport]
         while True:
             reply: Reply = None
             if isinstance(step, Send):
+                pacer, delay = self._pacer_delay(step)
+                if delay > 0:
+                    await self._sleep(delay)
                 try:
                     reply = await http.request(
                         step.method, step.url, content=step.content, headers=headers, auth=auth
                     )
                 except httpx.RequestError as error:
                     reply = error
+                self._after_reply(pacer, reply)
             else:
                 await self._sleep(step.seconds)
             try:

@@ -59,10 +59,16 @@ def resolve(
     if ":" in project_id:
         raise ConfigurationError("project_id must not contain ':' (HTTP Basic uses it as the separator)")
     project_secret = _credential("project_secret", project_secret, ENV_PROJECT_SECRET)
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        raise ConfigurationError(f"max_retries must be a whole number of at least 0, got {max_retries!r}")
+    check_max_retries(max_retries)
     root, api_url = _api_url(base_url if base_url is not None else os.environ.get(ENV_BASE_URL) or None)
     return Settings(project_id, project_secret, root, api_url, max_retries)
+
+
+def check_max_retries(max_retries: object) -> int:
+    """``max_retries`` if it is a whole number of at least 0; otherwise raise."""
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise ConfigurationError(f"max_retries must be a whole number of at least 0, got {max_retries!r}")
+    return max_retries
 
 
 def _credential(name: str, value: str | None, variable: str) -> str:

@@ -66,11 +66,12 @@ _NOT_SENT = (
 
 @dataclass(frozen=True, slots=True)
 class Send:
-    """Send ``content`` (a JSON body) with ``method`` to ``url``."""
+    """Send ``content`` (a JSON body) with ``method`` to ``url``, for operation ``operation_id``."""
 
     method: str
     url: str
     content: bytes
+    operation_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +135,7 @@ def call(route: Route, content: bytes, parse: Callable[[Any], T]) -> Call[T]:
     """
     retries = 0
     while True:
-        reply = yield Send(route.method, route.url, content)
+        reply = yield Send(route.method, route.url, content, route.operation_id)
         try:
             return _outcome(route, reply, parse)
         except (APIConnectionError, APIError) as error:

@@ -2,18 +2,19 @@
 
 The report operation is replayed after an ambiguous failure only because
 every event carries an ID chosen before the first attempt (see
-``_retry.REPLAY_POLICIES``). The bulk ingestion fills IDs with the same
-function before it writes records to a resend file, so a later run resends
-the very same IDs.
+``_retry.REPLAY_POLICIES``). The bulk ingestion instead derives each missing ID from
+its run and the record's input line (:func:`stable_random_id`), so a resumed
+run, or a resend of its rejected and unknown files, carries the same IDs.
 """
 
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["RANDOM_ID_FIELD", "new_random_ids", "with_random_ids"]
+__all__ = ["RANDOM_ID_FIELD", "new_random_ids", "stable_random_id", "with_random_ids"]
 
 RANDOM_ID_FIELD = "randomId"
 """Wire name of the event property holding the ID (``Event.randomId`` in openapi.yaml)."""
@@ -34,6 +35,15 @@ def new_random_ids(count: int) -> list[str]:
         variant = _VARIANT[int(h[16], 16) & 3]
         ids.append(f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}")
     return ids
+
+
+def stable_random_id(run_id: uuid.UUID, key: str) -> str:
+    """A ``randomId`` fixed by a bulk run and a record's place in its input (a version 5 UUID).
+
+    A resumed run reuses its run ID, so a record that may have been sent
+    before the interruption is sent again with the same ID.
+    """
+    return str(uuid.uuid5(run_id, key))
 
 
 def with_random_ids(events: Iterable[Any]) -> list[Any]:

@@ -46,6 +46,8 @@ class Pacer:
         self._slots: deque[float] = deque(maxlen=limit)
         self._paused_until = 0.0
         self._lock = threading.Lock()
+        self.pauses = 0
+        """How many times :meth:`pause` was called (the 429s seen through this pacer)."""
 
     def reserve(self) -> float:
         """Reserve the next slot; return how many seconds to wait before sending."""
@@ -67,6 +69,7 @@ class Pacer:
     def pause(self, seconds: float) -> None:
         """Hold every slot not yet granted for ``seconds`` (e.g. after a 429)."""
         with self._lock:
+            self.pauses += 1
             self._paused_until = max(self._paused_until, self._clock() + seconds)
 
     @property

@@ -22,14 +22,14 @@ def identity(data: Any) -> Any:
 def test_the_core_yields_send_and_sleep_steps_and_returns_the_result() -> None:
     call = _core.call(ROUTE, b"[1]", identity)
     step = next(call)
-    assert step == _core.Send("PUT", ROUTE.url, b"[1]")
+    assert step == _core.Send("PUT", ROUTE.url, b"[1]", "setUserChannels")
     step = call.send(httpx.Response(503, text=""))
     assert isinstance(step, _core.Sleep)
     assert 0.25 <= step.seconds <= 0.5
-    assert call.send(None) == _core.Send("PUT", ROUTE.url, b"[1]")
+    assert call.send(None) == _core.Send("PUT", ROUTE.url, b"[1]", "setUserChannels")
     step = call.send(httpx.ConnectError("refused"))
     assert isinstance(step, _core.Sleep)
-    assert call.send(None) == _core.Send("PUT", ROUTE.url, b"[1]")
+    assert call.send(None) == _core.Send("PUT", ROUTE.url, b"[1]", "setUserChannels")
     with pytest.raises(StopIteration) as done:
         call.send(httpx.Response(200, json=envelope(data={"n": 1})))
     assert done.value.value == {"n": 1}

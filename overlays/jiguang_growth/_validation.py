@@ -101,3 +101,32 @@ def validate_schema(schema_name: str, value: Any) -> None:
     except fastjsonschema.JsonSchemaValueException as error:
         field, message = _explain(error)
         raise RequestValidationError(message, field=field, rule=error.rule or "schema") from None
+
+
+@cache
+def _property_validator(schema_name: str, property_name: str) -> _Validator:
+    if property_name not in _spec.schema(schema_name).get("properties", {}):
+        raise KeyError(f"openapi.yaml: {schema_name} has no property {property_name!r}")
+    root = {
+        "$ref": f"#/components/schemas/{schema_name}/properties/{property_name}",
+        "components": {"schemas": _components()},
+    }
+    compiled: _Validator = fastjsonschema.compile(root, use_formats=False)
+    return compiled
+
+
+def validate_property(schema_name: str, property_name: str, value: Any, *, argument: str) -> None:
+    """Raise :class:`RequestValidationError` if ``value`` breaks one property of a named schema.
+
+    For settings that apply to a whole bulk run (an identity name, an app
+    key), checked once before the first record is read. ``argument`` is the
+    caller's name for the value and leads the message.
+    """
+    try:
+        _property_validator(schema_name, property_name)(value)
+    except fastjsonschema.JsonSchemaValueException as error:
+        _, message = _explain(error)
+        detail = message.split(": ", 1)[1] if ": " in message else message
+        raise RequestValidationError(
+            f"{argument} ({property_name}): {detail}", field=argument, rule=error.rule or "schema"
+        ) from None

@@ -14,36 +14,17 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from types import FrameType
 from typing import TYPE_CHECKING, Any, TextIO
+
+from ._bulk_commands import BULK_COMMANDS
+from ._commands import INTERRUPTED, PROG, USAGE_ERROR, Command, CommandError
 
 if TYPE_CHECKING:
     from .sandbox import SandboxConfig, SandboxServer
 
-__all__ = ["COMMANDS", "Command", "CommandError", "main"]
-
-PROG = "jiguang-growth"
-USAGE_ERROR = 2
-"""Exit status for wrong usage, as argparse uses: bad options, a busy port, a bad config file."""
-
-
-class CommandError(Exception):
-    """A failure the user can fix; printed without a traceback."""
-
-    def __init__(self, message: str, status: int = USAGE_ERROR) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-
-
-@dataclass(frozen=True)
-class Command:
-    name: str
-    help: str
-    add_arguments: Callable[[argparse.ArgumentParser], None]
-    run: Callable[[argparse.Namespace], int]
-
+__all__ = ["COMMANDS", "PROG", "USAGE_ERROR", "Command", "CommandError", "main"]
 
 # --- sandbox ---------------------------------------------------------------------------------
 
@@ -205,6 +186,7 @@ COMMANDS: list[Command] = [
         _sandbox_arguments,
         _run_sandbox,
     ),
+    *BULK_COMMANDS,
 ]
 """Every subcommand, in the order ``--help`` lists them."""
 
@@ -238,7 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG} {args.command}: error: {error.message}", file=sys.stderr)
         return error.status
     except KeyboardInterrupt:
-        return 130
+        return INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -1,0 +1,355 @@
+"""The bulk subcommands of ``jiguang-growth``: report-events, get-cuids, set-attributes, set-channels.
+
+Each reads one record per line from a file or standard input, runs the
+matching job of :mod:`jiguang_growth.bulk`, shows progress, and ends with a
+summary. Rejected and unknown records land in the output folder in the
+input's format. Exit status: 0 when every record was accepted, 1 when any
+was rejected or is unknown, 130 after Ctrl-C, 2 for wrong usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import sys
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import IO, TYPE_CHECKING, Any, TextIO
+
+from ._commands import INTERRUPTED, PROG, Command, CommandError
+
+if TYPE_CHECKING:
+    from ._client import GrowthClient
+    from .bulk import BulkSummary, RecordOutcome
+    from .bulk._engine import Job
+    from .bulk._records import InputFormat
+
+__all__ = ["BULK_COMMANDS"]
+
+FAILED = 1
+"""Exit status when any record was rejected or is unknown."""
+REPORTED_LINES = 20
+"""Bad input lines printed one by one; the rest are counted (all are in failures.jsonl)."""
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """What differs between the bulk subcommands."""
+
+    command: str
+    help: str
+    fmt: InputFormat
+    input_help: str
+    make_job: Callable[[argparse.Namespace, uuid.UUID], Job]
+    keeps_results: bool = False
+
+
+def _events_job(args: argparse.Namespace, run_id: uuid.UUID) -> Job:
+    from .bulk import _jobs  # noqa: PLC0415
+
+    return _jobs.events_job(run_id, args.app_key)
+
+
+def _cuids_job(args: argparse.Namespace, run_id: uuid.UUID) -> Job:
+    from .bulk import _jobs  # noqa: PLC0415
+
+    return _jobs.cuids_job(args.identity_name)
+
+
+def _channels_job(args: argparse.Namespace, run_id: uuid.UUID) -> Job:
+    from .bulk import _jobs  # noqa: PLC0415
+
+    return _jobs.channels_job()
+
+
+def _attributes_job(args: argparse.Namespace, run_id: uuid.UUID) -> Job:
+    from .bulk import _jobs  # noqa: PLC0415
+
+    return _jobs.attributes_job()
+
+
+_SPECS = (
+    _Spec(
+        "report-events",
+        "report behaviour events from a JSON-lines file, 100 per call at up to 100 calls/s",
+        "jsonl",
+        "JSON-lines file of events (an Event object per line), or - for standard input",
+        _events_job,
+    ),
+    _Spec(
+        "get-cuids",
+        "look up the CUID of every identifier value in a file (one value per line)",
+        "text",
+        "text file with one identifier value per line, or - for standard input",
+        _cuids_job,
+        keeps_results=True,
+    ),
+    _Spec(
+        "set-attributes",
+        'set user attributes from a JSON-lines file of {"cuid": ..., "data": {...}} records',
+        "jsonl",
+        'JSON-lines file, one {"cuid": N, "data": {name: value}} per line, or - for standard input',
+        _attributes_job,
+    ),
+    _Spec(
+        "set-channels",
+        "set users' contact values from a JSON-lines file of UserChannels records",
+        "jsonl",
+        'JSON-lines file, one {"cuid": N, "channels": [...]} per line, or - for standard input',
+        _channels_job,
+    ),
+)
+
+
+def _add_arguments(spec: _Spec) -> Callable[[argparse.ArgumentParser], None]:
+    def add(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("input", metavar="FILE", help=spec.input_help)
+        if spec.command == "report-events":
+            parser.add_argument("--app-key", help="appKey of the project's HTTP API data source")
+        if spec.command == "get-cuids":
+            parser.add_argument("--identity-name", required=True, help="the identifier, e.g. phone")
+        where = parser.add_argument_group("where to send (default: the JIGUANG_* environment variables)")
+        where.add_argument("--project-id", help="project ID (or JIGUANG_PROJECT_ID)")
+        where.add_argument(
+            "--project-secret",
+            help="project secret (or JIGUANG_PROJECT_SECRET, which keeps it out of the process list)",
+        )
+        where.add_argument("--base-url", help="API host (or JIGUANG_GROWTH_BASE_URL; default the real API)")
+        where.add_argument(
+            "--sandbox",
+            action="store_true",
+            help="start the local sandbox on a free 127.0.0.1 port and send there",
+        )
+        run = parser.add_argument_group("the run")
+        run.add_argument(
+            "--out",
+            metavar="DIR",
+            help="folder for rejected/unknown records, failures.jsonl, journal.jsonl and summary.json "
+            "(default: FILE.out, or jiguang-growth-COMMAND.out for standard input)",
+        )
+        run.add_argument(
+            "--resume",
+            action="store_true",
+            help="continue the run recorded in --out: records it settled are not sent again",
+        )
+        run.add_argument("--concurrency", type=int, default=None, help="calls in flight (default 16)")
+        run.add_argument("--timeout", type=float, default=None, help="seconds per attempt (default 10)")
+        run.add_argument(
+            "--progress",
+            choices=["auto", "bar", "lines", "off"],
+            default="auto",
+            help="a bar when standard output is a terminal, periodic lines otherwise (default auto)",
+        )
+        run.add_argument(
+            "--progress-interval",
+            type=float,
+            default=10.0,
+            metavar="SECONDS",
+            help="seconds between progress lines (default 10)",
+        )
+
+    return add
+
+
+def _runner(spec: _Spec) -> Callable[[argparse.Namespace], int]:
+    def run_command(args: argparse.Namespace) -> int:
+        return _run(spec, args)
+
+    return run_command
+
+
+BULK_COMMANDS = [Command(spec.command, spec.help, _add_arguments(spec), _runner(spec)) for spec in _SPECS]
+
+
+def _run(spec: _Spec, args: argparse.Namespace) -> int:
+    from . import ConfigurationError, RequestValidationError  # noqa: PLC0415
+    from . import bulk as bulk_module  # noqa: PLC0415
+    from ._validation import validate_property  # noqa: PLC0415
+
+    if args.concurrency is not None and args.concurrency < 1:
+        raise CommandError("--concurrency must be at least 1")
+    try:
+        if spec.command == "get-cuids":
+            validate_property(
+                "GetCuidsRequest", "identityName", args.identity_name, argument="--identity-name"
+            )
+        if spec.command == "report-events" and args.app_key is not None:
+            validate_property("ReportEventsRequest", "appKey", args.app_key, argument="--app-key")
+    except RequestValidationError as error:
+        raise CommandError(str(error)) from None
+    out = Path(args.out) if args.out else _default_out(spec.command, args.input)
+    stop = threading.Event()
+    reporter = _BadLineReporter(sys.stderr)
+    with _input(args.input) as lines, _client(args) as client, _sigterm_sets(stop):
+        progress = _progress(args, _count_lines(args.input) if args.input != "-" else None)
+        try:
+            summary = bulk_module.run_job(
+                lambda run_id: spec.make_job(args, run_id),
+                client,
+                bulk_module.read_lines(lines, spec.fmt),
+                spec.fmt,
+                result_line=_result_line() if spec.keeps_results else None,
+                concurrency=args.concurrency or bulk_module.DEFAULT_CONCURRENCY,
+                out_dir=out,
+                resume=args.resume,
+                on_outcome=reporter,
+                on_progress=progress,
+                stop=stop,
+            )
+        except FileExistsError as error:
+            raise CommandError(f"{error}: pass --resume to continue it, or another --out") from None
+        except (ConfigurationError, ValueError) as error:
+            raise CommandError(str(error)) from None
+        if progress is not None:
+            progress.finish(summary)
+    reporter.close()
+    _print_summary(summary, out, spec.fmt, spec.keeps_results, sys.stdout)
+    if summary.interrupted:
+        print(f"interrupted: run again with --resume --out {out} to send the rest", file=sys.stderr)
+        return INTERRUPTED
+    return 0 if summary.ok else FAILED
+
+
+def _default_out(command: str, source: str) -> Path:
+    if source == "-":
+        return Path(f"{PROG}-{command}.out")
+    return Path(source + ".out")
+
+
+@contextlib.contextmanager
+def _input(source: str) -> Iterator[IO[bytes]]:
+    if source == "-":
+        yield sys.stdin.buffer
+        return
+    try:
+        handle = open(source, "rb")  # noqa: SIM115 - closed below
+    except OSError as error:
+        raise CommandError(f"cannot read {source}: {error.strerror}") from None
+    with handle:
+        yield handle
+
+
+def _count_lines(source: str) -> int | None:
+    """Lines in a regular file, for the ETA (one fast pass over the bytes)."""
+    try:
+        with open(source, "rb") as handle:
+            count, last = 0, b"\n"
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                count += chunk.count(b"\n")
+                last = chunk[-1:]
+            return count + (last != b"\n")
+    except OSError:
+        return None
+
+
+@contextlib.contextmanager
+def _client(args: argparse.Namespace) -> Iterator[GrowthClient]:
+    from . import ConfigurationError, GrowthClient  # noqa: PLC0415
+
+    options: dict[str, Any] = {}
+    if args.timeout is not None:
+        if args.timeout <= 0:
+            raise CommandError("--timeout must be positive")
+        options["timeout"] = args.timeout
+    if not args.sandbox:
+        try:
+            with GrowthClient(args.project_id, args.project_secret, args.base_url, **options) as client:
+                yield client
+        except ConfigurationError as error:
+            raise CommandError(str(error)) from None
+        return
+    if args.project_id or args.project_secret or args.base_url:
+        raise CommandError("--sandbox brings its own address and credentials; drop the other options")
+    try:
+        from .sandbox import run_sandbox  # noqa: PLC0415
+    except ImportError as error:
+        raise CommandError(str(error)) from None
+    with run_sandbox() as sandbox:
+        print(f"sandbox: {sandbox.api_url} (project {sandbox.project_id})", file=sys.stderr)
+        with GrowthClient(sandbox.project_id, sandbox.project_secret, sandbox.base_url, **options) as client:
+            yield client
+
+
+@contextlib.contextmanager
+def _sigterm_sets(stop: threading.Event) -> Iterator[None]:
+    """While running, SIGTERM ends the run the way Ctrl-C does: finish what is in flight, then stop."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _progress(args: argparse.Namespace, total: int | None) -> Any:
+    from .bulk._progress import BarProgress, LineProgress  # noqa: PLC0415
+
+    mode = args.progress
+    if mode == "auto":
+        mode = "bar" if sys.stdout.isatty() else "lines"
+    if mode == "bar":
+        return BarProgress(sys.stdout, total)
+    if mode == "lines":
+        return LineProgress(sys.stdout, total, max(0.1, args.progress_interval))
+    return None
+
+
+def _result_line() -> Any:
+    from .bulk._jobs import cuid_result_line  # noqa: PLC0415
+
+    return cuid_result_line
+
+
+class _BadLineReporter:
+    """Prints each unreadable or invalid input line with its number and reason (up to a limit)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.count = 0
+
+    def __call__(self, outcome: RecordOutcome) -> None:
+        failure = outcome.failure
+        if failure is None or failure.reason not in {"unreadable", "invalid"}:
+            return
+        self.count += 1
+        if self.count <= REPORTED_LINES:
+            self.stream.write(f"line {outcome.line}: rejected ({failure.reason}): {failure.msg}\n")
+
+    def close(self) -> None:
+        if self.count > REPORTED_LINES:
+            self.stream.write(
+                f"... and {self.count - REPORTED_LINES:,} more bad lines (see failures.jsonl)\n"
+            )
+        self.stream.flush()
+
+
+def _print_summary(summary: BulkSummary, out: Path, fmt: InputFormat, results: bool, stream: TextIO) -> None:
+    ext = "jsonl" if fmt == "jsonl" else "txt"
+    rate = f" ({summary.records / summary.elapsed:,.0f} records/s)" if summary.elapsed > 0 else ""
+    lines = [f"{summary.operation}: {summary.records:,} records in {summary.elapsed:.2f} s{rate}"]
+    if summary.skipped:
+        lines.append(f"  skipped    {summary.skipped:>10,}  (settled by the earlier run)")
+    lines.append(f"  accepted   {summary.accepted:>10,}")
+    rejected_to = f"  -> {out / f'rejected.{ext}'}" if summary.rejected else ""
+    unknown_to = f"  -> {out / f'unknown.{ext}'}" if summary.unknown else ""
+    lines.append(f"  rejected   {summary.rejected:>10,}{rejected_to}")
+    lines.append(f"  unknown    {summary.unknown:>10,}{unknown_to}")
+    if summary.by_reason:
+        reasons = ", ".join(f"{reason} {count:,}" for reason, count in sorted(summary.by_reason.items()))
+        lines.append(f"  reasons    {reasons}  (per record: {out / 'failures.jsonl'})")
+    lines.append(f"  calls      {summary.batches:>10,}  429s waited out: {summary.rate_limited:,}")
+    if results and summary.accepted:
+        lines.append(f"  results    {out / 'results.jsonl'}")
+    stream.write("\n".join(lines) + "\n")
+    stream.flush()

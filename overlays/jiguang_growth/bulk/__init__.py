@@ -1,0 +1,249 @@
+"""Bulk ingestion at the API's ceiling: batches, pacing, retries, and an outcome for every record.
+
+Each helper streams any iterable in constant memory, cuts batches of the
+operation's ``maxItems``, paces calls to its ``x-qps-limit`` with the
+process-wide pacer, keeps ``concurrency`` calls in flight, and retries only
+where the client's retry policy allows. Every record ends accepted, rejected
+(surely not applied; with its ``code`` and ``msg``) or unknown (the call
+failed after it may have been applied). With ``out_dir``, rejected and
+unknown records are written there in the input's format, ready to fix and
+resend, and a journal lets ``resume=True`` skip what an earlier run settled.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from .._client import GrowthClient
+from .._validation import validate_property
+from . import _jobs
+from ._engine import BULK_MAX_RETRIES, DEFAULT_CONCURRENCY, Job, run
+from ._journal import Journal
+from ._outcomes import BulkSummary, Failure, Outcome, OutcomeFiles, RecordOutcome, ResultWriter
+from ._records import BadLine, InputFormat, Record, number_values, read_lines
+
+__all__ = [
+    "BULK_MAX_RETRIES",
+    "DEFAULT_CONCURRENCY",
+    "JOURNAL_NAME",
+    "SUMMARY_NAME",
+    "BulkSummary",
+    "Failure",
+    "Outcome",
+    "RecordOutcome",
+    "get_cuids",
+    "read_lines",
+    "report_events",
+    "run_job",
+    "set_user_attributes",
+    "set_user_channels",
+]
+
+JOURNAL_NAME = "journal.jsonl"
+SUMMARY_NAME = "summary.json"
+
+ProgressCallback = Callable[[BulkSummary], None]
+OutcomeCallback = Callable[[RecordOutcome], None]
+
+
+def report_events(
+    client: GrowthClient,
+    events: Iterable[Any],
+    *,
+    app_key: str | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    out_dir: str | Path | None = None,
+    resume: bool = False,
+    on_outcome: OutcomeCallback | None = None,
+    on_progress: ProgressCallback | None = None,
+    stop: threading.Event | None = None,
+) -> BulkSummary:
+    """Report any number of events (dicts). Events without a ``randomId`` get a stable one."""
+    if app_key is not None:
+        validate_property("ReportEventsRequest", "appKey", app_key, argument="app_key")
+    return run_job(
+        lambda run_id: _jobs.events_job(run_id, app_key),
+        client,
+        number_values(events),
+        "jsonl",
+        concurrency=concurrency,
+        out_dir=out_dir,
+        resume=resume,
+        on_outcome=on_outcome,
+        on_progress=on_progress,
+        stop=stop,
+    )
+
+
+def get_cuids(
+    client: GrowthClient,
+    identity_name: str,
+    identity_values: Iterable[str],
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    out_dir: str | Path | None = None,
+    resume: bool = False,
+    on_outcome: OutcomeCallback | None = None,
+    on_progress: ProgressCallback | None = None,
+    stop: threading.Event | None = None,
+) -> BulkSummary:
+    """Look up the CUID of any number of values; each accepted record's ``result`` is a ``CuidResult``.
+
+    With ``out_dir`` the CUIDs also go to ``results.jsonl`` (line, value, cuid).
+    """
+    validate_property("GetCuidsRequest", "identityName", identity_name, argument="identity_name")
+    return run_job(
+        lambda run_id: _jobs.cuids_job(identity_name),
+        client,
+        number_values(identity_values),
+        "text",
+        result_line=_jobs.cuid_result_line,
+        concurrency=concurrency,
+        out_dir=out_dir,
+        resume=resume,
+        on_outcome=on_outcome,
+        on_progress=on_progress,
+        stop=stop,
+    )
+
+
+def set_user_channels(
+    client: GrowthClient,
+    items: Iterable[Any],
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    out_dir: str | Path | None = None,
+    resume: bool = False,
+    on_outcome: OutcomeCallback | None = None,
+    on_progress: ProgressCallback | None = None,
+    stop: threading.Event | None = None,
+) -> BulkSummary:
+    """Set the contact values of any number of users (``UserChannels`` dicts)."""
+    return run_job(
+        lambda run_id: _jobs.channels_job(),
+        client,
+        number_values(items),
+        "jsonl",
+        concurrency=concurrency,
+        out_dir=out_dir,
+        resume=resume,
+        on_outcome=on_outcome,
+        on_progress=on_progress,
+        stop=stop,
+    )
+
+
+def set_user_attributes(
+    client: GrowthClient,
+    records: Iterable[Any],
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    out_dir: str | Path | None = None,
+    resume: bool = False,
+    on_outcome: OutcomeCallback | None = None,
+    on_progress: ProgressCallback | None = None,
+    stop: threading.Event | None = None,
+) -> BulkSummary:
+    """Write attributes of many users, one ``{"cuid": ..., "data": {...}}`` record per call.
+
+    Not safe to replay: a call that may have been applied is never resent, and
+    its record ends as unknown.
+    """
+    return run_job(
+        lambda run_id: _jobs.attributes_job(),
+        client,
+        number_values(records),
+        "jsonl",
+        concurrency=concurrency,
+        out_dir=out_dir,
+        resume=resume,
+        on_outcome=on_outcome,
+        on_progress=on_progress,
+        stop=stop,
+    )
+
+
+def run_job(
+    make_job: Callable[[uuid.UUID], Job],
+    client: GrowthClient,
+    records: Iterable[Record | BadLine],
+    fmt: InputFormat,
+    *,
+    result_line: ResultWriter | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    out_dir: str | Path | None = None,
+    resume: bool = False,
+    on_outcome: OutcomeCallback | None = None,
+    on_progress: ProgressCallback | None = None,
+    stop: threading.Event | None = None,
+) -> BulkSummary:
+    """Run a job over numbered records, with the output folder and journal when ``out_dir`` is given.
+
+    ``make_job`` gets the run's ID (kept in the journal, so a resumed run has
+    the same one). An ``out_dir`` that holds a run is refused unless
+    ``resume`` is true: starting over there would resend settled records
+    under new ``randomId``\\ s.
+    """
+    if out_dir is None:
+        if resume:
+            raise ValueError("resume=True needs the out_dir of the run to resume")
+        return run(
+            make_job(uuid.uuid4()),
+            client,
+            records,
+            concurrency=concurrency,
+            on_outcome=on_outcome,
+            on_progress=on_progress,
+            stop=stop,
+        )
+    folder = Path(out_dir)
+    probe = make_job(uuid.UUID(int=0))
+    journal_path = folder / JOURNAL_NAME
+    if journal_path.exists() and not resume:
+        raise FileExistsError(
+            f"{folder} holds an earlier {probe.operation_id} run ({JOURNAL_NAME}); resume it, "
+            "or choose another folder"
+        )
+    journal = Journal(journal_path, probe.operation_id, resume=resume)
+    files = OutcomeFiles(folder, fmt, append=resume, result_line=result_line)
+    skipped = [0]
+
+    def progress(summary: BulkSummary) -> None:
+        summary.skipped = skipped[0]
+        if on_progress is not None:
+            on_progress(summary)
+
+    try:
+        summary = run(
+            make_job(journal.run_id),
+            client,
+            _skipping(records, journal, skipped),
+            files=files,
+            journal=journal,
+            concurrency=concurrency,
+            on_outcome=on_outcome,
+            on_progress=progress,
+            stop=stop,
+        )
+    finally:
+        files.close()
+        journal.close()
+    summary.skipped = skipped[0]
+    (folder / SUMMARY_NAME).write_text(json.dumps(summary.as_dict(), indent=2) + "\n", encoding="utf-8")
+    return summary
+
+
+def _skipping(
+    records: Iterable[Record | BadLine], journal: Journal, skipped: list[int]
+) -> Iterator[Record | BadLine]:
+    done = journal.done
+    for record in records:
+        if record.line in done:
+            skipped[0] += 1
+            continue
+        yield record

@@ -1,0 +1,92 @@
+"""One :class:`~._engine.Job` per operation: record schema, batch size, preparation and sending.
+
+Batch sizes and record schemas come from openapi.yaml through ``_spec``; the
+outcome of each record follows from what the client returns.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from jiguang_growth_generated.models import SetUserAttributesRequest
+
+from .. import _operations as ops
+from .. import _spec
+from .._client import GrowthClient
+from .._events import RANDOM_ID_FIELD, stable_random_id
+from .._results import CuidResult
+from ._engine import Accepted, Job
+from ._outcomes import Failure
+from ._records import Record
+
+__all__ = ["attributes_job", "channels_job", "cuid_result_line", "cuids_job", "events_job"]
+
+
+def _job(operation_id: str, send: Any, prepare: Any = None) -> Job:
+    operation = _spec.operation(operation_id)
+    return Job(operation_id, operation.record_schema, operation.max_records, send, prepare)
+
+
+def events_job(run_id: uuid.UUID, app_key: str | None) -> Job:
+    """Report events; an event without a ``randomId`` gets one fixed by the run and its line."""
+
+    def prepare(record: Record) -> Any:
+        value = record.value
+        if isinstance(value, dict) and RANDOM_ID_FIELD not in value:
+            return {**value, RANDOM_ID_FIELD: stable_random_id(run_id, f"line:{record.line}")}
+        return value
+
+    def send(client: GrowthClient, events: list[Any]) -> list[Accepted | Failure]:
+        client.report_events(events, app_key=app_key)
+        return [Accepted()] * len(events)
+
+    return _job(ops.REPORT_EVENTS, send, prepare)
+
+
+def cuids_job(identity_name: str) -> Job:
+    """Look up CUIDs; an item without a CUID, or with a non-zero error code, is rejected."""
+
+    def send(client: GrowthClient, values: list[Any]) -> list[Accepted | Failure]:
+        return [_cuid_outcome(result) for result in client.get_cuids(identity_name, values)]
+
+    return _job(ops.GET_CUIDS, send)
+
+
+def _cuid_outcome(result: CuidResult) -> Accepted | Failure:
+    if result.ok:
+        return Accepted(result)
+    if result.error_code:
+        return Failure("item_error", code=result.error_code, msg="the server gave this value an error code")
+    return Failure("no_cuid", msg="the server gave no CUID for this value")
+
+
+def cuid_result_line(line: int, result: CuidResult) -> dict[str, Any]:
+    """One line of ``results.jsonl`` for a CUID lookup."""
+    return {"line": line, "identityValue": result.identity_value, "cuid": result.cuid}
+
+
+def channels_job() -> Job:
+    """Set users' contact values, up to a batch of users per call."""
+
+    def send(client: GrowthClient, items: list[Any]) -> list[Accepted | Failure]:
+        client.set_user_channels(items)
+        return [Accepted()] * len(items)
+
+    return _job(ops.SET_USER_CHANNELS, send)
+
+
+def attributes_job() -> Job:
+    """Set one user's attributes per call (``{"cuid": ..., "data": {...}}`` records).
+
+    The operation is not safe to replay, so a call that may have been applied
+    is never sent again: its record ends as unknown.
+    """
+
+    def send(client: GrowthClient, records: list[Any]) -> list[Accepted | Failure]:
+        (record,) = records  # the spec's batch size for this operation is 1
+        body = SetUserAttributesRequest.from_dict(record)  # already checked against the schema
+        client.set_user_attributes(body.cuid, body.data)
+        return [Accepted()]
+
+    return _job(ops.SET_USER_ATTRIBUTES, send)

@@ -1,68 +1,25 @@
 """An independent consumer: Stoplight Prism (pinned in package.json) mocks openapi.yaml.
 
 Prism parses the spec its own way, serves its examples and validates requests and credentials
-against it. The mock runs on a free 127.0.0.1 port, started straight from node_modules/.bin (no
-npx, no shell) so the PID we hold is the server's, and is stopped by that PID.
+against it. These tests speak raw HTTP to it; tests/contract/test_prism_clients.py runs the
+generated client and the overlays against the same mock (started and stopped by the shared
+``prism`` fixture of tests/contract/prism.py, by PID, on a free 127.0.0.1 port).
 """
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import threading
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from .conftest import ROOT
+from ..contract.prism import prism
+
+__all__ = ["prism"]  # the shared fixture, imported so that pytest finds it here
 
 pytestmark = pytest.mark.prism
 
-PRISM = ROOT / "node_modules" / ".bin" / "prism"
 AUTH = ("100102", "any-secret")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def prism() -> Iterator[str]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [str(PRISM), "mock", str(ROOT / "openapi.yaml"), "-h", "127.0.0.1", "-p", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    log: list[str] = []
-    ready = threading.Event()
-
-    def read() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            log.append(line)
-            if "Prism is listening" in line:
-                ready.set()
-        ready.set()
-
-    threading.Thread(target=read, daemon=True).start()
-    try:
-        if not ready.wait(60) or process.poll() is not None:
-            pytest.fail("Prism did not start:\n" + "".join(log))
-        yield f"http://127.0.0.1:{port}"  # Prism serves the paths without the servers' base path
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 def _examples(spec: dict[str, Any], media: dict[str, Any]) -> list[Any]:

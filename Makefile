@@ -27,6 +27,8 @@ DOCS_ARGS ?=
 BASELINE ?=
 # make browser: Debian's Chromium for the browser tests (never a downloaded browser).
 CHROMIUM := /usr/bin/chromium
+# Latin and CJK glyphs, so the spec's Chinese names are readable in screenshots (1.6 MB for CJK).
+BROWSER_FONTS := fonts-dejavu-core fonts-wqy-microhei
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help setup validate lint generate check test typecheck clean docs bundle breaking types browser
@@ -87,10 +89,12 @@ breaking: $(VENV)/.installed node_modules/.installed ## Fail on a breaking chang
 types: $(VENV)/.installed node_modules/.installed ## TypeScript types (openapi-typescript) checked by tsc --strict
 	$(PY) tools/typescript.py
 
-browser: ## Install Debian's chromium with apt, only if /usr/bin/chromium is missing
-	@if [ -x $(CHROMIUM) ]; then echo "browser: $(CHROMIUM) is installed"; else \
-	  $(SUDO) apt-get update && \
-	  $(SUDO) apt-get install -y --no-install-recommends chromium fonts-dejavu-core; fi
+browser: ## Install Debian's chromium (and fonts, CJK included) with apt, only if one is missing
+	@if [ -x $(CHROMIUM) ] && dpkg -s $(BROWSER_FONTS) >/dev/null 2>&1; then \
+	  echo "browser: $(CHROMIUM) and fonts are installed"; else \
+	  $(SUDO) apt-get -o DPkg::Lock::Timeout=600 update && \
+	  $(SUDO) apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends \
+	    chromium $(BROWSER_FONTS); fi
 
 clean: ## Remove the venv, node_modules and build output (never generated/)
 	rm -rf $(VENV) node_modules dist build .mypy_cache .ruff_cache .pytest_cache

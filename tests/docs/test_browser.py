@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Locator, Page, Playwright, Route, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, Playwright, Route, expect, sync_playwright
 
 from .conftest import ARTIFACTS, ROOT, load_tool
 
@@ -174,6 +174,10 @@ def docs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DocsServer
             raise
 
 
+# expect() waits for a state instead of reading it once; give it the same patience as locators.
+expect.set_options(timeout=15_000)
+
+
 @pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
@@ -253,8 +257,9 @@ def test_swagger_ui_loads_only_from_loopback_and_shows_all_four_operations(
     # Both servers are offered; the running sandbox is selected, on its real port.
     options = page.locator(".servers select option").evaluate_all("nodes => nodes.map(n => n.value)")
     assert options == [server["url"] for server in spec["servers"]]
-    assert page.locator(".servers select").input_value() == SANDBOX_SERVER
-    assert page.locator(".servers input[data-variable=port]").input_value() == str(docs_server.sandbox_port)
+    # The page selects it in Swagger UI's onComplete, so wait for the selection, not just the list.
+    expect(page.locator(".servers select")).to_have_value(SANDBOX_SERVER)
+    expect(page.locator(".servers input[data-variable=port]")).to_have_value(str(docs_server.sandbox_port))
 
     page.wait_for_load_state("networkidle")
     assert guard.outside() == []
@@ -288,7 +293,7 @@ def test_try_it_out_against_the_sandbox_returns_code_0_for_every_operation(
     dialog.locator("#auth-basic-username").fill(docs_server.project_id)
     dialog.locator("#auth-basic-password").fill(docs_server.project_secret)
     dialog.locator("button.authorize").click()
-    assert "Authorized" in dialog.inner_text()
+    expect(dialog).to_contain_text("Authorized")  # after React re-renders the dialog
     dialog.locator("button.btn-done").click()
     dialog.wait_for(state="hidden")
 
@@ -506,3 +511,12 @@ def test_a_busy_docs_port_is_a_clear_error(tmp_path: Path) -> None:
     assert run.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_the_readme_says_where_every_screenshot_goes() -> None:
+    names = set(re.findall(r'_screenshot\([^)]*"([\w.-]+\.png)"\)', Path(__file__).read_text("utf-8")))
+    assert names == {"swagger-ui.png", "swagger-ui-try-it-out.png", "api-reference.png"}
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"`{ARTIFACTS.relative_to(ROOT)}/`" in readme
+    for name in names:
+        assert f"`{name}`" in readme, f"README.md does not mention the artifact {name}"

@@ -64,9 +64,11 @@ def test_attributes_after_a_timeout_end_unknown_and_are_not_counted_twice() -> N
 def test_cuid_lookups_resolve_every_value_and_the_same_value_twice_gives_the_same_cuid() -> None:
     seen: list[RecordOutcome] = []
     values = [f"1801234{n:04d}" for n in range(250)] + ["18012340007"]
-    with run_sandbox(project_id=f"p{uuid.uuid4().hex[:8]}") as sandbox:
-        with GrowthClient(sandbox.project_id, sandbox.project_secret, sandbox.base_url) as client:
-            summary = bulk.get_cuids(client, "phone", values, on_outcome=seen.append)
+    with (
+        run_sandbox(project_id=f"p{uuid.uuid4().hex[:8]}") as sandbox,
+        GrowthClient(sandbox.project_id, sandbox.project_secret, sandbox.base_url) as client,
+    ):
+        summary = bulk.get_cuids(client, "phone", values, on_outcome=seen.append)
     assert summary.accepted == 251 and summary.ok
     cuid_of = {o.line: o.result.cuid for o in seen if o.outcome is Outcome.ACCEPTED}
     assert cuid_of[251] == cuid_of[8]

@@ -3,7 +3,8 @@
 Inputs may be generated models or plain dicts. Dicts are validated and sent
 as they are, without a round trip through the models; models are turned into
 dicts with their ``to_dict``. Results are built with the generated models'
-``from_dict`` after :mod:`._core` has checked the envelope.
+``from_dict`` after :mod:`._core` has checked the envelope; the items of a
+``get_cuids`` answer are read by the wire names of the generated model.
 """
 
 from __future__ import annotations
@@ -185,21 +186,40 @@ def _cuid_parser(requested: list[str]) -> Callable[[Any], list[CuidResult]]:
     return parse
 
 
+@cache
+def _cuid_fields() -> tuple[str, str, str]:
+    """Wire names of an answer item's identity value, cuid and error code.
+
+    Read once from the generated model's ``to_dict``, so they stay the spec's
+    names; the items are then read straight from the dicts, which costs a
+    fraction of building a model per item.
+    """
+    value: Any = object()
+    cuid: Any = object()
+    code: Any = object()
+    probe = CuidItem(identity_values=value, cuid=cuid, error_code=code).to_dict()
+    names = {id(v): k for k, v in probe.items()}
+    return names[id(value)], names[id(cuid)], names[id(code)]
+
+
 def _cuid_item(index: int, item: Any) -> CuidResult:
-    where = f"'{DATA_FIELD}[{index}]'"
     if not isinstance(item, dict):
-        raise ResponseShapeError(f"{where} is {json_kind(item)}, expected an object")
-    parsed = CuidItem.from_dict(item)
-    value, cuid, code = parsed.identity_values, parsed.cuid, parsed.error_code
+        raise ResponseShapeError(f"{_where(index)} is {json_kind(item)}, expected an object")
+    value_field, cuid_field, code_field = _cuid_fields()
+    value, cuid, code = item.get(value_field, UNSET), item.get(cuid_field), item.get(code_field, UNSET)
     if not isinstance(value, str):
         what = "missing" if isinstance(value, Unset) else f"{json_kind(value)}, expected a string"
-        raise ResponseShapeError(f"the identity value of {where} is {what}")
-    if cuid is not None and not isinstance(cuid, Unset) and type(cuid) is not int:
-        raise ResponseShapeError(f"the cuid of {where} is {json_kind(cuid)}, expected an integer or null")
+        raise ResponseShapeError(f"the identity value of {_where(index)} is {what}")
+    if cuid is not None and type(cuid) is not int:
+        raise ResponseShapeError(
+            f"the cuid of {_where(index)} is {json_kind(cuid)}, expected an integer or null"
+        )
     if not isinstance(code, Unset) and type(code) is not int:
-        raise ResponseShapeError(f"the error code of {where} is {json_kind(code)}, expected an integer")
-    return CuidResult(
-        value,
-        None if isinstance(cuid, Unset) else cuid,
-        None if isinstance(code, Unset) else code,
-    )
+        raise ResponseShapeError(
+            f"the error code of {_where(index)} is {json_kind(code)}, expected an integer"
+        )
+    return CuidResult(value, cuid, None if isinstance(code, Unset) else code)
+
+
+def _where(index: int) -> str:
+    return f"'{DATA_FIELD}[{index}]'"

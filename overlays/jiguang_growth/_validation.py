@@ -4,6 +4,11 @@ The OpenAPI 3.0 schemas are translated once into JSON Schema (draft 7) and
 compiled with fastjsonschema: ``nullable`` becomes a ``"null"`` type and our
 ``x-key-pattern`` extension becomes ``propertyNames``. The overlays call this
 before sending, and the sandbox calls it on what it receives.
+
+A valid body is recognised first by a plain yes/no function compiled from the
+same translated schemas (:mod:`._fast_check`), which costs a fraction of
+fastjsonschema on the happy path; fastjsonschema runs when that function says
+no, and it alone decides what is rejected and how the error reads.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import fastjsonschema
 
 from . import _spec
 from ._exceptions import RequestValidationError
+from ._fast_check import Check, compile_check
 
 _Validator = Callable[[Any], Any]
 
@@ -53,6 +59,11 @@ def _validator(schema_name: str) -> _Validator:
     root = {"$ref": f"#/components/schemas/{schema_name}", "components": {"schemas": _components()}}
     compiled: _Validator = fastjsonschema.compile(root, use_formats=False)
     return compiled
+
+
+@cache
+def _fast_check(schema_name: str) -> Check | None:
+    return compile_check(_components(), schema_name)
 
 
 def _field(path: list[str] | None) -> str:
@@ -96,6 +107,9 @@ def validate_request(operation_id: str, body: Any) -> None:
 
 def validate_schema(schema_name: str, value: Any) -> None:
     """Raise :class:`RequestValidationError` if ``value`` breaks a named schema."""
+    check = _fast_check(schema_name)
+    if check is not None and check(value):
+        return
     try:
         _validator(schema_name)(value)
     except fastjsonschema.JsonSchemaValueException as error:

@@ -74,8 +74,8 @@ test: setup browser ## Run the whole test suite
 typecheck: $(VENV)/.installed ## mypy --strict and ruff on the overlays (the tests run these too)
 	$(BIN)/mypy
 	$(BIN)/mypy --strict tools
-	$(BIN)/ruff check overlays tests/overlays tests/sandbox tools tests/docs
-	$(BIN)/ruff format --check overlays tests/overlays tests/sandbox tools tests/docs
+	$(BIN)/ruff check overlays tests/overlays tests/sandbox tools tests/docs tests/bulk benchmarks
+	$(BIN)/ruff format --check overlays tests/overlays tests/sandbox tools tests/docs tests/bulk benchmarks
 
 docs: $(VENV)/.installed node_modules/.installed ## Serve Swagger UI + sandbox on 127.0.0.1 (Ctrl-C stops); write dist/api-reference.html
 	$(PY) tools/docs.py serve $(if $(DOCS_PORT),--port $(DOCS_PORT)) $(if $(SANDBOX_PORT),--sandbox-port $(SANDBOX_PORT)) $(DOCS_ARGS)

@@ -1,0 +1,57 @@
+"""The benchmark scripts still run and print numbers (never a timing assertion: that is their job)."""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(script: str) -> str:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def numbers(row: str) -> list[float]:
+    return [float(cell.split()[0]) for cell in row.strip("|").split("|")[1:]]
+
+
+@pytest.mark.timeout(300)
+def test_overhead_prints_times_and_ratios() -> None:
+    out = run("overhead.py")
+    rows = [line for line in out.splitlines() if line.startswith("| ") and "µs |" not in line]
+    assert [row.split("|")[1].strip() for row in rows] == [
+        "report_events, 1 event",
+        "report_events, 100 events",
+        "get_cuids, 100 values",
+    ]
+    for row in rows:
+        values = numbers(row)
+        assert len(values) == 5, row
+        assert all(math.isfinite(v) and v > 0 for v in values), row
+    assert re.search(r"worst client / raw: \d+\.\d\d ", out), out
+
+
+@pytest.mark.timeout(300)
+def test_startup_prints_generate_and_import_times() -> None:
+    out = run("startup.py")
+    assert re.search(r"\| `make generate` \(codegen/generate\.py\) \| \d+\.\d\d s \| 1 \|", out), out
+    for module in ("jiguang_growth", "httpx"):
+        assert re.search(rf"\| `import {module}` \| \d+\.\d ms \| 3 \|", out), out
+    ratio = re.search(r"import ratio jiguang_growth / httpx: (\d+\.\d\d)", out)
+    assert ratio and float(ratio.group(1)) > 0, out
+    assert "generated/ unchanged after every run" in out

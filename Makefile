@@ -31,7 +31,7 @@ CHROMIUM := /usr/bin/chromium
 BROWSER_FONTS := fonts-dejavu-core fonts-wqy-microhei
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help setup validate lint generate check test typecheck clean docs bundle breaking types browser
+.PHONY: help setup validate lint generate check test typecheck clean docs bundle breaking types browser bench
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -74,8 +74,13 @@ test: setup browser ## Run the whole test suite
 typecheck: $(VENV)/.installed ## mypy --strict and ruff on the overlays (the tests run these too)
 	$(BIN)/mypy
 	$(BIN)/mypy --strict tools
-	$(BIN)/ruff check overlays tests/overlays tests/sandbox tools tests/docs tests/bulk benchmarks
-	$(BIN)/ruff format --check overlays tests/overlays tests/sandbox tools tests/docs tests/bulk benchmarks
+	$(BIN)/mypy --strict benchmarks
+	$(BIN)/ruff check overlays tests/overlays tests/sandbox tools tests/docs tests/bulk benchmarks tests/benchmarks
+	$(BIN)/ruff format --check overlays tests/overlays tests/sandbox tools tests/docs tests/bulk benchmarks tests/benchmarks
+
+bench: $(VENV)/.installed ## Per-call overhead and start-up benchmarks (the README's Benchmarks figures)
+	$(PY) benchmarks/overhead.py
+	$(PY) benchmarks/startup.py
 
 docs: $(VENV)/.installed node_modules/.installed ## Serve Swagger UI + sandbox on 127.0.0.1 (Ctrl-C stops); write dist/api-reference.html
 	$(PY) tools/docs.py serve $(if $(DOCS_PORT),--port $(DOCS_PORT)) $(if $(SANDBOX_PORT),--sandbox-port $(SANDBOX_PORT)) $(DOCS_ARGS)

@@ -31,7 +31,7 @@ CHROMIUM := /usr/bin/chromium
 BROWSER_FONTS := fonts-dejavu-core fonts-wqy-microhei
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help setup validate lint generate check test typecheck clean docs bundle breaking types browser bench
+.PHONY: help demo setup validate lint generate check test typecheck clean docs bundle breaking types browser bench
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -49,6 +49,10 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 setup: $(VENV)/.installed node_modules/.installed ## Create .venv and node_modules with pinned tools
+
+demo: setup ## Main job: set up, validate, regenerate (no drift), run every operation against the sandbox
+	$(MAKE) --no-print-directory check
+	$(PY) -m jiguang_growth.demo
 
 validate: $(VENV)/.installed ## Check openapi.yaml against the OpenAPI 3.0 schema
 	$(BIN)/openapi-spec-validator $(SPEC)
@@ -75,8 +79,8 @@ typecheck: $(VENV)/.installed ## mypy --strict and ruff on the overlays (the tes
 	$(BIN)/mypy
 	$(BIN)/mypy --strict tools
 	$(BIN)/mypy --strict benchmarks
-	$(BIN)/ruff check overlays tests/overlays tests/sandbox tools tests/docs tests/bulk benchmarks tests/benchmarks
-	$(BIN)/ruff format --check overlays tests/overlays tests/sandbox tools tests/docs tests/bulk benchmarks tests/benchmarks
+	$(BIN)/ruff check overlays tests/overlays tests/sandbox tools tests/docs tests/bulk benchmarks tests/benchmarks tests/contract
+	$(BIN)/ruff format --check overlays tests/overlays tests/sandbox tools tests/docs tests/bulk benchmarks tests/benchmarks tests/contract
 
 bench: $(VENV)/.installed ## Per-call overhead and start-up benchmarks (the README's Benchmarks figures)
 	$(PY) benchmarks/overhead.py

@@ -82,3 +82,38 @@ def test_the_demo_exits_1_with_a_clear_message_when_its_port_is_taken() -> None:
         out = io.StringIO()
         assert demo.main(["--port", str(busy.getsockname()[1])], out) == 1
     assert "demo FAILED: PortInUseError" in out.getvalue()
+
+
+def test_make_demo_sets_up_validates_regenerates_checks_drift_then_runs_the_demo() -> None:
+    # A dry run (make -n) lists the commands in order without running them; the install stamps
+    # count as up to date so that nothing would be installed either.
+    done = subprocess.run(
+        [
+            "make",
+            "-n",
+            "--no-print-directory",
+            "-o",
+            ".venv/.installed",
+            "-o",
+            "node_modules/.installed",
+            "demo",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    steps = [
+        "openapi-spec-validator openapi.yaml",
+        "spectral lint",
+        "codegen/generate.py",
+        "git status --porcelain --untracked-files=all -- generated/",
+        "-m jiguang_growth.demo",
+    ]
+    positions = [done.stdout.find(step) for step in steps]
+    assert -1 not in positions, done.stdout
+    assert positions == sorted(positions)
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "\ndemo: setup " in makefile

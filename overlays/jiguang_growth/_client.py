@@ -176,17 +176,14 @@ class _ClientBase(Generic[_Http, _Transport]):
             for op_id in ops.OPERATIONS
         }
 
-    def _pacer_delay(self, step: Send) -> tuple[Pacer | None, float]:
-        """The pacer of ``step``'s operation and the seconds to wait for its slot."""
-        if self._pacers is None:
-            return None, 0.0
-        pacer = self._pacers[step.operation_id]
-        return pacer, pacer.reserve()
+    def _pacer(self, step: Send) -> Pacer | None:
+        return None if self._pacers is None else self._pacers[step.operation_id]
 
     @staticmethod
-    def _after_reply(pacer: Pacer | None, reply: Reply) -> None:
-        """Pause the pacer for everyone when the server says we went too fast."""
-        if pacer is not None and isinstance(reply, httpx.Response) and reply.status_code == 429:
+    def _released(pacer: Pacer, reply: Reply) -> None:
+        """End the call's slot; after a 429, hold every slot for its ``Retry-After``."""
+        pacer.release()
+        if isinstance(reply, httpx.Response) and reply.status_code == 429:
             wait = _retry.parse_retry_after(reply.headers.get("retry-after"))
             pacer.pause(min(_retry.MAX_RETRY_AFTER, 1.0 if wait is None else wait))
 
@@ -253,16 +250,19 @@ class GrowthClient(_ClientBase[httpx.Client, httpx.BaseTransport]):
         while True:
             reply: Reply = None
             if isinstance(step, Send):
-                pacer, delay = self._pacer_delay(step)
-                if delay > 0:
-                    self._sleep(delay)
+                pacer = self._pacer(step)
+                if pacer is not None:
+                    while (wait := pacer.acquire()) > 0:
+                        self._sleep(wait)
                 try:
                     reply = http.request(
                         step.method, step.url, content=step.content, headers=headers, auth=auth
                     )
                 except httpx.RequestError as error:
                     reply = error
-                self._after_reply(pacer, reply)
+                finally:
+                    if pacer is not None:
+                        self._released(pacer, reply)
             else:
                 self._sleep(step.seconds)
             try:
@@ -320,16 +320,19 @@ class AsyncGrowthClient(_ClientBase[httpx.AsyncClient, httpx.AsyncBaseTransport]
         while True:
             reply: Reply = None
             if isinstance(step, Send):
-                pacer, delay = self._pacer_delay(step)
-                if delay > 0:
-                    await self._sleep(delay)
+                pacer = self._pacer(step)
+                if pacer is not None:
+                    while (wait := pacer.acquire()) > 0:
+                        await self._sleep(wait)
                 try:
                     reply = await http.request(
                         step.method, step.url, content=step.content, headers=headers, auth=auth
                     )
                 except httpx.RequestError as error:
                     reply = error
-                self._after_reply(pacer, reply)
+                finally:
+                    if pacer is not None:
+                        self._released(pacer, reply)
             else:
                 await self._sleep(step.seconds)
             try:

@@ -1,16 +1,21 @@
 """Process-wide pacing of calls to stay under each operation's QPS limit.
 
-A :class:`Pacer` hands out send slots so that no window of
-``period + margin`` seconds ever holds more than ``limit`` slots. The margin
-absorbs the jitter between the moment a slot is granted and the moment the
-server counts the request, so a server that allows ``limit`` calls in any
-rolling ``period`` never sees one too many.
+The server counts a call when it arrives, which is some time after the
+client sent it and before the client has the answer. A :class:`Pacer`
+therefore counts each call from the moment it is granted until ``period``
+seconds after its answer came back (:meth:`Pacer.release`), and grants a
+new call only while fewer than ``limit`` calls are counted. Whatever the
+network or the machine's load does to the arrival times, no window of
+``period`` seconds on the server then holds more than ``limit`` arrivals:
+of any ``limit + 1`` calls in such a window, the one granted last would have
+seen the other ``limit`` still counted. Against a nearby server this runs
+within a few percent of the limit; the cost grows with the answer time.
 
-Slots are reserved under a lock and waited for outside it, so one pacer
-serves threads and asyncio tasks alike: a thread sleeps for the returned
-delay, a task awaits it. :func:`shared_pacer` returns the one pacer per
-(project, base URL, operation) of the process, with its limit read from
-openapi.yaml's ``x-qps-limit``.
+:meth:`Pacer.acquire` never blocks: it grants a slot or says how long to
+wait before asking again, so one pacer serves threads (``time.sleep``) and
+asyncio tasks (``asyncio.sleep``) alike. :func:`shared_pacer` returns the one
+pacer per (server, project, operation) of the process, with its limit read
+from openapi.yaml's ``x-qps-limit``.
 """
 
 from __future__ import annotations
@@ -22,60 +27,69 @@ from collections.abc import Callable
 
 from . import _spec
 
-DEFAULT_MARGIN = 0.03
-"""Seconds added to the one-second window; costs about 3% of the ceiling."""
+__all__ = ["POLL_INTERVAL", "Pacer", "shared_pacer"]
+
+POLL_INTERVAL = 0.002
+"""Seconds to wait before asking again when only calls still in flight fill the window."""
+
+_clock: Callable[[], float] = time.monotonic
+"""Clock of the shared pacers (tests replace it)."""
 
 
 class Pacer:
-    """Grants at most ``limit`` slots in any window of ``period + margin`` seconds."""
+    """At most ``limit`` calls per ``period`` seconds, each counted until ``period`` after its answer."""
 
-    def __init__(
-        self,
-        limit: int,
-        period: float = 1.0,
-        margin: float = DEFAULT_MARGIN,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        if limit < 1:
-            raise ValueError(f"limit must be at least 1, got {limit}")
-        if period <= 0 or margin < 0:
-            raise ValueError("period must be positive and margin not negative")
+    def __init__(self, limit: int, period: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"limit must be a whole number of at least 1, got {limit!r}")
+        if period <= 0:
+            raise ValueError(f"period must be positive, got {period!r}")
         self.limit = limit
-        self.window = period + margin
+        self.period = period
         self._clock = clock
-        self._slots: deque[float] = deque(maxlen=limit)
+        self._answered: deque[float] = deque()
+        """When the answers of recently counted calls came back, oldest first."""
+        self._in_flight = 0
         self._paused_until = 0.0
         self._lock = threading.Lock()
         self.pauses = 0
         """How many times :meth:`pause` was called (the 429s seen through this pacer)."""
 
-    def reserve(self) -> float:
-        """Reserve the next slot; return how many seconds to wait before sending."""
-        now, slot = self.reserve_slot()
-        return slot - now
-
-    def reserve_slot(self) -> tuple[float, float]:
-        """Reserve the next slot; return ``(now, slot)`` on the pacer's clock."""
+    def acquire(self) -> float:
+        """Take a slot and return ``0.0``, or return the seconds to wait before asking again."""
         with self._lock:
             now = self._clock()
-            slot = max(now, self._paused_until)
-            if self._slots:
-                slot = max(slot, self._slots[-1])
-            if len(self._slots) == self.limit:
-                slot = max(slot, self._slots[0] + self.window)
-            self._slots.append(slot)  # maxlen drops the oldest
-            return now, slot
+            if now < self._paused_until:
+                return self._paused_until - now
+            horizon = now - self.period
+            answered = self._answered
+            while answered and answered[0] <= horizon:
+                answered.popleft()
+            if self._in_flight + len(answered) < self.limit:
+                self._in_flight += 1
+                return 0.0
+            if answered:
+                return max(answered[0] - horizon, POLL_INTERVAL)
+            return POLL_INTERVAL  # only calls in flight hold the window; one will finish soon
+
+    def release(self) -> None:
+        """The call of one granted slot has ended (answered or failed); it counts ``period`` more."""
+        with self._lock:
+            if self._in_flight < 1:
+                raise RuntimeError("release() without a matching acquire()")
+            self._in_flight -= 1
+            self._answered.append(self._clock())
 
     def pause(self, seconds: float) -> None:
-        """Hold every slot not yet granted for ``seconds`` (e.g. after a 429)."""
+        """Grant no slot for ``seconds`` (e.g. a 429's ``Retry-After``)."""
         with self._lock:
             self.pauses += 1
             self._paused_until = max(self._paused_until, self._clock() + seconds)
 
     @property
-    def rate(self) -> float:
-        """Sustained slots per second."""
-        return self.limit / self.window
+    def in_flight(self) -> int:
+        """Granted calls not released yet."""
+        return self._in_flight
 
 
 _shared: dict[tuple[str, str, str], Pacer] = {}
@@ -88,5 +102,5 @@ def shared_pacer(operation_id: str, *, project_id: str, base_url: str) -> Pacer:
     with _shared_lock:
         pacer = _shared.get(key)
         if pacer is None:
-            pacer = _shared[key] = Pacer(_spec.operation(operation_id).qps_limit)
+            pacer = _shared[key] = Pacer(_spec.operation(operation_id).qps_limit, clock=_clock)
         return pacer

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from jiguang_growth import GrowthClient
+from jiguang_growth import GrowthClient, _pacing
 
 OK = {"code": 0, "msg": "success"}
 
@@ -60,13 +60,30 @@ def api() -> FakeApi:
     return FakeApi()
 
 
+class FakeTime:
+    """A clock for the shared pacers that only the clients' sleeps move on."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.lock = threading.Lock()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self.lock:
+            self.now += seconds
+
+
 @pytest.fixture
 def client(api: FakeApi, monkeypatch: pytest.MonkeyPatch) -> Iterator[GrowthClient]:
-    """A client on the fake API whose backoff and pacing waits return at once.
+    """A client on the fake API whose backoff and pacing waits take no real time.
 
     Each test gets its own project ID, so the process-wide pacers start empty.
     """
-    monkeypatch.setattr(GrowthClient, "_sleep", staticmethod(lambda seconds: None))
+    fake = FakeTime()
+    monkeypatch.setattr(_pacing, "_clock", fake)
+    monkeypatch.setattr(GrowthClient, "_sleep", staticmethod(fake.sleep))
     with GrowthClient(
         f"p{uuid.uuid4().hex[:10]}",
         "secret-12345678",

@@ -9,7 +9,15 @@ import uuid
 import httpx
 import pytest
 
-from jiguang_growth import AsyncGrowthClient, ConfigurationError, GrowthClient, InternalServerError
+from jiguang_growth import (
+    APIConnectionError,
+    AsyncGrowthClient,
+    ConfigurationError,
+    GrowthClient,
+    InternalServerError,
+    RateLimitError,
+    _pacing,
+)
 
 CHANNELS = [{"cuid": 10362819, "channels": [{"id": 210, "channelValues": {"email": "a@example.com"}}]}]
 OK = {"code": 0, "msg": "success"}
@@ -29,68 +37,102 @@ def ok_transport(counter: itertools.count[int] | None = None) -> httpx.MockTrans
     return httpx.MockTransport(handler)
 
 
-def recording_client(
-    project: str, transport: httpx.BaseTransport, *, pace: bool
-) -> tuple[GrowthClient, list[float]]:
+class FakeTime:
+    """The shared pacers' clock, moved on by the clients' sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def fake_time(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
+    fake = FakeTime()
+    monkeypatch.setattr(_pacing, "_clock", fake)
+    return fake
+
+
+def paced_client(
+    project: str, transport: httpx.BaseTransport, fake: FakeTime, *, pace: bool = True
+) -> GrowthClient:
     client = GrowthClient(project, "secret-12345678", "https://example.test", transport=transport, pace=pace)
-    sleeps: list[float] = []
-    client._sleep = sleeps.append  # type: ignore[method-assign]
-    return client, sleeps
+    client._sleep = fake.sleep  # type: ignore[method-assign]
+    return client
 
 
-def test_a_paced_client_waits_once_the_operation_used_its_limit() -> None:
-    client, sleeps = recording_client(fresh_project(), ok_transport(), pace=True)
+def test_a_paced_client_waits_once_the_operation_used_its_limit(fake_time: FakeTime) -> None:
+    client = paced_client(fresh_project(), ok_transport(), fake_time)
     for _ in range(100):
         client.set_user_channels(CHANNELS)
-    assert sleeps == []  # the first 100 calls of a second go at once
+    assert fake_time.sleeps == []  # the first 100 calls of a second go at once
     client.set_user_channels(CHANNELS)
-    assert len(sleeps) == 1
-    assert 0.5 < sleeps[0] <= 1.03  # the 101st waits for the first slot to leave the window
+    assert sum(fake_time.sleeps) == pytest.approx(1.0)  # then a slot frees a second after its answer
 
 
-def test_an_unpaced_client_never_waits() -> None:
-    client, sleeps = recording_client(fresh_project(), ok_transport(), pace=False)
+def test_an_unpaced_client_never_waits(fake_time: FakeTime) -> None:
+    client = paced_client(fresh_project(), ok_transport(), fake_time, pace=False)
     for _ in range(150):
         client.set_user_channels(CHANNELS)
-    assert sleeps == []
+    assert fake_time.sleeps == []
     assert not client.paced
 
 
-def test_pacing_is_per_operation() -> None:
-    client, sleeps = recording_client(fresh_project(), ok_transport(), pace=True)
+def test_pacing_is_per_operation(fake_time: FakeTime) -> None:
+    client = paced_client(fresh_project(), ok_transport(), fake_time)
     for _ in range(100):
         client.set_user_channels(CHANNELS)
     client.report_events([{"cuid": 1, "eventName": "open_app", "itime": 1654076420772}])
-    assert sleeps == []
+    assert fake_time.sleeps == []
 
 
-def test_clients_of_one_project_and_server_share_the_pacer() -> None:
+def test_clients_of_one_project_and_server_share_the_pacer(fake_time: FakeTime) -> None:
     project = fresh_project()
-    first, first_sleeps = recording_client(project, ok_transport(), pace=True)
-    second, second_sleeps = recording_client(project, ok_transport(), pace=True)
+    first = paced_client(project, ok_transport(), fake_time)
+    second = paced_client(project, ok_transport(), fake_time)
     for _ in range(100):
         first.set_user_channels(CHANNELS)
-    second.set_user_channels(CHANNELS)
-    assert first_sleeps == []
-    assert len(second_sleeps) == 1 and second_sleeps[0] > 0.5
-    other, other_sleeps = recording_client(fresh_project(), ok_transport(), pace=True)
+    other = paced_client(fresh_project(), ok_transport(), fake_time)
     other.set_user_channels(CHANNELS)
-    assert other_sleeps == []  # another project has its own limit
+    assert fake_time.sleeps == []  # another project has its own limit
+    second.set_user_channels(CHANNELS)
+    assert sum(fake_time.sleeps) == pytest.approx(1.0)
 
 
-def test_a_429_pauses_the_pacer_for_everyone_for_its_retry_after() -> None:
-    answers = iter([httpx.Response(429, headers={"Retry-After": "2"}, json={"code": 1, "msg": "slow"})])
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        return next(answers, httpx.Response(200, json=OK))
+def test_a_429_pauses_the_pacer_for_everyone_for_its_retry_after(fake_time: FakeTime) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(429, headers={"Retry-After": "2"}, json={"code": 1, "msg": "slow"})
 
     project = fresh_project()
-    client, sleeps = recording_client(project, httpx.MockTransport(handler), pace=True)
-    bystander, bystander_sleeps = recording_client(project, ok_transport(), pace=True)
-    client.set_user_channels(CHANNELS)  # 429, waits Retry-After, then succeeds
-    assert sleeps[0] == 2.0  # the retry's own wait (the core's Sleep step)
+    refused = paced_client(project, httpx.MockTransport(refuse), fake_time).with_options(max_retries=0)
+    bystander = paced_client(project, ok_transport(), fake_time)
+    with pytest.raises(RateLimitError):
+        refused.set_user_channels(CHANNELS)
+    assert fake_time.sleeps == []
     bystander.set_user_channels(CHANNELS)
-    assert len(bystander_sleeps) == 1 and 1.0 < bystander_sleeps[0] <= 2.0
+    assert sum(fake_time.sleeps) == pytest.approx(2.0)
+
+
+def test_a_failed_call_still_frees_its_slot(fake_time: FakeTime) -> None:
+    def fail(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused")
+
+    project = fresh_project()
+    failing = paced_client(project, httpx.MockTransport(fail), fake_time).with_options(max_retries=0)
+    for _ in range(100):
+        with pytest.raises(APIConnectionError):
+            failing.set_user_channels(CHANNELS)
+    pacer = _pacing.shared_pacer("setUserChannels", project_id=project, base_url=failing.api_url)
+    assert pacer.in_flight == 0
+    fake_time.now += 1.0
+    paced_client(project, ok_transport(), fake_time).set_user_channels(CHANNELS)
+    assert fake_time.sleeps == []
 
 
 def test_with_options_shares_the_pool_and_never_closes_it() -> None:
@@ -135,15 +177,14 @@ def test_with_options_checks_max_retries(bad: object) -> None:
         client.with_options(max_retries=bad)  # type: ignore[arg-type]
 
 
-def test_the_async_client_paces_through_the_same_pacer() -> None:
+def test_the_async_client_paces_through_the_same_pacer(fake_time: FakeTime) -> None:
     project = fresh_project()
-    sync, _ = recording_client(project, ok_transport(), pace=True)
+    sync = paced_client(project, ok_transport(), fake_time)
     for _ in range(100):
         sync.set_user_channels(CHANNELS)
-    sleeps: list[float] = []
 
     async def record(seconds: float) -> None:
-        sleeps.append(seconds)
+        fake_time.sleep(seconds)
 
     async def main() -> None:
         async with AsyncGrowthClient(
@@ -157,4 +198,4 @@ def test_the_async_client_paces_through_the_same_pacer() -> None:
             await client.set_user_channels(CHANNELS)
 
     asyncio.run(main())
-    assert len(sleeps) == 1 and sleeps[0] > 0.5
+    assert sum(fake_time.sleeps) == pytest.approx(1.0)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import random
 import time
 
 import httpx
 import pytest
 
 from jiguang_growth import _spec
-from jiguang_growth._pacing import Pacer
 from jiguang_growth.sandbox import SandboxConfig, SandboxServer, run_sandbox
 from jiguang_growth.sandbox.ratelimit import RateLimiter
 
@@ -54,25 +52,6 @@ def test_operations_have_separate_limits() -> None:
     assert limiter.acquire("a") is None
     assert limiter.acquire("a") is not None
     assert limiter.acquire("b") is None
-
-
-def test_a_client_paced_by_the_overlay_pacer_is_never_refused_despite_network_jitter() -> None:
-    """The client's Pacer (period + margin) against this limiter, with up to 20 ms of delay per call."""
-    clock = Clock()
-    limit = _spec.operation("reportEvents").qps_limit
-    pacer = Pacer(limit, clock=clock)
-    limiter = RateLimiter({"op": limit}, clock=clock)
-    jitter = random.Random(3)
-    arrivals = []
-    for _ in range(20 * limit):
-        _, slot = pacer.reserve_slot()
-        arrivals.append(slot + jitter.uniform(0, 0.02))
-    refused = 0
-    for arrival in sorted(arrivals):
-        clock.now = arrival
-        refused += limiter.acquire("op") is not None
-    assert refused == 0
-    assert arrivals[-1] < 21  # and the pacer really ran close to the limit
 
 
 def test_retry_after_is_whole_seconds_within_the_spec_range() -> None:

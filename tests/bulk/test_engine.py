@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import uuid
@@ -14,7 +15,8 @@ import pytest
 
 from jiguang_growth import GrowthClient, bulk
 from jiguang_growth._events import stable_random_id
-from jiguang_growth.bulk import Outcome, RecordOutcome
+from jiguang_growth.bulk import Outcome, RecordOutcome, _jobs
+from jiguang_growth.bulk._records import number_values
 
 from .conftest import FakeApi, event
 
@@ -293,3 +295,24 @@ def test_a_journal_of_another_operation_is_refused(client: GrowthClient, tmp_pat
     bulk.report_events(client, [event(1)], out_dir=tmp_path)
     with pytest.raises(ValueError, match="reportEvents"):
         bulk.get_cuids(client, "phone", ["a"], out_dir=tmp_path, resume=True)
+
+
+def test_an_unexpected_error_in_a_batch_settles_its_records_as_unknown_and_the_run_goes_on(
+    api: FakeApi, client: GrowthClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = _jobs.channels_job()
+    calls = [0]
+
+    def send(growth: GrowthClient, items: list[Any]) -> list[Any]:
+        calls[0] += 1
+        if calls[0] == 1:
+            raise TypeError("a bug")
+        return job.send(growth, items)
+
+    broken = dataclasses.replace(job, send=send)
+    items = [
+        {"cuid": 10000000000 + n, "channels": [{"id": 1, "channelValues": {"a": "b"}}]} for n in range(150)
+    ]
+    summary = bulk.run_job(lambda run_id: broken, client, number_values(items), "jsonl", concurrency=1)
+    assert (summary.unknown, summary.accepted) == (100, 50)
+    assert summary.by_reason == {"error:TypeError": 100}

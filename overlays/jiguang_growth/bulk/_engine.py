@@ -9,6 +9,7 @@ journal and the summary are written from one thread.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -33,7 +34,9 @@ from ._journal import Journal
 from ._outcomes import BulkSummary, Failure, Outcome, OutcomeFiles, RecordOutcome
 from ._records import BadLine, Record
 
-__all__ = ["BULK_MAX_RETRIES", "DEFAULT_CONCURRENCY", "Accepted", "Job", "run"]
+__all__ = ["BULK_MAX_RETRIES", "DEFAULT_CONCURRENCY", "Accepted", "Job", "failure_of", "run"]
+
+logger = logging.getLogger("jiguang_growth.bulk")
 
 DEFAULT_CONCURRENCY = 16
 """Calls in flight. At 100 calls a second, 16 covers answers up to 160 ms away."""
@@ -161,7 +164,7 @@ def _record_message(message: str) -> str:
     return "record" + message[4:] if message.startswith("body") else message
 
 
-def failure_of(operation_id: str, error: GrowthError) -> tuple[Outcome, Failure]:
+def failure_of(error: BaseException) -> tuple[Outcome, Failure]:
     """How a failed call settles its records: rejected when surely not applied, else unknown."""
     if isinstance(error, RequestValidationError):
         return Outcome.REJECTED, Failure("invalid", msg=str(error))
@@ -174,8 +177,8 @@ def failure_of(operation_id: str, error: GrowthError) -> tuple[Outcome, Failure]
         failure = Failure("timeout", msg=str(error))
     elif isinstance(error, APIConnectionError):
         failure = Failure("connection", msg=str(error))
-    else:
-        failure = Failure(type(error).__name__, msg=str(error))
+    else:  # not ours: a bug somewhere; the call may have gone out
+        failure = Failure(f"error:{type(error).__name__}", msg=str(error))
     return (Outcome.UNKNOWN if possibly_applied(error) else Outcome.REJECTED), failure
 
 
@@ -217,8 +220,10 @@ class _Settler:
     def _settle_batch(self, batch: _Batch) -> None:
         try:
             results = batch.future.result()
-        except GrowthError as error:
-            outcome, failure = failure_of(self.operation_id, error)
+        except Exception as error:  # every record must still be settled, even after a bug
+            if not isinstance(error, GrowthError):
+                logger.error("unexpected error in a %s batch", self.operation_id, exc_info=error)
+            outcome, failure = failure_of(error)
             for record in batch.records:
                 self._record(record.line, record.value, outcome, failure=failure)
         else:

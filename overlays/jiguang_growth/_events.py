@@ -57,7 +57,7 @@ def with_random_ids(events: Iterable[Any]) -> list[Any]:
     out: list[Any] = []
     missing: list[int] = []
     for event in events:
-        record = dict(event) if isinstance(event, Mapping) and not isinstance(event, dict) else event
+        record = event if isinstance(event, dict) or not isinstance(event, Mapping) else dict(event)
         if isinstance(record, dict) and RANDOM_ID_FIELD not in record:
             missing.append(len(out))
         out.append(record)

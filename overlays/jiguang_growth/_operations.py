@@ -103,6 +103,8 @@ def _records(items: Any, argument: str, model: type[Any]) -> list[Any]:
             f"{argument} must be a list of records, not {type(items).__name__}", field=argument, rule="type"
         ) from None
     for i, item in enumerate(records):
+        if type(item) is dict:  # the common case first: the Mapping check below is slow
+            continue
         if isinstance(item, model):
             records[i] = item.to_dict()
         elif isinstance(item, Mapping) and not isinstance(item, dict):

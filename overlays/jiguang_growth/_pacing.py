@@ -11,6 +11,10 @@ of any ``limit + 1`` calls in such a window, the one granted last would have
 seen the other ``limit`` still counted. Against a nearby server this runs
 within a few percent of the limit; the cost grows with the answer time.
 
+Grants are also spread out, at least ``SPACING`` of ``period / limit`` apart,
+so a full window is not sent in one burst that queues up at the server (a
+queued call holds its slot longer, which costs throughput).
+
 :meth:`Pacer.acquire` never blocks: it grants a slot or says how long to
 wait before asking again, so one pacer serves threads (``time.sleep``) and
 asyncio tasks (``asyncio.sleep``) alike. :func:`shared_pacer` returns the one
@@ -27,10 +31,12 @@ from collections.abc import Callable
 
 from . import _spec
 
-__all__ = ["POLL_INTERVAL", "Pacer", "shared_pacer"]
+__all__ = ["POLL_INTERVAL", "SPACING", "Pacer", "shared_pacer"]
 
 POLL_INTERVAL = 0.002
 """Seconds to wait before asking again when only calls still in flight fill the window."""
+SPACING = 0.9
+"""Shortest gap between two grants, as a share of ``period / limit`` (below 1: late calls can catch up)."""
 
 _clock: Callable[[], float] = time.monotonic
 """Clock of the shared pacers (tests replace it)."""
@@ -46,7 +52,9 @@ class Pacer:
             raise ValueError(f"period must be positive, got {period!r}")
         self.limit = limit
         self.period = period
+        self.spacing = SPACING * period / limit
         self._clock = clock
+        self._next_grant = -float("inf")
         self._answered: deque[float] = deque()
         """When the answers of recently counted calls came back, oldest first."""
         self._in_flight = 0
@@ -59,14 +67,16 @@ class Pacer:
         """Take a slot and return ``0.0``, or return the seconds to wait before asking again."""
         with self._lock:
             now = self._clock()
-            if now < self._paused_until:
-                return self._paused_until - now
+            not_before = max(self._paused_until, self._next_grant)
+            if now < not_before:
+                return not_before - now
             horizon = now - self.period
             answered = self._answered
             while answered and answered[0] <= horizon:
                 answered.popleft()
             if self._in_flight + len(answered) < self.limit:
                 self._in_flight += 1
+                self._next_grant = now + self.spacing
                 return 0.0
             if answered:
                 return max(answered[0] - horizon, POLL_INTERVAL)

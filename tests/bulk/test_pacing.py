@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import itertools
 import random
 import threading
 import time
@@ -84,8 +85,17 @@ def test_near_the_server_it_runs_within_a_few_percent_of_the_limit() -> None:
     clock = FakeClock()
     pacer = _pacing.Pacer(limit=100, clock=clock)
     arrivals = simulate(pacer, clock, workers=16, calls=3000, latency=lambda: (0.002, 0.003))
-    rate = len(arrivals) / (max(arrivals) + pacer.period)
+    rate = (len(arrivals) - 1) / (max(arrivals) - min(arrivals))
     assert 0.97 * 100 <= rate <= 100
+
+
+def test_grants_are_spread_out_not_sent_in_one_burst() -> None:
+    clock = FakeClock()
+    pacer = _pacing.Pacer(limit=100, clock=clock)
+    arrivals = simulate(pacer, clock, workers=16, calls=100, latency=lambda: (0.0, 0.0))
+    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
+    assert min(gaps) == pytest.approx(_pacing.SPACING * 0.01)
+    assert max(arrivals) < pacer.period  # a full window still fits in one period
 
 
 def test_the_sandbox_never_refuses_a_paced_client_despite_delays() -> None:
@@ -114,13 +124,15 @@ def test_a_call_counts_until_a_period_after_its_answer() -> None:
     clock = FakeClock()
     pacer = _pacing.Pacer(limit=2, clock=clock)
     assert pacer.acquire() == 0.0
+    assert pacer.acquire() == pytest.approx(pacer.spacing)  # not at once: grants are spread out
+    clock.now = pacer.spacing
     assert pacer.acquire() == 0.0
+    clock.now = 1.0
     assert pacer.acquire() == _pacing.POLL_INTERVAL  # both still in flight
-    clock.now = 0.4
     pacer.release()
     assert pacer.in_flight == 1
-    assert pacer.acquire() == pytest.approx(1.0)  # the answered one frees its slot at 1.4
-    clock.now = 1.401
+    assert pacer.acquire() == pytest.approx(1.0)  # the answered one frees its slot at 2.0
+    clock.now = 2.001
     assert pacer.acquire() == 0.0
 
 

@@ -35,7 +35,7 @@ __all__ = ["POLL_INTERVAL", "SPACING", "Pacer", "shared_pacer"]
 
 POLL_INTERVAL = 0.002
 """Seconds to wait before asking again when only calls still in flight fill the window."""
-SPACING = 0.9
+SPACING = 0.7
 """Shortest gap between two grants, as a share of ``period / limit`` (below 1: late calls can catch up)."""
 
 _clock: Callable[[], float] = time.monotonic

@@ -82,9 +82,10 @@ typecheck: $(VENV)/.installed ## mypy --strict and ruff on the overlays (the tes
 	$(BIN)/ruff check overlays tests/overlays tests/sandbox tools tests/docs tests/bulk benchmarks tests/benchmarks tests/contract
 	$(BIN)/ruff format --check overlays tests/overlays tests/sandbox tools tests/docs tests/bulk benchmarks tests/benchmarks tests/contract
 
-bench: $(VENV)/.installed ## Per-call overhead and start-up benchmarks (the README's Benchmarks figures)
+bench: $(VENV)/.installed ## Benchmarks: per-call overhead, start-up, bulk throughput/faults/memory (about 5 min)
 	$(PY) benchmarks/overhead.py
 	$(PY) benchmarks/startup.py
+	$(PY) benchmarks/bulk.py all
 
 docs: $(VENV)/.installed node_modules/.installed ## Serve Swagger UI + sandbox on 127.0.0.1 (Ctrl-C stops); write dist/api-reference.html
 	$(PY) tools/docs.py serve $(if $(DOCS_PORT),--port $(DOCS_PORT)) $(if $(SANDBOX_PORT),--sandbox-port $(SANDBOX_PORT)) $(DOCS_ARGS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import subprocess
@@ -55,3 +56,18 @@ def test_startup_prints_generate_and_import_times() -> None:
     ratio = re.search(r"import ratio jiguang_growth / httpx: (\d+\.\d\d)", out)
     assert ratio and float(ratio.group(1)) > 0, out
     assert "generated/ unchanged after every run" in out
+
+
+@pytest.mark.timeout(300)
+def test_bulk_prints_throughput_faults_and_memory_with_nothing_lost() -> None:
+    out = run("bulk.py")
+    results = json.loads(out[out.index("{") :])
+    assert set(results) == {"throughput", "faults", "memory"}
+    for name in ("throughput", "faults"):
+        run_ = results[name]
+        assert run_["accepted"] + run_["rejected"] + run_["unknown"] == run_["records"], run_
+        assert run_["lost"] == 0 and run_["stored_twice"] == 0, run_
+        assert run_["share_of_ceiling"] > 0 and run_["records_per_s"] > 0, run_
+    assert results["faults"]["faults_injected"], "the fault run injected nothing"
+    memory = results["memory"]
+    assert memory["stored"] == memory["records"] and memory["peak_rss_mb"] > 0, memory

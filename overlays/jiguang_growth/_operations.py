@@ -175,8 +175,19 @@ def _cuid_parser(requested: list[str]) -> Callable[[Any], list[CuidResult]]:
         if not isinstance(data, list):
             raise ResponseShapeError(f"'{DATA_FIELD}' is {json_kind(data)}, expected an array")
         found: dict[str, CuidResult] = {}
+        value_field, cuid_field, code_field = _cuid_fields()
         for index, item in enumerate(data):
-            result = _cuid_item(index, item)
+            if type(item) is dict:  # the common, well-formed item, checked inline
+                value, cuid, code = item.get(value_field), item.get(cuid_field), item.get(code_field, UNSET)
+                if (
+                    type(value) is str
+                    and (cuid is None or type(cuid) is int)
+                    and (type(code) is int or code is UNSET)
+                ):
+                    if value not in found:
+                        found[value] = CuidResult(value, cuid, code if type(code) is int else None)
+                    continue
+            result = _cuid_item(index, item)  # anything else: the full check and its message
             found.setdefault(result.identity_value, result)
         missing = [value for value in dict.fromkeys(requested) if value not in found]
         if missing:

@@ -115,6 +115,31 @@ def validate_schema(schema_name: str, value: Any) -> None:
     except fastjsonschema.JsonSchemaValueException as error:
         field, message = _explain(error)
         raise RequestValidationError(message, field=field, rule=error.rule or "schema") from None
+    path = _non_string_key(value, ["body"])
+    if path is not None:  # fastjsonschema skips such keys; JSON would turn them into strings
+        field = _field(path[:-1]) if len(path) > 1 else "body"
+        raise RequestValidationError(
+            f"{field}: key {path[-1]!r} is not a string (JSON object keys are strings)",
+            field=field,
+            rule="propertyNames",
+        )
+
+
+def _non_string_key(value: Any, path: list[str]) -> list[str] | None:
+    """Path to the first object key that is not a string, ending with that key; ``None`` if none."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return [*path, key]
+            found = _non_string_key(item, [*path, key])
+            if found is not None:
+                return found
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found = _non_string_key(item, [*path, str(index)])
+            if found is not None:
+                return found
+    return None
 
 
 @cache

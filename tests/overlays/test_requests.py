@@ -179,6 +179,13 @@ INVALID = [
         "propertyNames",
         id="prop-name",
     ),
+    pytest.param(
+        "reportEvents",
+        ([event(properties={1: "x"})],),
+        "body.data[0].properties",
+        "propertyNames",
+        id="prop-name-not-a-string",
+    ),
     pytest.param("reportEvents", ([event(cuid="1")],), "body.data[0].cuid", "type", id="cuid-type"),
     pytest.param(
         "reportEvents", ([event(randomId=LONG)],), "body.data[0].randomId", "maxLength", id="random-id-long"
@@ -191,6 +198,7 @@ INVALID = [
     pytest.param("reportEvents", (["x"],), "body.data[0]", "type", id="event-not-object"),
     pytest.param("setUserAttributes", (1, {}), "body.data", "minProperties", id="attrs-empty"),
     pytest.param("setUserAttributes", (1, {"User": 1}), "body.data", "propertyNames", id="attr-name"),
+    pytest.param("setUserAttributes", (1, {7: 1}), "body.data", "propertyNames", id="attr-name-not-a-string"),
     pytest.param("setUserAttributes", (True, {"user_a": 1}), "body.cuid", "type", id="cuid-bool"),
     pytest.param("setUserAttributes", (1, [("user_a", 1)]), "attributes", "type", id="attrs-not-mapping"),
     pytest.param("setUserAttributes", (1, {"user_a": math.nan}), "body", "json", id="attr-nan"),

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from ._client import GrowthClient
     from .bulk import BulkSummary, RecordOutcome
     from .bulk._engine import Job
+    from .bulk._outcomes import ResultWriter
+    from .bulk._progress import BarProgress, LineProgress
     from .bulk._records import InputFormat
 
 __all__ = ["BULK_COMMANDS"]
@@ -292,7 +294,7 @@ def _sigterm_sets(stop: threading.Event) -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _progress(args: argparse.Namespace, total: int | None) -> Any:
+def _progress(args: argparse.Namespace, total: int | None) -> BarProgress | LineProgress | None:
     from .bulk._progress import BarProgress, LineProgress  # noqa: PLC0415
 
     mode = args.progress
@@ -305,10 +307,11 @@ def _progress(args: argparse.Namespace, total: int | None) -> Any:
     return None
 
 
-def _result_line() -> Any:
+def _result_line() -> ResultWriter:
     from .bulk._jobs import cuid_result_line  # noqa: PLC0415
 
-    return cuid_result_line
+    writer: ResultWriter = cuid_result_line
+    return writer
 
 
 class _BadLineReporter:

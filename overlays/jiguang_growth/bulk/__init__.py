@@ -17,7 +17,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from .._client import GrowthClient
 from .._validation import validate_property
@@ -36,6 +36,7 @@ __all__ = [
     "Failure",
     "Outcome",
     "RecordOutcome",
+    "RunOptions",
     "get_cuids",
     "read_lines",
     "report_events",
@@ -51,46 +52,30 @@ ProgressCallback = Callable[[BulkSummary], None]
 OutcomeCallback = Callable[[RecordOutcome], None]
 
 
+class RunOptions(TypedDict, total=False):
+    """Options every bulk helper takes (see :func:`run_job`)."""
+
+    concurrency: int
+    out_dir: str | Path | None
+    resume: bool
+    on_outcome: OutcomeCallback | None
+    on_progress: ProgressCallback | None
+    stop: threading.Event | None
+
+
 def report_events(
-    client: GrowthClient,
-    events: Iterable[Any],
-    *,
-    app_key: str | None = None,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    out_dir: str | Path | None = None,
-    resume: bool = False,
-    on_outcome: OutcomeCallback | None = None,
-    on_progress: ProgressCallback | None = None,
-    stop: threading.Event | None = None,
+    client: GrowthClient, events: Iterable[Any], *, app_key: str | None = None, **options: Unpack[RunOptions]
 ) -> BulkSummary:
     """Report any number of events (dicts). Events without a ``randomId`` get a stable one."""
     if app_key is not None:
         validate_property("ReportEventsRequest", "appKey", app_key, argument="app_key")
     return run_job(
-        lambda run_id: _jobs.events_job(run_id, app_key),
-        client,
-        number_values(events),
-        "jsonl",
-        concurrency=concurrency,
-        out_dir=out_dir,
-        resume=resume,
-        on_outcome=on_outcome,
-        on_progress=on_progress,
-        stop=stop,
+        lambda run_id: _jobs.events_job(run_id, app_key), client, number_values(events), "jsonl", **options
     )
 
 
 def get_cuids(
-    client: GrowthClient,
-    identity_name: str,
-    identity_values: Iterable[str],
-    *,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    out_dir: str | Path | None = None,
-    resume: bool = False,
-    on_outcome: OutcomeCallback | None = None,
-    on_progress: ProgressCallback | None = None,
-    stop: threading.Event | None = None,
+    client: GrowthClient, identity_name: str, identity_values: Iterable[str], **options: Unpack[RunOptions]
 ) -> BulkSummary:
     """Look up the CUID of any number of values; each accepted record's ``result`` is a ``CuidResult``.
 
@@ -103,69 +88,26 @@ def get_cuids(
         number_values(identity_values),
         "text",
         result_line=_jobs.cuid_result_line,
-        concurrency=concurrency,
-        out_dir=out_dir,
-        resume=resume,
-        on_outcome=on_outcome,
-        on_progress=on_progress,
-        stop=stop,
+        **options,
     )
 
 
 def set_user_channels(
-    client: GrowthClient,
-    items: Iterable[Any],
-    *,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    out_dir: str | Path | None = None,
-    resume: bool = False,
-    on_outcome: OutcomeCallback | None = None,
-    on_progress: ProgressCallback | None = None,
-    stop: threading.Event | None = None,
+    client: GrowthClient, items: Iterable[Any], **options: Unpack[RunOptions]
 ) -> BulkSummary:
     """Set the contact values of any number of users (``UserChannels`` dicts)."""
-    return run_job(
-        lambda run_id: _jobs.channels_job(),
-        client,
-        number_values(items),
-        "jsonl",
-        concurrency=concurrency,
-        out_dir=out_dir,
-        resume=resume,
-        on_outcome=on_outcome,
-        on_progress=on_progress,
-        stop=stop,
-    )
+    return run_job(lambda run_id: _jobs.channels_job(), client, number_values(items), "jsonl", **options)
 
 
 def set_user_attributes(
-    client: GrowthClient,
-    records: Iterable[Any],
-    *,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    out_dir: str | Path | None = None,
-    resume: bool = False,
-    on_outcome: OutcomeCallback | None = None,
-    on_progress: ProgressCallback | None = None,
-    stop: threading.Event | None = None,
+    client: GrowthClient, records: Iterable[Any], **options: Unpack[RunOptions]
 ) -> BulkSummary:
     """Write attributes of many users, one ``{"cuid": ..., "data": {...}}`` record per call.
 
     Not safe to replay: a call that may have been applied is never resent, and
     its record ends as unknown.
     """
-    return run_job(
-        lambda run_id: _jobs.attributes_job(),
-        client,
-        number_values(records),
-        "jsonl",
-        concurrency=concurrency,
-        out_dir=out_dir,
-        resume=resume,
-        on_outcome=on_outcome,
-        on_progress=on_progress,
-        stop=stop,
-    )
+    return run_job(lambda run_id: _jobs.attributes_job(), client, number_values(records), "jsonl", **options)
 
 
 def run_job(
@@ -183,6 +125,11 @@ def run_job(
     stop: threading.Event | None = None,
 ) -> BulkSummary:
     """Run a job over numbered records, with the output folder and journal when ``out_dir`` is given.
+
+    ``concurrency`` calls are kept in flight (default 16). ``on_outcome`` gets
+    every record's :class:`RecordOutcome` as it settles; ``on_progress`` gets
+    the running :class:`BulkSummary` after each batch; setting ``stop`` ends
+    the run like Ctrl-C does.
 
     ``make_job`` gets the run's ID (kept in the journal, so a resumed run has
     the same one). An ``out_dir`` that holds a run is refused unless

@@ -78,7 +78,7 @@ def _attributes_job(args: argparse.Namespace, run_id: uuid.UUID) -> Job:
 _SPECS = (
     _Spec(
         "report-events",
-        "report behaviour events from a JSON-lines file, 100 per call at up to 100 calls/s",
+        "report behaviour events from a JSON-lines file, batched and paced to the API's limits",
         "jsonl",
         "JSON-lines file of events (an Event object per line), or - for standard input",
         _events_job,

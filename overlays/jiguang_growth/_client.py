@@ -8,7 +8,6 @@ Everything else (validation, retries, error mapping) is the same code.
 
 from __future__ import annotations
 
-import asyncio
 import ssl
 import time
 from collections.abc import Iterable, Mapping
@@ -214,6 +213,13 @@ def _default_user_agent() -> str:
     return user_agent()
 
 
+async def _async_sleep(seconds: float) -> None:
+    """``asyncio.sleep``, imported on first use: sync-only programs never pay asyncio's import."""
+    import asyncio  # noqa: PLC0415
+
+    await asyncio.sleep(seconds)
+
+
 class GrowthClient(_ClientBase[httpx.Client, httpx.BaseTransport]):
     """Synchronous client of the Growth API. Safe to share between threads.
 
@@ -288,7 +294,7 @@ class AsyncGrowthClient(_ClientBase[httpx.AsyncClient, httpx.AsyncBaseTransport]
     """Asynchronous client of the Growth API: the methods, errors and retries of :class:`GrowthClient`."""
 
     _http_class = httpx.AsyncClient
-    _sleep = staticmethod(asyncio.sleep)
+    _sleep = staticmethod(_async_sleep)
 
     async def report_events(
         self, events: Iterable[Event | Mapping[str, Any]], app_key: str | None = None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ssl
+import subprocess
+import sys
 from typing import Any
 
 import httpx
@@ -196,3 +198,10 @@ async def test_async_client_leaves_a_passed_http_client_open() -> None:
         pass
     assert not own.is_closed
     await own.aclose()
+
+
+def test_importing_the_package_does_not_import_asyncio() -> None:
+    """Sync-only programs do not pay for asyncio; the async client imports it on first wait."""
+    code = "import sys, jiguang_growth; print('asyncio' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

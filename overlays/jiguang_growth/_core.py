@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx
+import orjson
 
 from . import _retry
 from ._exceptions import (
@@ -119,8 +120,21 @@ def json_kind(value: Any) -> str:
 
 
 def encode(operation_id: str, body: Any) -> bytes:
-    """Validate ``body`` against the operation's request schema and serialise it."""
+    """Validate ``body`` against the operation's request schema and serialise it (compact UTF-8 JSON).
+
+    orjson writes the same JSON as ``json.dumps`` with these options, about
+    ten times faster; only some float exponents are spelled differently
+    (``1e-7`` for ``1e-07``). Where the two could differ in meaning, the
+    standard library decides: orjson writes NaN and infinity as ``null``,
+    which JSON has no other way to carry, and refuses integers beyond 64 bits.
+    """
     validate_request(operation_id, body)
+    try:
+        content = orjson.dumps(body)
+    except TypeError:  # an integer beyond 64 bits, or a type orjson does not know
+        content = None
+    if content is not None and b"null" not in content:
+        return content
     try:
         return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
     except (TypeError, ValueError) as error:  # NaN, infinity, or a type JSON cannot carry
@@ -165,7 +179,7 @@ def _outcome(route: Route, reply: Reply, parse: Callable[[Any], T]) -> T:
         raise _status_error(route, reply)
     content = reply.content
     try:
-        payload = json.loads(content)
+        payload = orjson.loads(content)
     except (ValueError, RecursionError) as error:
         raise _response_error(route, reply, _not_json(reply)) from error
     if not isinstance(payload, dict):
@@ -236,7 +250,7 @@ def _api_error(
 def _status_error(route: Route, response: httpx.Response) -> APIError:
     """The error for a non-2xx answer, with ``code`` and ``msg`` when the body is an envelope."""
     try:
-        payload = json.loads(response.content)
+        payload = orjson.loads(response.content)
     except (ValueError, RecursionError):
         return _api_error(route, response, None, None, _not_json(response))
     code = payload.get(CODE_FIELD) if isinstance(payload, dict) else None

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import math
 import uuid
 from typing import Any
 
 import httpx
 import pytest
 
-from jiguang_growth import APIConnectionError, InternalServerError, _core, _events, _spec
+from jiguang_growth import (
+    APIConnectionError,
+    APIResponseError,
+    InternalServerError,
+    RequestValidationError,
+    _core,
+    _events,
+    _spec,
+)
 
 from .conftest import envelope
 
@@ -116,3 +126,58 @@ def test_with_random_ids_fills_only_missing_ones_and_never_mutates() -> None:
 def test_with_random_ids_twice_keeps_the_first_ids() -> None:
     first = _events.with_random_ids([{"cuid": 1}, {"cuid": 2}])
     assert _events.with_random_ids(first) == first
+
+
+def standard_json(body: Any) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+EVENT = {"cuid": 10000000001, "eventName": "open_app", "itime": 1654076420772}
+
+
+@pytest.mark.parametrize(
+    "properties",
+    [
+        {"page": "首页\u2028", "quote": 'a"b\\c', "emoji": "\U0001f600", "control": "\x01\t"},
+        {"list": ["a", "b"], "empty_list": [], "bool_text": "true", "int": 2**63 - 1, "half": 0.5},
+    ],
+)
+def test_encoding_writes_the_bytes_the_standard_library_would(properties: dict[str, Any]) -> None:
+    body = {"data": [{**EVENT, "properties": properties}]}
+    assert _core.encode("reportEvents", body) == standard_json(body)
+
+
+def test_encoded_floats_read_back_as_the_same_numbers() -> None:
+    """Only the spelling of some exponents may differ from json.dumps (1e-7 for 1e-07)."""
+    numbers = {
+        "big": 1e16,
+        "small": 1e-7,
+        "tenth": 0.1,
+        "negative_zero": -0.0,
+        "tiny": 5e-324,
+        "huge": 1.5e300,
+    }
+    body = {"data": [{**EVENT, "properties": numbers}]}
+    decoded = json.loads(_core.encode("reportEvents", body))
+    assert decoded == body
+    assert math.copysign(1, decoded["data"][0]["properties"]["negative_zero"]) == -1
+
+
+def test_encoding_falls_back_for_integers_beyond_64_bits() -> None:
+    body = {"cuid": 10000000001, "data": {"total_spend": 10**30}}
+    assert _core.encode("setUserAttributes", body) == standard_json(body)
+
+
+@pytest.mark.parametrize("number", [math.nan, math.inf, -math.inf])
+def test_encoding_refuses_numbers_json_cannot_carry(number: float) -> None:
+    body = {"cuid": 10000000001, "data": {"total_spend": number}}
+    with pytest.raises(RequestValidationError) as raised:
+        _core.encode("setUserAttributes", body)
+    assert (raised.value.field, raised.value.rule) == ("body", "json")
+
+
+def test_an_answer_with_a_nan_token_is_not_json() -> None:
+    call = _core.call(ROUTE, b"[1]", identity)
+    next(call)
+    with pytest.raises(APIResponseError, match="not JSON"):
+        call.send(httpx.Response(200, content=b'{"code": 0, "data": {"x": NaN}}'))

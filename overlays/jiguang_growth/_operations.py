@@ -159,6 +159,10 @@ def set_user_channels(
     return call(route, encode(route.operation_id, body), _parse_channels)
 
 
+_new_tuple = tuple.__new__
+"""Builds a ``CuidResult`` without the Python-level ``__new__`` of named tuples (a hundred per call)."""
+
+
 def _cuid_parser(requested: list[str]) -> Callable[[Any], list[CuidResult]]:
     """Pair the answer's items with the requested values, in request order.
 
@@ -185,16 +189,21 @@ def _cuid_parser(requested: list[str]) -> Callable[[Any], list[CuidResult]]:
                     and (type(code) is int or code is UNSET)
                 ):
                     if value not in found:
-                        found[value] = CuidResult(value, cuid, code if type(code) is int else None)
+                        found[value] = _new_tuple(
+                            CuidResult, (value, cuid, code if type(code) is int else None)
+                        )
                     continue
             result = _cuid_item(index, item)  # anything else: the full check and its message
             found.setdefault(result.identity_value, result)
-        missing = [value for value in dict.fromkeys(requested) if value not in found]
-        if missing:
+        try:
+            return [found[value] for value in requested]
+        except KeyError:
+            missing = [value for value in dict.fromkeys(requested) if value not in found]
             shown = ", ".join(repr(value) for value in missing[:3])
             more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
-            raise ResponseShapeError(f"'{DATA_FIELD}' has no result for the requested value(s) {shown}{more}")
-        return [found[value] for value in requested]
+            raise ResponseShapeError(
+                f"'{DATA_FIELD}' has no result for the requested value(s) {shown}{more}"
+            ) from None
 
     return parse
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import random
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -316,3 +318,56 @@ def test_an_unexpected_error_in_a_batch_settles_its_records_as_unknown_and_the_r
     summary = bulk.run_job(lambda run_id: broken, client, number_values(items), "jsonl", concurrency=1)
     assert (summary.unknown, summary.accepted) == (100, 50)
     assert summary.by_reason == {"error:TypeError": 100}
+
+
+def test_writes_to_one_user_land_in_input_order_while_other_users_go_in_parallel(
+    api: FakeApi, client: GrowthClient
+) -> None:
+    rng = random.Random(5)
+    applied: list[Any] = []
+    open_calls = [0]
+    most_open = [0]
+    lock = threading.Lock()
+
+    def script(path: str, body: Any, attempt: int) -> None:
+        with lock:
+            open_calls[0] += 1
+            most_open[0] = max(most_open[0], open_calls[0])
+        time.sleep(rng.uniform(0, 0.004))  # the server takes its time, then applies the write
+        with lock:
+            applied.append(body)
+            open_calls[0] -= 1
+
+    api.script = script
+    users = [10000000001, 10000000002, 10000000003, 10000000004]
+    records = [{"cuid": users[n % 4], "data": {"user_level": n}} for n in range(200)]
+    summary = bulk.set_user_attributes(client, records, concurrency=8)
+    assert summary.accepted == 200
+    for user in users:
+        levels = [body["data"]["user_level"] for body in applied if body["cuid"] == user]
+        assert levels == sorted(levels) and len(levels) == 50  # this user's lines, in order
+    assert most_open[0] > 1  # different users still went in parallel
+
+
+def test_channel_batches_that_share_a_user_do_not_overlap(api: FakeApi, client: GrowthClient) -> None:
+    rng = random.Random(6)
+    applied: list[int] = []
+    lock = threading.Lock()
+
+    def script(path: str, body: Any, attempt: int) -> None:
+        time.sleep(rng.uniform(0, 0.004))
+        with lock:
+            applied.extend(int(item["channels"][0]["channelValues"]["email"].split("@")[0]) for item in body)
+
+    api.script = script
+    items = [
+        {
+            "cuid": 10000000000 + n % 150,
+            "channels": [{"id": 1, "channelValues": {"email": f"{n}@example.com"}}],
+        }
+        for n in range(600)
+    ]
+    assert bulk.set_user_channels(client, items, concurrency=8).accepted == 600
+    for user in range(150):
+        mine = [n for n in applied if n % 150 == user]
+        assert mine == sorted(mine) and len(mine) == 4

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
@@ -67,12 +67,16 @@ class Job:
     send: SendBatch
     prepare: Callable[[Record], Any] | None = None
     """Turn an input record into the value to send (e.g. fill a ``randomId``)."""
+    key: Callable[[Any], Hashable] | None = None
+    """The user a record writes to, for writes whose order matters: a batch waits while an
+    earlier batch for one of its users is in flight, so each user's writes land in input order."""
 
 
 @dataclass(slots=True)
 class _Batch:
     records: list[Record]
     future: Future[list[Accepted | Failure]]
+    keys: frozenset[Hashable] = frozenset()
 
 
 def run(
@@ -111,9 +115,11 @@ def run(
     try:
         try:
             for batch in _batches(job, records, settle, stop):
-                while len(in_flight) >= concurrency:
+                keys = frozenset(job.key(r.value) for r in batch) if job.key is not None else frozenset()
+                while len(in_flight) >= concurrency or (keys and _overlaps(keys, in_flight)):
                     in_flight = settle.collect(in_flight, block=True)
-                in_flight.append(_Batch(batch, pool.submit(job.send, paced, [r.value for r in batch])))
+                future = pool.submit(job.send, paced, [r.value for r in batch])
+                in_flight.append(_Batch(batch, future, keys))
                 settle.summary.batches += 1
                 in_flight = settle.collect(in_flight, block=False)
             settle.summary.interrupted = stop is not None and stop.is_set()
@@ -129,6 +135,10 @@ def run(
         settle.close()
     pool.shutdown(wait=True)
     return settle.summary
+
+
+def _overlaps(keys: frozenset[Hashable], in_flight: list[_Batch]) -> bool:
+    return any(not keys.isdisjoint(batch.keys) for batch in in_flight)
 
 
 def _batches(

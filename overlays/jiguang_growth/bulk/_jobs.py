@@ -7,6 +7,7 @@ outcome of each record follows from what the client returns.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from jiguang_growth_generated.models import SetUserAttributesRequest
@@ -22,10 +23,24 @@ from ._records import Record
 
 __all__ = ["attributes_job", "channels_job", "cuid_result_line", "cuids_job", "events_job"]
 
+CUID_REF = "#/components/schemas/Cuid"
 
-def _job(operation_id: str, send: Any, prepare: Any = None) -> Job:
+
+def _job(operation_id: str, send: Any, prepare: Any = None, *, ordered_per_user: bool = False) -> Job:
     operation = _spec.operation(operation_id)
-    return Job(operation_id, operation.record_schema, operation.max_records, send, prepare)
+    key = _user_key(operation.record_schema) if ordered_per_user else None
+    return Job(operation_id, operation.record_schema, operation.max_records, send, prepare, key)
+
+
+def _user_key(record_schema: str) -> Callable[[Any], Any]:
+    """The user a checked record writes to: its property that refers to the ``Cuid`` schema."""
+    properties = _spec.schema(record_schema)["properties"]
+    (field,) = (name for name, node in properties.items() if node.get("$ref") == CUID_REF)
+
+    def key(record: Any) -> Any:
+        return record[field]
+
+    return key
 
 
 def events_job(run_id: uuid.UUID, app_key: str | None) -> Job:
@@ -67,20 +82,21 @@ def cuid_result_line(line: int, result: CuidResult) -> dict[str, Any]:
 
 
 def channels_job() -> Job:
-    """Set users' contact values, up to a batch of users per call."""
+    """Set users' contact values, up to a batch of users per call; each user's writes in input order."""
 
     def send(client: GrowthClient, items: list[Any]) -> list[Accepted | Failure]:
         client.set_user_channels(items)
         return [Accepted()] * len(items)
 
-    return _job(ops.SET_USER_CHANNELS, send)
+    return _job(ops.SET_USER_CHANNELS, send, ordered_per_user=True)
 
 
 def attributes_job() -> Job:
     """Set one user's attributes per call (``{"cuid": ..., "data": {...}}`` records).
 
     The operation is not safe to replay, so a call that may have been applied
-    is never sent again: its record ends as unknown.
+    is never sent again: its record ends as unknown. Writes to one user go out
+    one after another, in input order, so "overwrite" keeps the last line's value.
     """
 
     def send(client: GrowthClient, records: list[Any]) -> list[Accepted | Failure]:
@@ -89,4 +105,4 @@ def attributes_job() -> Job:
         client.set_user_attributes(body.cuid, body.data)
         return [Accepted()]
 
-    return _job(ops.SET_USER_ATTRIBUTES, send)
+    return _job(ops.SET_USER_ATTRIBUTES, send, ordered_per_user=True)

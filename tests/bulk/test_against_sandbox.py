@@ -73,3 +73,17 @@ def test_cuid_lookups_resolve_every_value_and_the_same_value_twice_gives_the_sam
     cuid_of = {o.line: o.result.cuid for o in seen if o.outcome is Outcome.ACCEPTED}
     assert cuid_of[251] == cuid_of[8]
     assert len(set(cuid_of.values())) == 250
+
+
+def test_an_overwritten_attribute_ends_with_the_last_lines_value_despite_jitter() -> None:
+    faults = FaultConfig(latency_ms=1, latency_jitter_ms=6, seed=3)
+    users = [10000000001, 10000000002, 10000000003]
+    records = [{"cuid": users[n % 3], "data": {"user_level": n}} for n in range(90)]
+    with (
+        run_sandbox(project_id=f"p{uuid.uuid4().hex[:8]}", faults=faults) as sandbox,
+        GrowthClient(sandbox.project_id, sandbox.project_secret, sandbox.base_url) as client,
+    ):
+        summary = bulk.set_user_attributes(client, records, concurrency=8)
+        final = {user: sandbox.state.attributes(user)["user_level"] for user in users}
+    assert summary.accepted == 90
+    assert final == {users[0]: 87, users[1]: 88, users[2]: 89}

@@ -54,11 +54,16 @@ def _components() -> dict[str, Any]:
     return translated
 
 
-@cache
-def _validator(schema_name: str) -> _Validator:
-    root = {"$ref": f"#/components/schemas/{schema_name}", "components": {"schemas": _components()}}
+def _compile(pointer: str) -> _Validator:
+    """A validator of the translated schema at ``pointer`` (under ``#/components/schemas/``)."""
+    root = {"$ref": f"#/components/schemas/{pointer}", "components": {"schemas": _components()}}
     compiled: _Validator = fastjsonschema.compile(root, use_formats=False)
     return compiled
+
+
+@cache
+def _validator(schema_name: str) -> _Validator:
+    return _compile(schema_name)
 
 
 @cache
@@ -146,12 +151,7 @@ def _non_string_key(value: Any, path: list[str]) -> list[str] | None:
 def _property_validator(schema_name: str, property_name: str) -> _Validator:
     if property_name not in _spec.schema(schema_name).get("properties", {}):
         raise KeyError(f"openapi.yaml: {schema_name} has no property {property_name!r}")
-    root = {
-        "$ref": f"#/components/schemas/{schema_name}/properties/{property_name}",
-        "components": {"schemas": _components()},
-    }
-    compiled: _Validator = fastjsonschema.compile(root, use_formats=False)
-    return compiled
+    return _compile(f"{schema_name}/properties/{property_name}")
 
 
 def validate_property(schema_name: str, property_name: str, value: Any, *, argument: str) -> None:

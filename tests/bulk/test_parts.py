@@ -31,9 +31,9 @@ def test_read_lines_numbers_records_and_explains_bad_lines() -> None:
     assert len(got) == 4  # blank lines are not records
 
 
-def test_read_lines_as_text_keeps_values_exactly_and_skips() -> None:
-    got = list(read_lines(["a\n", " b \n", "c"], "text", skip={3}))
-    assert got == [Record(1, "a"), Record(2, " b ")]
+def test_read_lines_as_text_keeps_values_exactly() -> None:
+    got = list(read_lines(["a\n", " b \n", "c"], "text"))
+    assert got == [Record(1, "a"), Record(2, " b "), Record(3, "c")]
 
 
 def test_line_sets_merge_ranges_and_answer_membership() -> None:

@@ -37,10 +37,6 @@ class LineSet:
         self._starts[index:stop] = [new_start]
         self._ends[index:stop] = [new_end]
 
-    def add_all(self, lines: Iterable[int]) -> None:
-        for start, end in ranges(lines):
-            self.add_range(start, end)
-
     def __contains__(self, line: object) -> bool:
         if not isinstance(line, int):
             return False

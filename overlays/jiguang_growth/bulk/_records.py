@@ -45,10 +45,8 @@ def dump_value(value: Any, fmt: InputFormat) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def read_lines(
-    lines: Iterable[str | bytes], fmt: InputFormat, skip: Any = None
-) -> Iterator[Record | BadLine]:
-    """Yield a Record or BadLine per non-blank line; ``skip`` (``line in skip``) drops lines.
+def read_lines(lines: Iterable[str | bytes], fmt: InputFormat) -> Iterator[Record | BadLine]:
+    """Yield a Record or BadLine per non-blank line (a resumed run drops settled lines later).
 
     Byte lines (a file opened in binary) are decoded one by one, so a line
     that is not UTF-8 becomes a BadLine instead of ending the run.
@@ -66,7 +64,7 @@ def read_lines(
         text = decoded.rstrip("\r\n")
         if number == 1:
             text = text.removeprefix("\ufeff")  # a byte-order mark some editors write
-        if not text.strip() or (skip is not None and number in skip):
+        if not text.strip():
             continue
         try:
             yield Record(number, parse_line(text, fmt))

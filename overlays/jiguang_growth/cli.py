@@ -88,7 +88,7 @@ def _sandbox_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _sandbox_config(args: argparse.Namespace) -> SandboxConfig:
     from .sandbox import SandboxConfig, load_config  # noqa: PLC0415
-    from .sandbox.faults import parse_error_rates  # noqa: PLC0415
+    from .sandbox._faults import parse_error_rates  # noqa: PLC0415
 
     config = load_config(args.config) if args.config else SandboxConfig()
     changes: dict[str, Any] = {}

@@ -29,8 +29,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from .codes import SandboxCode
-from .config import AttributeDef, AttributeRule, AttributeType, SandboxConfig
+from ._codes import SandboxCode
+from ._config import AttributeDef, AttributeRule, AttributeType, SandboxConfig
 
 __all__ = ["RequestRecord", "RequestRejectedError", "SandboxState", "StateSnapshot"]
 

@@ -37,11 +37,11 @@ from starlette.types import Receive, Scope, Send
 from .. import _spec
 from .._exceptions import RequestValidationError
 from .._validation import validate_request
-from .codes import SandboxCode, injected_code
-from .config import SandboxConfig
-from .faults import REFUSING_STATUSES, Draw, Fault, FaultInjector, FaultKind
-from .ratelimit import RateLimiter
-from .state import RequestRejectedError, SandboxState
+from ._codes import SandboxCode, injected_code
+from ._config import SandboxConfig
+from ._faults import REFUSING_STATUSES, Draw, Fault, FaultInjector, FaultKind
+from ._ratelimit import RateLimiter
+from ._state import RequestRejectedError, SandboxState
 
 __all__ = [
     "INSPECTION_PATH",

@@ -32,10 +32,10 @@ from uvicorn.config import LOGGING_CONFIG
 
 from .. import _spec
 from .._config import ENV_BASE_URL, ENV_PROJECT_ID, ENV_PROJECT_SECRET
-from .app import INSPECTION_PATH, ConnectionCloser, SandboxApp
-from .config import SandboxConfig
-from .faults import FaultInjector
-from .state import SandboxState
+from ._app import INSPECTION_PATH, ConnectionCloser, SandboxApp
+from ._config import SandboxConfig
+from ._faults import FaultInjector
+from ._state import SandboxState
 
 __all__ = ["PortInUseError", "SandboxServer", "SandboxStartError", "run_sandbox"]
 

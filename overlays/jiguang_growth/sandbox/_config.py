@@ -18,7 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .. import _spec
-from .faults import FaultConfig
+from ._faults import FaultConfig
 
 __all__ = [
     "DEFAULT_ATTRIBUTES",

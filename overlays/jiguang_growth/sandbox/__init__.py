@@ -23,7 +23,7 @@ from ._config import (
     SandboxConfig,
     load_config,
 )
-from ._faults import Fault, FaultConfig, FaultInjector, FaultKind
+from ._faults import Draw, Fault, FaultConfig, FaultInjector, FaultKind
 from ._state import RequestRecord, SandboxState, StateSnapshot
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ __all__ = [
     "AttributeDef",
     "AttributeRule",
     "AttributeType",
+    "Draw",
     "Fault",
     "FaultConfig",
     "FaultInjector",

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from . import _spec
+from ._checks import whole_number
 from ._exceptions import ConfigurationError
 
 __all__ = [
@@ -66,9 +67,7 @@ def resolve(
 
 def check_max_retries(max_retries: object) -> int:
     """``max_retries`` if it is a whole number of at least 0; otherwise raise."""
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        raise ConfigurationError(f"max_retries must be a whole number of at least 0, got {max_retries!r}")
-    return max_retries
+    return whole_number("max_retries", max_retries, 0, ConfigurationError)
 
 
 def _credential(name: str, value: str | None, variable: str) -> str:

@@ -15,6 +15,8 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 
+from .._checks import whole_number
+
 __all__ = ["RateLimiter"]
 
 
@@ -29,8 +31,7 @@ class RateLimiter:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         for key, limit in limits.items():
-            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-                raise ValueError(f"the limit of {key} must be a whole number of at least 1, got {limit!r}")
+            whole_number(f"the limit of {key}", limit, 1)
         if window <= 0:
             raise ValueError("window must be positive")
         self._limits = dict(limits)

@@ -34,9 +34,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeGuard
 
 from .. import _spec
+from .._checks import whole_number
 
 __all__ = ["NO_FAULT", "Draw", "Fault", "FaultConfig", "FaultInjector", "FaultKind"]
 
@@ -111,14 +112,56 @@ class Fault:
         return cls(kind)
 
 
+RATE_FIELDS = ("malformed_rate", "drop_rate", "timeout_after_receipt_rate")
+"""The rates besides ``error_rates``; all rates together are at most 1."""
+DURATION_FIELDS = ("latency_ms", "latency_jitter_ms", "hang_seconds")
+LONGEST_RETRY_AFTER = 3600
+
+
 def _check_status(status: int) -> None:
-    if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
-        raise ValueError(f"an injected error status must be 400..599, got {status!r}")
+    _check_between("an injected error status", status, 400, 599)
 
 
-def _check_rate(name: str, rate: float) -> None:
-    if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0.0 <= rate <= 1.0:
+def _check_between(name: str, value: object, low: int, high: int) -> None:
+    if not low <= whole_number(name, value) <= high:
+        raise ValueError(f"{name} must be {low}..{high}, got {value!r}")
+
+
+def _is_number(value: object) -> TypeGuard[float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_rate(name: str, rate: object) -> None:
+    if not (_is_number(rate) and 0.0 <= rate <= 1.0):
         raise ValueError(f"{name} must be a number from 0 to 1, got {rate!r}")
+
+
+def _check_duration(name: str, value: object) -> None:
+    if not (_is_number(value) and value >= 0):
+        raise ValueError(f"{name} must be a number of at least 0, got {value!r}")
+
+
+def _error_rates(error_rates: Mapping[int, float]) -> Mapping[int, float]:
+    rates = {int(status): float(rate) for status, rate in dict(error_rates).items()}
+    for status, rate in rates.items():
+        _check_status(status)
+        _check_rate(f"error rate of {status}", rate)
+    return MappingProxyType(dict(sorted(rates.items())))
+
+
+def _malformed_kinds(values: Iterable[FaultKind | str]) -> tuple[FaultKind, ...]:
+    kinds = tuple(FaultKind(kind) for kind in values)
+    if not kinds or any(kind not in MALFORMED_KINDS for kind in kinds):
+        raise ValueError(f"malformed_kinds must be a non-empty choice of html, truncated; got {kinds!r}")
+    return kinds
+
+
+def _operations(values: Iterable[str]) -> frozenset[str]:
+    operations = frozenset(values)
+    unknown = operations - set(_spec.operations())
+    if unknown:
+        raise ValueError(f"unknown operations in faults.operations: {sorted(unknown)}")
+    return operations
 
 
 @dataclass(frozen=True)
@@ -147,34 +190,19 @@ class FaultConfig:
     """operationIds that faults hit; ``None`` means all four."""
 
     def __post_init__(self) -> None:
-        rates = {int(status): float(rate) for status, rate in dict(self.error_rates).items()}
-        for status, rate in rates.items():
-            _check_status(status)
-            _check_rate(f"error rate of {status}", rate)
-        object.__setattr__(self, "error_rates", MappingProxyType(dict(sorted(rates.items()))))
-        for name in ("malformed_rate", "drop_rate", "timeout_after_receipt_rate"):
+        object.__setattr__(self, "error_rates", _error_rates(self.error_rates))
+        for name in RATE_FIELDS:
             _check_rate(name, getattr(self, name))
-        total = sum(rates.values()) + self.malformed_rate + self.drop_rate + self.timeout_after_receipt_rate
+        total = sum([*self.error_rates.values(), *(getattr(self, name) for name in RATE_FIELDS)])
         if total > 1.0 + 1e-9:
             raise ValueError(f"fault rates add up to {total:g}; at most 1 is possible")
-        kinds = tuple(FaultKind(kind) for kind in self.malformed_kinds)
-        if not kinds or any(kind not in MALFORMED_KINDS for kind in kinds):
-            raise ValueError(f"malformed_kinds must be a non-empty choice of html, truncated; got {kinds!r}")
-        object.__setattr__(self, "malformed_kinds", kinds)
-        for name in ("latency_ms", "latency_jitter_ms", "hang_seconds"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise ValueError(f"{name} must be a number of at least 0, got {value!r}")
-        if not isinstance(self.retry_after_seconds, int) or not 0 <= self.retry_after_seconds <= 3600:
-            raise ValueError(f"retry_after_seconds must be 0..3600, got {self.retry_after_seconds!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
-            raise ValueError(f"seed must be an integer, got {self.seed!r}")
+        object.__setattr__(self, "malformed_kinds", _malformed_kinds(self.malformed_kinds))
+        for name in DURATION_FIELDS:
+            _check_duration(name, getattr(self, name))
+        _check_between("retry_after_seconds", self.retry_after_seconds, 0, LONGEST_RETRY_AFTER)
+        whole_number("seed", self.seed)
         if self.operations is not None:
-            operations = frozenset(self.operations)
-            unknown = operations - set(_spec.operations())
-            if unknown:
-                raise ValueError(f"unknown operations in faults.operations: {sorted(unknown)}")
-            object.__setattr__(self, "operations", operations)
+            object.__setattr__(self, "operations", _operations(self.operations))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FaultConfig:

@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .. import _spec
+from .._checks import whole_number
 from ._faults import FaultConfig
 
 __all__ = [
@@ -39,6 +40,10 @@ DEFAULT_FIRST_CUID = 10_000_000_001
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_BODY_TIMEOUT = 10.0
 DEFAULT_REQUEST_LOG_LIMIT = 100_000
+NAME_LIST_FIELDS = ("event_names", "identity_names", "channel_labels")
+"""Settings that list the names the console knows, or are ``None`` (any name)."""
+COUNT_FIELDS = ("max_body_bytes", "request_log_limit")
+"""Settings that are whole numbers of at least 1."""
 
 
 class AttributeType(StrEnum):
@@ -83,8 +88,8 @@ class AttributeDef:
     rule: AttributeRule = AttributeRule.OVERWRITE
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "type", AttributeType(str(self.type).upper()))
-        object.__setattr__(self, "rule", AttributeRule(str(self.rule).lower()))
+        object.__setattr__(self, "type", _attribute_type(self.type))
+        object.__setattr__(self, "rule", _attribute_rule(self.rule))
         if self.rule not in ALLOWED_RULES[self.type]:
             allowed = ", ".join(sorted(ALLOWED_RULES[self.type]))
             raise ValueError(
@@ -101,15 +106,21 @@ class AttributeDef:
             return value
         if isinstance(value, str):
             type_name, _, rule = value.partition(":")
-            return cls(
-                AttributeType(type_name.strip().upper()), AttributeRule(rule.strip().lower() or "overwrite")
-            )
+            return cls(_attribute_type(type_name.strip()), _attribute_rule(rule.strip() or "overwrite"))
         unknown = set(value) - {"type", "rule"}
         if unknown or "type" not in value:
             raise ValueError(f"an attribute definition needs 'type' and may have 'rule', got {dict(value)!r}")
-        return cls(
-            AttributeType(str(value["type"]).upper()), AttributeRule(str(value.get("rule", "overwrite")))
-        )
+        return cls(_attribute_type(value["type"]), _attribute_rule(value.get("rule", "overwrite")))
+
+
+def _attribute_type(value: object) -> AttributeType:
+    """The type a name stands for, in any case (``number`` is ``NUMBER``)."""
+    return AttributeType(str(value).upper())
+
+
+def _attribute_rule(value: object) -> AttributeRule:
+    """The rule a name stands for, in any case (``ONCE`` is ``once``)."""
+    return AttributeRule(str(value).lower())
 
 
 def _definitions(items: Mapping[str, tuple[AttributeType, AttributeRule]]) -> Mapping[str, AttributeDef]:
@@ -137,6 +148,55 @@ DEFAULT_ATTRIBUTES: Mapping[str, AttributeDef] = _definitions(
 def _name_pattern() -> str:
     pattern: str = _spec.schema("UserAttributes")[_spec.KEY_PATTERN_EXTENSION]
     return pattern
+
+
+def _check_credentials(project_id: object, project_secret: object) -> None:
+    for name, value in (("project_id", project_id), ("project_secret", project_secret)):
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"{name} must be a non-empty string")
+    if ":" in str(project_id):
+        raise ValueError("project_id must not contain ':' (HTTP Basic uses it as the separator)")
+
+
+def _qps_limits(qps_limit: object, qps_limits: Mapping[str, int]) -> Mapping[str, int]:
+    """The per-operation limits, checked; ``qps_limit`` (the one for all) is checked too."""
+    operations = _spec.operations()
+    limits = dict(qps_limits)
+    unknown = set(limits) - set(operations)
+    if unknown:
+        raise ValueError(
+            f"qps_limits names unknown operations {sorted(unknown)}; known: {sorted(operations)}"
+        )
+    for name, limit in [("qps_limit", qps_limit), *limits.items()]:
+        if limit is not None:
+            whole_number(f"QPS limit {name}", limit, 1)
+    return MappingProxyType(limits)
+
+
+def _check_first_cuid(first_cuid: object) -> None:
+    largest = int(_spec.schema("Cuid")["maximum"])
+    if not 1 <= whole_number("first_cuid", first_cuid) <= largest:
+        raise ValueError(f"first_cuid must be 1..{largest} (the spec's CUID range), got {first_cuid}")
+
+
+def _attributes(
+    attributes: Mapping[str, AttributeDef | Mapping[str, Any] | str],
+) -> Mapping[str, AttributeDef]:
+    """The definitions read with :meth:`AttributeDef.parse`; every name must follow the spec's rule."""
+    pattern = _name_pattern()
+    definitions = {str(name): AttributeDef.parse(value) for name, value in dict(attributes).items()}
+    for name in definitions:
+        if not re.search(pattern, name):
+            raise ValueError(f"attribute name {name!r} breaks the name rule {pattern}")
+    return MappingProxyType(definitions)
+
+
+def _faults(faults: object) -> FaultConfig:
+    if isinstance(faults, Mapping):
+        return FaultConfig.from_dict(faults)
+    if not isinstance(faults, FaultConfig):
+        raise ValueError(f"faults must be a FaultConfig, got {type(faults).__name__}")
+    return faults
 
 
 def _names(value: Any, what: str) -> frozenset[str] | None:
@@ -179,48 +239,17 @@ class SandboxConfig:
     faults: FaultConfig = field(default_factory=FaultConfig)
 
     def __post_init__(self) -> None:
-        for name in ("project_id", "project_secret"):
-            value = getattr(self, name)
-            if not isinstance(value, str) or not value:
-                raise ValueError(f"{name} must be a non-empty string")
-        if ":" in self.project_id:
-            raise ValueError("project_id must not contain ':' (HTTP Basic uses it as the separator)")
-        operations = _spec.operations()
-        limits = dict(self.qps_limits)
-        unknown = set(limits) - set(operations)
-        if unknown:
-            raise ValueError(
-                f"qps_limits names unknown operations {sorted(unknown)}; known: {sorted(operations)}"
-            )
-        for name, limit in [("qps_limit", self.qps_limit), *limits.items()]:
-            if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-                raise ValueError(f"QPS limit {name} must be a whole number of at least 1, got {limit!r}")
-        object.__setattr__(self, "qps_limits", MappingProxyType(limits))
-        largest = int(_spec.schema("Cuid")["maximum"])
-        if isinstance(self.first_cuid, bool) or not isinstance(self.first_cuid, int):
-            raise ValueError(f"first_cuid must be an integer, got {self.first_cuid!r}")
-        if not 1 <= self.first_cuid <= largest:
-            raise ValueError(
-                f"first_cuid must be 1..{largest} (the spec's CUID range), got {self.first_cuid}"
-            )
-        pattern = _name_pattern()
-        definitions = {str(name): AttributeDef.parse(value) for name, value in dict(self.attributes).items()}
-        for name in definitions:
-            if not re.search(pattern, name):
-                raise ValueError(f"attribute name {name!r} breaks the name rule {pattern}")
-        object.__setattr__(self, "attributes", MappingProxyType(definitions))
-        for name in ("event_names", "identity_names", "channel_labels"):
+        _check_credentials(self.project_id, self.project_secret)
+        object.__setattr__(self, "qps_limits", _qps_limits(self.qps_limit, self.qps_limits))
+        _check_first_cuid(self.first_cuid)
+        object.__setattr__(self, "attributes", _attributes(self.attributes))
+        for name in NAME_LIST_FIELDS:
             object.__setattr__(self, name, _names(getattr(self, name), name))
-        for name in ("max_body_bytes", "request_log_limit"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
+        for name in COUNT_FIELDS:
+            whole_number(name, getattr(self, name), 1)
         if not isinstance(self.body_timeout_seconds, int | float) or self.body_timeout_seconds <= 0:
             raise ValueError(f"body_timeout_seconds must be positive, got {self.body_timeout_seconds!r}")
-        if isinstance(self.faults, Mapping):
-            object.__setattr__(self, "faults", FaultConfig.from_dict(self.faults))
-        if not isinstance(self.faults, FaultConfig):
-            raise ValueError(f"faults must be a FaultConfig, got {type(self.faults).__name__}")
+        object.__setattr__(self, "faults", _faults(self.faults))
 
     def limit_for(self, operation_id: str) -> int:
         """The calls-per-second limit of one operation."""
@@ -240,8 +269,6 @@ class SandboxConfig:
         if unknown:
             raise ValueError(f"unknown sandbox settings {sorted(unknown)}; known: {sorted(known)}")
         values = dict(data)
-        if "attributes" in values:
-            values["attributes"] = {k: AttributeDef.parse(v) for k, v in dict(values["attributes"]).items()}
         if "faults" in values:
             values["faults"] = FaultConfig.from_dict(values["faults"] or {})
         return cls(**values)

@@ -6,7 +6,7 @@ latency, refusing faults, reading the body (415, 413, 408), JSON parsing
 (400), ``validate_request`` against the spec (400), the state's own rules
 (400), the write, then faults that answer after the write. Every answer that
 is not an injected fault is a JSON envelope with a non-zero ``code`` on
-failure (see :mod:`.codes`); no answer ever carries a traceback.
+failure (see :mod:`._codes`); no answer ever carries a traceback.
 """
 
 from __future__ import annotations

@@ -3,9 +3,11 @@
 ``python tools/docs.py build`` writes
 
 * ``build/docs/``: Swagger UI for ``openapi.yaml`` from the pinned ``swagger-ui-dist``
-  (copied from node_modules, never from a CDN), with the page and initializer in ``docs/``;
+  (copied from node_modules, never from a CDN), with the page and initializer in
+  ``tools/assets/swagger-ui/``;
 * ``dist/api-reference.html``: one self-contained HTML reference made by Redocly's
-  ``build-docs --inlineBundle`` with the template ``docs/redoc.hbs`` (also copied into the site).
+  ``build-docs --inlineBundle`` with the template ``tools/assets/redoc.hbs`` (also copied into
+  the site).
 
 ``python tools/docs.py serve`` builds, starts the local sandbox in this process (for Swagger
 UI's "Try it out") and serves the site on 127.0.0.1 until Ctrl-C or SIGTERM, then stops both.
@@ -37,7 +39,7 @@ from typing import Any, ClassVar
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "openapi.yaml"
-DOCS_SRC = ROOT / "docs"
+ASSETS = ROOT / "tools" / "assets"
 NODE_MODULES = ROOT / "node_modules"
 SWAGGER_DIST = NODE_MODULES / "swagger-ui-dist"
 REDOCLY = NODE_MODULES / ".bin" / "redocly"
@@ -210,7 +212,7 @@ def build_reference(output: Path = REFERENCE) -> Path:
         str(SPEC),
         "--inlineBundle",
         "--template",
-        str(DOCS_SRC / "redoc.hbs"),
+        str(ASSETS / "redoc.hbs"),
         "--output",
         str(output),
     ]
@@ -242,7 +244,7 @@ def build_site(site: Path = SITE, reference: Path = REFERENCE) -> Path:
     for name in SWAGGER_FILES:
         shutil.copy2(SWAGGER_DIST / name, site / name)
     for name in OUR_FILES:
-        shutil.copy2(DOCS_SRC / "swagger-ui" / name, site / name)
+        shutil.copy2(ASSETS / "swagger-ui" / name, site / name)
     shutil.copy2(SPEC, site / "openapi.yaml")
     build_reference(reference)
     shutil.copy2(reference, site / "reference.html")

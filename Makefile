@@ -56,7 +56,7 @@ demo: setup ## Main job: set up, validate, regenerate (no drift), run every oper
 
 validate: $(VENV)/.installed ## Check openapi.yaml against the OpenAPI 3.0 schema
 	$(BIN)/openapi-spec-validator $(SPEC)
-	$(PY) codegen/check_refs.py $(SPEC)
+	$(PY) tools/check_refs.py $(SPEC)
 
 lint: node_modules/.installed ## Lint openapi.yaml with Spectral (project rules) and Redocly
 	$(NODE_BIN)/spectral lint $(SPEC) --ruleset .spectral.yaml --fail-severity=warn

@@ -32,12 +32,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from _common import ROOT, SPEC, node_tool
 
-ROOT = Path(__file__).resolve().parent.parent
-SPEC = ROOT / "openapi.yaml"
 CHANGELOG = ROOT / "CHANGELOG.md"
 BASELINES = ROOT / "spec-baseline"
-OPENAPI_DIFF = ROOT / "node_modules" / ".bin" / "openapi-diff"
+OPENAPI_DIFF = node_tool("openapi-diff")
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 BASELINE_NAME = re.compile(r"^openapi-(\d+\.\d+\.\d+)\.ya?ml$")

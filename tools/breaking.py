@@ -193,7 +193,16 @@ def _enums(node: Any, where: str = "#") -> Iterator[tuple[str, list[Any]]]:
 
 
 def extra_breaking(baseline: dict[str, Any], current: dict[str, Any]) -> list[Change]:
-    found: list[Change] = []
+    """The breaking changes openapi-diff does not report, found by comparing the two documents."""
+    return [
+        *_operation_changes(baseline, current),
+        *_scheme_changes(baseline, current),
+        *_enum_changes(baseline, current),
+    ]
+
+
+def _operation_changes(baseline: dict[str, Any], current: dict[str, Any]) -> Iterator[Change]:
+    """Narrower security and removed media types of the operations both documents have."""
     now = dict(_operations(current))
     for name, before in _operations(baseline):
         after = now.get(name)
@@ -202,27 +211,36 @@ def extra_breaking(baseline: dict[str, Any], current: dict[str, Any]) -> list[Ch
         # A client meeting one of the old alternatives must still meet one of the new ones.
         alternatives = _security(current, after)
         if any(not any(new <= old for new in alternatives) for old in _security(baseline, before)):
-            found.append(Change("security.requirement.change", name))
+            yield Change("security.requirement.change", name)
         for media in _media_types(before.get("requestBody")) - _media_types(after.get("requestBody")):
-            found.append(Change("request.media-type.remove", f"{name} {media}"))
-        for status, response in (before.get("responses") or {}).items():
-            after_response = (after.get("responses") or {}).get(status)
-            if after_response is None:
-                continue  # openapi-diff reports removed statuses
-            for media in _media_types(response) - _media_types(after_response):
-                found.append(Change("response.media-type.remove", f"{name} {status} {media}"))
+            yield Change("request.media-type.remove", f"{name} {media}")
+        yield from _response_media_changes(name, before, after)
+
+
+def _response_media_changes(name: str, before: dict[str, Any], after: dict[str, Any]) -> Iterator[Change]:
+    for status, response in (before.get("responses") or {}).items():
+        after_response = (after.get("responses") or {}).get(status)
+        if after_response is None:
+            continue  # openapi-diff reports removed statuses
+        for media in _media_types(response) - _media_types(after_response):
+            yield Change("response.media-type.remove", f"{name} {status} {media}")
+
+
+def _scheme_changes(baseline: dict[str, Any], current: dict[str, Any]) -> Iterator[Change]:
     schemes_before = (baseline.get("components") or {}).get("securitySchemes") or {}
     schemes_after = (current.get("components") or {}).get("securitySchemes") or {}
     for scheme, definition in schemes_before.items():
         if scheme in schemes_after and _scheme_key(definition) != _scheme_key(schemes_after[scheme]):
-            found.append(Change("security.scheme.change", scheme))
+            yield Change("security.scheme.change", scheme)
+
+
+def _enum_changes(baseline: dict[str, Any], current: dict[str, Any]) -> Iterator[Change]:
     after_enums = dict(_enums(current))
     for where, values in _enums(baseline):
         if where in after_enums:
             lost = [value for value in values if value not in after_enums[where]]
             if lost:
-                found.append(Change(f"enum.value.remove {lost!r}", where))
-    return found
+                yield Change(f"enum.value.remove {lost!r}", where)
 
 
 def _scheme_key(definition: Any) -> tuple[Any, ...]:

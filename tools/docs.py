@@ -21,10 +21,8 @@ import argparse
 import functools
 import html.parser
 import json
-import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -34,15 +32,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import FrameType
 from typing import Any, ClassVar
 
-ROOT = Path(__file__).resolve().parent.parent
-SPEC = ROOT / "openapi.yaml"
+from _common import NODE_MODULES, ROOT, SPEC, node_tool, redocly_env
+
+from jiguang_growth._signals import stop_on_signals
+
 ASSETS = ROOT / "tools" / "assets"
-NODE_MODULES = ROOT / "node_modules"
 SWAGGER_DIST = NODE_MODULES / "swagger-ui-dist"
-REDOCLY = NODE_MODULES / ".bin" / "redocly"
+REDOCLY = node_tool("redocly")
 SITE = ROOT / "build" / "docs"
 REFERENCE = ROOT / "dist" / "api-reference.html"
 
@@ -205,7 +203,6 @@ def build_reference(output: Path = REFERENCE) -> Path:
     if not REDOCLY.exists():
         raise DocsError("node_modules/.bin/redocly is missing; run 'make setup'")
     output.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "REDOCLY_TELEMETRY": "off", "REDOCLY_SUPPRESS_UPDATE_NOTICE": "true"}
     command = [
         str(REDOCLY),
         "build-docs",
@@ -216,7 +213,7 @@ def build_reference(output: Path = REFERENCE) -> Path:
         "--output",
         str(output),
     ]
-    run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    run = subprocess.run(command, cwd=ROOT, env=redocly_env(), capture_output=True, text=True, check=False)
     if run.returncode != 0:
         raise DocsError(f"redocly build-docs failed:\n{run.stdout}{run.stderr}")
     page = output.read_text(encoding="utf-8")
@@ -329,16 +326,8 @@ def serve(
     started = time.monotonic()
     build_site(site, reference)
     built = time.monotonic() - started
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, on_signal)
-
     wanted_sandbox = _pick_port(sandbox_port, DEFAULT_SANDBOX_PORT) if with_sandbox else None
-    with _sandbox(wanted_sandbox) as sandbox:
+    with stop_on_signals(threading.Event()) as stop, _sandbox(wanted_sandbox) as sandbox:
         sandbox_info = None
         if sandbox is not None:
             sandbox_info = {

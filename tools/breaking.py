@@ -95,14 +95,16 @@ def load_spec(path: Path, role: str) -> dict[str, Any]:
 def latest_baseline(folder: Path = BASELINES) -> Path:
     """The ``openapi-<version>.yaml`` in ``folder`` with the highest version."""
     if not folder.is_dir():
-        raise GuardError(f"there is no baseline folder {folder}; see 'Releasing the spec' in README.md")
+        raise GuardError(f"there is no baseline folder {folder}; see 'Releasing the spec' in docs/spec.md")
     found = []
     for path in folder.iterdir():
         match = BASELINE_NAME.match(path.name)
         if match:
             found.append((version_tuple(match.group(1), str(path)), path))
     if not found:
-        raise GuardError(f"{folder} holds no openapi-<version>.yaml; see 'Releasing the spec' in README.md")
+        raise GuardError(
+            f"{folder} holds no openapi-<version>.yaml; see 'Releasing the spec' in docs/spec.md"
+        )
     return max(found)[1]
 
 

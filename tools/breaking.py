@@ -32,12 +32,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from _common import ROOT, SPEC, node_tool
 
-ROOT = Path(__file__).resolve().parent.parent
-SPEC = ROOT / "openapi.yaml"
 CHANGELOG = ROOT / "CHANGELOG.md"
 BASELINES = ROOT / "spec-baseline"
-OPENAPI_DIFF = ROOT / "node_modules" / ".bin" / "openapi-diff"
+OPENAPI_DIFF = node_tool("openapi-diff")
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 BASELINE_NAME = re.compile(r"^openapi-(\d+\.\d+\.\d+)\.ya?ml$")
@@ -96,14 +95,16 @@ def load_spec(path: Path, role: str) -> dict[str, Any]:
 def latest_baseline(folder: Path = BASELINES) -> Path:
     """The ``openapi-<version>.yaml`` in ``folder`` with the highest version."""
     if not folder.is_dir():
-        raise GuardError(f"there is no baseline folder {folder}; see 'Releasing the spec' in README.md")
+        raise GuardError(f"there is no baseline folder {folder}; see 'Releasing the spec' in docs/spec.md")
     found = []
     for path in folder.iterdir():
         match = BASELINE_NAME.match(path.name)
         if match:
             found.append((version_tuple(match.group(1), str(path)), path))
     if not found:
-        raise GuardError(f"{folder} holds no openapi-<version>.yaml; see 'Releasing the spec' in README.md")
+        raise GuardError(
+            f"{folder} holds no openapi-<version>.yaml; see 'Releasing the spec' in docs/spec.md"
+        )
     return max(found)[1]
 
 
@@ -194,7 +195,16 @@ def _enums(node: Any, where: str = "#") -> Iterator[tuple[str, list[Any]]]:
 
 
 def extra_breaking(baseline: dict[str, Any], current: dict[str, Any]) -> list[Change]:
-    found: list[Change] = []
+    """The breaking changes openapi-diff does not report, found by comparing the two documents."""
+    return [
+        *_operation_changes(baseline, current),
+        *_scheme_changes(baseline, current),
+        *_enum_changes(baseline, current),
+    ]
+
+
+def _operation_changes(baseline: dict[str, Any], current: dict[str, Any]) -> Iterator[Change]:
+    """Narrower security and removed media types of the operations both documents have."""
     now = dict(_operations(current))
     for name, before in _operations(baseline):
         after = now.get(name)
@@ -203,27 +213,36 @@ def extra_breaking(baseline: dict[str, Any], current: dict[str, Any]) -> list[Ch
         # A client meeting one of the old alternatives must still meet one of the new ones.
         alternatives = _security(current, after)
         if any(not any(new <= old for new in alternatives) for old in _security(baseline, before)):
-            found.append(Change("security.requirement.change", name))
+            yield Change("security.requirement.change", name)
         for media in _media_types(before.get("requestBody")) - _media_types(after.get("requestBody")):
-            found.append(Change("request.media-type.remove", f"{name} {media}"))
-        for status, response in (before.get("responses") or {}).items():
-            after_response = (after.get("responses") or {}).get(status)
-            if after_response is None:
-                continue  # openapi-diff reports removed statuses
-            for media in _media_types(response) - _media_types(after_response):
-                found.append(Change("response.media-type.remove", f"{name} {status} {media}"))
+            yield Change("request.media-type.remove", f"{name} {media}")
+        yield from _response_media_changes(name, before, after)
+
+
+def _response_media_changes(name: str, before: dict[str, Any], after: dict[str, Any]) -> Iterator[Change]:
+    for status, response in (before.get("responses") or {}).items():
+        after_response = (after.get("responses") or {}).get(status)
+        if after_response is None:
+            continue  # openapi-diff reports removed statuses
+        for media in _media_types(response) - _media_types(after_response):
+            yield Change("response.media-type.remove", f"{name} {status} {media}")
+
+
+def _scheme_changes(baseline: dict[str, Any], current: dict[str, Any]) -> Iterator[Change]:
     schemes_before = (baseline.get("components") or {}).get("securitySchemes") or {}
     schemes_after = (current.get("components") or {}).get("securitySchemes") or {}
     for scheme, definition in schemes_before.items():
         if scheme in schemes_after and _scheme_key(definition) != _scheme_key(schemes_after[scheme]):
-            found.append(Change("security.scheme.change", scheme))
+            yield Change("security.scheme.change", scheme)
+
+
+def _enum_changes(baseline: dict[str, Any], current: dict[str, Any]) -> Iterator[Change]:
     after_enums = dict(_enums(current))
     for where, values in _enums(baseline):
         if where in after_enums:
             lost = [value for value in values if value not in after_enums[where]]
             if lost:
-                found.append(Change(f"enum.value.remove {lost!r}", where))
-    return found
+                yield Change(f"enum.value.remove {lost!r}", where)
 
 
 def _scheme_key(definition: Any) -> tuple[Any, ...]:

@@ -3,9 +3,11 @@
 ``python tools/docs.py build`` writes
 
 * ``build/docs/``: Swagger UI for ``openapi.yaml`` from the pinned ``swagger-ui-dist``
-  (copied from node_modules, never from a CDN), with the page and initializer in ``docs/``;
+  (copied from node_modules, never from a CDN), with the page and initializer in
+  ``tools/assets/swagger-ui/``;
 * ``dist/api-reference.html``: one self-contained HTML reference made by Redocly's
-  ``build-docs --inlineBundle`` with the template ``docs/redoc.hbs`` (also copied into the site).
+  ``build-docs --inlineBundle`` with the template ``tools/assets/redoc.hbs`` (also copied into
+  the site).
 
 ``python tools/docs.py serve`` builds, starts the local sandbox in this process (for Swagger
 UI's "Try it out") and serves the site on 127.0.0.1 until Ctrl-C or SIGTERM, then stops both.
@@ -19,10 +21,8 @@ import argparse
 import functools
 import html.parser
 import json
-import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -32,15 +32,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import FrameType
 from typing import Any, ClassVar
 
-ROOT = Path(__file__).resolve().parent.parent
-SPEC = ROOT / "openapi.yaml"
-DOCS_SRC = ROOT / "docs"
-NODE_MODULES = ROOT / "node_modules"
+from _common import NODE_MODULES, ROOT, SPEC, node_tool, redocly_env
+
+from jiguang_growth._signals import stop_on_signals
+
+ASSETS = ROOT / "tools" / "assets"
 SWAGGER_DIST = NODE_MODULES / "swagger-ui-dist"
-REDOCLY = NODE_MODULES / ".bin" / "redocly"
+REDOCLY = node_tool("redocly")
 SITE = ROOT / "build" / "docs"
 REFERENCE = ROOT / "dist" / "api-reference.html"
 
@@ -203,18 +203,17 @@ def build_reference(output: Path = REFERENCE) -> Path:
     if not REDOCLY.exists():
         raise DocsError("node_modules/.bin/redocly is missing; run 'make setup'")
     output.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "REDOCLY_TELEMETRY": "off", "REDOCLY_SUPPRESS_UPDATE_NOTICE": "true"}
     command = [
         str(REDOCLY),
         "build-docs",
         str(SPEC),
         "--inlineBundle",
         "--template",
-        str(DOCS_SRC / "redoc.hbs"),
+        str(ASSETS / "redoc.hbs"),
         "--output",
         str(output),
     ]
-    run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    run = subprocess.run(command, cwd=ROOT, env=redocly_env(), capture_output=True, text=True, check=False)
     if run.returncode != 0:
         raise DocsError(f"redocly build-docs failed:\n{run.stdout}{run.stderr}")
     page = output.read_text(encoding="utf-8")
@@ -242,7 +241,7 @@ def build_site(site: Path = SITE, reference: Path = REFERENCE) -> Path:
     for name in SWAGGER_FILES:
         shutil.copy2(SWAGGER_DIST / name, site / name)
     for name in OUR_FILES:
-        shutil.copy2(DOCS_SRC / "swagger-ui" / name, site / name)
+        shutil.copy2(ASSETS / "swagger-ui" / name, site / name)
     shutil.copy2(SPEC, site / "openapi.yaml")
     build_reference(reference)
     shutil.copy2(reference, site / "reference.html")
@@ -327,16 +326,8 @@ def serve(
     started = time.monotonic()
     build_site(site, reference)
     built = time.monotonic() - started
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, on_signal)
-
     wanted_sandbox = _pick_port(sandbox_port, DEFAULT_SANDBOX_PORT) if with_sandbox else None
-    with _sandbox(wanted_sandbox) as sandbox:
+    with stop_on_signals(threading.Event()) as stop, _sandbox(wanted_sandbox) as sandbox:
         sandbox_info = None
         if sandbox is not None:
             sandbox_info = {

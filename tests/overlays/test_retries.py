@@ -277,7 +277,7 @@ def test_parse_retry_after(value: str | None, seconds: float | None) -> None:
 
 
 def test_readme_retry_table_matches_the_policy(root: Path) -> None:
-    readme = (root / "README.md").read_text(encoding="utf-8")
+    readme = (root / "docs" / "client.md").read_text(encoding="utf-8")
     section = readme.split("## Retry policy", 1)[1].split("\n## ", 1)[0]
     rows = re.findall(r"^\| `(\w+)` \| `[^`]+` \| (yes|no) \|", section, flags=re.MULTILINE)
     assert {op_id: answer == "yes" for op_id, answer in rows} == {

@@ -14,7 +14,6 @@ import contextlib
 import signal
 import sys
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,8 +25,7 @@ from ._commands import INTERRUPTED, PROG, Command, CommandError
 if TYPE_CHECKING:
     from ._client import GrowthClient
     from .bulk import BulkSummary, RecordOutcome
-    from .bulk._engine import Job
-    from .bulk._outcomes import ResultWriter
+    from .bulk._jobs import BulkOperation
     from .bulk._progress import BarProgress, LineProgress
     from .bulk._records import InputFormat
 
@@ -45,76 +43,51 @@ class _Spec:
 
     command: str
     help: str
-    fmt: InputFormat
     input_help: str
-    make_job: Callable[[argparse.Namespace, uuid.UUID], Job]
-    keeps_results: bool = False
+    operation: BulkOperation
 
 
-def _events_job(args: argparse.Namespace, run_id: uuid.UUID) -> Job:
+def _specs() -> tuple[_Spec, ...]:
     from .bulk import _jobs  # noqa: PLC0415
 
-    return _jobs.events_job(run_id, args.app_key)
+    return (
+        _Spec(
+            "report-events",
+            "report behaviour events from a JSON-lines file, batched and paced to the API's limits",
+            "JSON-lines file of events (an Event object per line), or - for standard input",
+            _jobs.EVENTS,
+        ),
+        _Spec(
+            "get-cuids",
+            "look up the CUID of every identifier value in a file (one value per line)",
+            "text file with one identifier value per line, or - for standard input",
+            _jobs.CUIDS,
+        ),
+        _Spec(
+            "set-attributes",
+            'set user attributes from a JSON-lines file of {"cuid": ..., "data": {...}} records',
+            'JSON-lines file, one {"cuid": N, "data": {name: value}} per line, or - for standard input',
+            _jobs.ATTRIBUTES,
+        ),
+        _Spec(
+            "set-channels",
+            "set users' contact values from a JSON-lines file of UserChannels records",
+            'JSON-lines file, one {"cuid": N, "channels": [...]} per line, or - for standard input',
+            _jobs.CHANNELS,
+        ),
+    )
 
 
-def _cuids_job(args: argparse.Namespace, run_id: uuid.UUID) -> Job:
-    from .bulk import _jobs  # noqa: PLC0415
-
-    return _jobs.cuids_job(args.identity_name)
-
-
-def _channels_job(args: argparse.Namespace, run_id: uuid.UUID) -> Job:
-    from .bulk import _jobs  # noqa: PLC0415
-
-    return _jobs.channels_job()
-
-
-def _attributes_job(args: argparse.Namespace, run_id: uuid.UUID) -> Job:
-    from .bulk import _jobs  # noqa: PLC0415
-
-    return _jobs.attributes_job()
-
-
-_SPECS = (
-    _Spec(
-        "report-events",
-        "report behaviour events from a JSON-lines file, batched and paced to the API's limits",
-        "jsonl",
-        "JSON-lines file of events (an Event object per line), or - for standard input",
-        _events_job,
-    ),
-    _Spec(
-        "get-cuids",
-        "look up the CUID of every identifier value in a file (one value per line)",
-        "text",
-        "text file with one identifier value per line, or - for standard input",
-        _cuids_job,
-        keeps_results=True,
-    ),
-    _Spec(
-        "set-attributes",
-        'set user attributes from a JSON-lines file of {"cuid": ..., "data": {...}} records',
-        "jsonl",
-        'JSON-lines file, one {"cuid": N, "data": {name: value}} per line, or - for standard input',
-        _attributes_job,
-    ),
-    _Spec(
-        "set-channels",
-        "set users' contact values from a JSON-lines file of UserChannels records",
-        "jsonl",
-        'JSON-lines file, one {"cuid": N, "channels": [...]} per line, or - for standard input',
-        _channels_job,
-    ),
-)
+def _flag(name: str) -> str:
+    """The option of a run-wide setting: ``identity_name`` -> ``--identity-name``."""
+    return "--" + name.replace("_", "-")
 
 
 def _add_arguments(spec: _Spec) -> Callable[[argparse.ArgumentParser], None]:
     def add(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("input", metavar="FILE", help=spec.input_help)
-        if spec.command == "report-events":
-            parser.add_argument("--app-key", help="appKey of the project's HTTP API data source")
-        if spec.command == "get-cuids":
-            parser.add_argument("--identity-name", required=True, help="the identifier, e.g. phone")
+        for setting in spec.operation.settings:
+            parser.add_argument(_flag(setting.name), required=setting.required, help=setting.help)
         where = parser.add_argument_group("where to send (default: the JIGUANG_* environment variables)")
         where.add_argument("--project-id", help="project ID (or JIGUANG_PROJECT_ID)")
         where.add_argument(
@@ -165,23 +138,18 @@ def _runner(spec: _Spec) -> Callable[[argparse.Namespace], int]:
     return run_command
 
 
-BULK_COMMANDS = [Command(spec.command, spec.help, _add_arguments(spec), _runner(spec)) for spec in _SPECS]
+BULK_COMMANDS = [Command(spec.command, spec.help, _add_arguments(spec), _runner(spec)) for spec in _specs()]
 
 
 def _run(spec: _Spec, args: argparse.Namespace) -> int:
     from . import ConfigurationError, RequestValidationError  # noqa: PLC0415
     from . import bulk as bulk_module  # noqa: PLC0415
-    from ._validation import validate_property  # noqa: PLC0415
 
     if args.concurrency is not None and args.concurrency < 1:
         raise CommandError("--concurrency must be at least 1")
+    operation = spec.operation
     try:
-        if spec.command == "get-cuids":
-            validate_property(
-                "GetCuidsRequest", "identityName", args.identity_name, argument="--identity-name"
-            )
-        if spec.command == "report-events" and args.app_key is not None:
-            validate_property("ReportEventsRequest", "appKey", args.app_key, argument="--app-key")
+        job = operation.job(vars(args), argument=_flag)
     except RequestValidationError as error:
         raise CommandError(str(error)) from None
     out = Path(args.out) if args.out else _default_out(spec.command, args.input)
@@ -191,11 +159,11 @@ def _run(spec: _Spec, args: argparse.Namespace) -> int:
         progress = _progress(args, _count_lines(args.input) if args.input != "-" else None)
         try:
             summary = bulk_module.run_job(
-                lambda run_id: spec.make_job(args, run_id),
+                job,
                 client,
-                bulk_module.read_lines(lines, spec.fmt),
-                spec.fmt,
-                result_line=_result_line() if spec.keeps_results else None,
+                bulk_module.read_lines(lines, operation.fmt),
+                operation.fmt,
+                result_line=operation.result_line,
                 concurrency=args.concurrency or bulk_module.DEFAULT_CONCURRENCY,
                 out_dir=out,
                 resume=args.resume,
@@ -210,7 +178,7 @@ def _run(spec: _Spec, args: argparse.Namespace) -> int:
         if progress is not None:
             progress.finish(summary)
     reporter.close()
-    _print_summary(summary, out, spec.fmt, spec.keeps_results, sys.stdout)
+    _print_summary(summary, out, operation.fmt, operation.result_line is not None, sys.stdout)
     if summary.interrupted:
         print(f"interrupted: run again with --resume --out {out} to send the rest", file=sys.stderr)
         return INTERRUPTED
@@ -305,13 +273,6 @@ def _progress(args: argparse.Namespace, total: int | None) -> BarProgress | Line
     if mode == "lines":
         return LineProgress(sys.stdout, total, max(0.1, args.progress_interval))
     return None
-
-
-def _result_line() -> ResultWriter:
-    from .bulk._jobs import cuid_result_line  # noqa: PLC0415
-
-    writer: ResultWriter = cuid_result_line
-    return writer
 
 
 class _BadLineReporter:

@@ -18,8 +18,8 @@ from dataclasses import replace
 from types import FrameType
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ._bulk_commands import BULK_COMMANDS
 from ._commands import INTERRUPTED, PROG, USAGE_ERROR, Command, CommandError
+from .bulk._cli import BULK_COMMANDS
 
 if TYPE_CHECKING:
     from .sandbox import SandboxConfig, SandboxServer

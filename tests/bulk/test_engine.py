@@ -18,7 +18,7 @@ import pytest
 from jiguang_growth import GrowthClient, bulk
 from jiguang_growth._events import stable_random_id
 from jiguang_growth.bulk import Outcome, RecordOutcome, _jobs
-from jiguang_growth.bulk._records import number_values
+from jiguang_growth.bulk._input import number_values
 
 from .conftest import FakeApi, event
 

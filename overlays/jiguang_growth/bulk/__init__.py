@@ -22,9 +22,9 @@ from typing import Any, TypedDict, Unpack
 from .._client import GrowthClient
 from . import _jobs
 from ._engine import BULK_MAX_RETRIES, DEFAULT_CONCURRENCY, Accepted, Job, run
+from ._input import BadLine, InputFormat, Record, number_values, read_lines
 from ._journal import Journal
 from ._outcomes import BulkSummary, Failure, Outcome, OutcomeFiles, RecordOutcome, ResultWriter
-from ._records import BadLine, InputFormat, Record, number_values, read_lines
 
 __all__ = [
     "BULK_MAX_RETRIES",

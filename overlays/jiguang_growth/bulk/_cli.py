@@ -24,9 +24,9 @@ from .._commands import INTERRUPTED, PROG, Command, CommandError
 from .._exceptions import ConfigurationError, RequestValidationError
 from .._signals import stop_on_signals
 from . import DEFAULT_CONCURRENCY, BulkSummary, Job, RecordOutcome, read_lines, run_job
+from ._input import InputFormat
 from ._jobs import ATTRIBUTES, CHANNELS, CUIDS, EVENTS, BulkOperation
 from ._progress import BarProgress, LineProgress
-from ._records import InputFormat
 
 __all__ = ["BULK_COMMANDS"]
 

@@ -31,9 +31,9 @@ from .._exceptions import (
 from .._pacing import Pacer, shared_pacer
 from .._retry import possibly_applied
 from .._validation import validate_schema
+from ._input import BadLine, Record
 from ._journal import Journal
 from ._outcomes import BulkSummary, Failure, Outcome, OutcomeFiles, RecordOutcome
-from ._records import BadLine, Record
 
 __all__ = ["BULK_MAX_RETRIES", "DEFAULT_CONCURRENCY", "Accepted", "Job", "failure_of", "run"]
 

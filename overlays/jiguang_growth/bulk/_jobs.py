@@ -24,8 +24,8 @@ from .._events import RANDOM_ID_FIELD, stable_random_id
 from .._results import CuidResult
 from .._validation import validate_property
 from ._engine import Accepted, Job
+from ._input import InputFormat, Record
 from ._outcomes import Failure, ResultWriter
-from ._records import InputFormat, Record
 
 __all__ = [
     "ATTRIBUTES",

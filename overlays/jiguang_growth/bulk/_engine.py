@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -30,9 +31,9 @@ from .._exceptions import (
 from .._pacing import Pacer, shared_pacer
 from .._retry import possibly_applied
 from .._validation import validate_schema
+from ._input import BadLine, Record
 from ._journal import Journal
 from ._outcomes import BulkSummary, Failure, Outcome, OutcomeFiles, RecordOutcome
-from ._records import BadLine, Record
 
 __all__ = ["BULK_MAX_RETRIES", "DEFAULT_CONCURRENCY", "Accepted", "Job", "failure_of", "run"]
 
@@ -65,8 +66,9 @@ class Job:
     """openapi.yaml schema one prepared record must satisfy before it is batched."""
     batch_size: int
     send: SendBatch
-    prepare: Callable[[Record], Any] | None = None
-    """Turn an input record into the value to send (e.g. fill a ``randomId``)."""
+    prepare: Callable[[uuid.UUID, Record], Any] | None = None
+    """Turn an input record into the value to send, given the run's ID (e.g. fill a ``randomId``
+    that a resumed run, which keeps its ID, derives again the same way)."""
     key: Callable[[Any], Hashable] | None = None
     """The user a record writes to, for writes whose order matters: a batch waits while an
     earlier batch for one of its users is in flight, so each user's writes land in input order."""
@@ -84,6 +86,7 @@ def run(
     client: GrowthClient,
     records: Iterable[Record | BadLine],
     *,
+    run_id: uuid.UUID,
     files: OutcomeFiles | None = None,
     journal: Journal | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
@@ -91,7 +94,7 @@ def run(
     on_progress: Callable[[BulkSummary], None] | None = None,
     stop: threading.Event | None = None,
 ) -> BulkSummary:
-    """Settle every record of ``records``; return the counts.
+    """Settle every record of ``records`` in the run ``run_id``; return the counts.
 
     Ctrl-C (``KeyboardInterrupt``) or ``stop`` ends the reading: calls in
     flight are finished and settled, nothing more is sent, and the summary
@@ -114,7 +117,7 @@ def run(
     pool = ThreadPoolExecutor(concurrency, thread_name_prefix=f"jiguang-bulk-{job.operation_id}")
     try:
         try:
-            for batch in _batches(job, records, settle, stop):
+            for batch in _batches(job, run_id, records, settle, stop):
                 keys = frozenset(job.key(r.value) for r in batch) if job.key is not None else frozenset()
                 while len(in_flight) >= concurrency or (keys and _overlaps(keys, in_flight)):
                     in_flight = settle.collect(in_flight, block=True)
@@ -142,7 +145,11 @@ def _overlaps(keys: frozenset[Hashable], in_flight: list[_Batch]) -> bool:
 
 
 def _batches(
-    job: Job, records: Iterable[Record | BadLine], settle: _Settler, stop: threading.Event | None
+    job: Job,
+    run_id: uuid.UUID,
+    records: Iterable[Record | BadLine],
+    settle: _Settler,
+    stop: threading.Event | None,
 ) -> Iterator[list[Record]]:
     """Checked records in batches of ``job.batch_size``; failures are settled on the way."""
     batch: list[Record] = []
@@ -155,7 +162,7 @@ def _batches(
         value = item.value
         try:
             if job.prepare is not None:
-                value = job.prepare(item)
+                value = job.prepare(run_id, item)
             validate_schema(job.record_schema, value)
         except RequestValidationError as error:
             failure = Failure("invalid", msg=_record_message(str(error)))

@@ -1,4 +1,4 @@
-"""Reading input records one line at a time, in constant memory."""
+"""Input records: read one line at a time in constant memory, numbered, written back in their format."""
 
 from __future__ import annotations
 

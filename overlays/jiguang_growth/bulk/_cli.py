@@ -14,22 +14,19 @@ import contextlib
 import signal
 import sys
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
-from typing import IO, TYPE_CHECKING, Any, TextIO
+from typing import IO, Any, TextIO
 
-from ._commands import INTERRUPTED, PROG, Command, CommandError
-
-if TYPE_CHECKING:
-    from ._client import GrowthClient
-    from .bulk import BulkSummary, RecordOutcome
-    from .bulk._engine import Job
-    from .bulk._outcomes import ResultWriter
-    from .bulk._progress import BarProgress, LineProgress
-    from .bulk._records import InputFormat
+from .._client import GrowthClient
+from .._commands import INTERRUPTED, PROG, Command, CommandError
+from .._exceptions import ConfigurationError, RequestValidationError
+from .._signals import stop_on_signals
+from . import DEFAULT_CONCURRENCY, BulkSummary, Job, RecordOutcome, read_lines, run_job
+from ._input import InputFormat
+from ._jobs import ATTRIBUTES, CHANNELS, CUIDS, EVENTS, BulkOperation
+from ._progress import BarProgress, LineProgress
 
 __all__ = ["BULK_COMMANDS"]
 
@@ -40,81 +37,53 @@ REPORTED_LINES = 20
 
 
 @dataclass(frozen=True)
-class _Spec:
-    """What differs between the bulk subcommands."""
+class _BulkCommand:
+    """One bulk subcommand: its name, help texts and the bulk operation it runs."""
 
-    command: str
+    name: str
     help: str
-    fmt: InputFormat
     input_help: str
-    make_job: Callable[[argparse.Namespace, uuid.UUID], Job]
-    keeps_results: bool = False
+    operation: BulkOperation
 
 
-def _events_job(args: argparse.Namespace, run_id: uuid.UUID) -> Job:
-    from .bulk import _jobs  # noqa: PLC0415
-
-    return _jobs.events_job(run_id, args.app_key)
-
-
-def _cuids_job(args: argparse.Namespace, run_id: uuid.UUID) -> Job:
-    from .bulk import _jobs  # noqa: PLC0415
-
-    return _jobs.cuids_job(args.identity_name)
-
-
-def _channels_job(args: argparse.Namespace, run_id: uuid.UUID) -> Job:
-    from .bulk import _jobs  # noqa: PLC0415
-
-    return _jobs.channels_job()
-
-
-def _attributes_job(args: argparse.Namespace, run_id: uuid.UUID) -> Job:
-    from .bulk import _jobs  # noqa: PLC0415
-
-    return _jobs.attributes_job()
-
-
-_SPECS = (
-    _Spec(
+_BULK_COMMANDS = (
+    _BulkCommand(
         "report-events",
         "report behaviour events from a JSON-lines file, batched and paced to the API's limits",
-        "jsonl",
         "JSON-lines file of events (an Event object per line), or - for standard input",
-        _events_job,
+        EVENTS,
     ),
-    _Spec(
+    _BulkCommand(
         "get-cuids",
         "look up the CUID of every identifier value in a file (one value per line)",
-        "text",
         "text file with one identifier value per line, or - for standard input",
-        _cuids_job,
-        keeps_results=True,
+        CUIDS,
     ),
-    _Spec(
+    _BulkCommand(
         "set-attributes",
         'set user attributes from a JSON-lines file of {"cuid": ..., "data": {...}} records',
-        "jsonl",
         'JSON-lines file, one {"cuid": N, "data": {name: value}} per line, or - for standard input',
-        _attributes_job,
+        ATTRIBUTES,
     ),
-    _Spec(
+    _BulkCommand(
         "set-channels",
         "set users' contact values from a JSON-lines file of UserChannels records",
-        "jsonl",
         'JSON-lines file, one {"cuid": N, "channels": [...]} per line, or - for standard input',
-        _channels_job,
+        CHANNELS,
     ),
 )
 
 
-def _add_arguments(spec: _Spec) -> Callable[[argparse.ArgumentParser], None]:
+def _flag(name: str) -> str:
+    """The option of a run-wide setting: ``identity_name`` -> ``--identity-name``."""
+    return "--" + name.replace("_", "-")
+
+
+def _add_arguments(command: _BulkCommand) -> Callable[[argparse.ArgumentParser], None]:
     def add(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("input", metavar="FILE", help=spec.input_help)
-        if spec.command == "report-events":
-            parser.add_argument("--app-key", help="appKey of the project's HTTP API data source")
-        if spec.command == "get-cuids":
-            parser.add_argument("--identity-name", required=True, help="the identifier, e.g. phone")
+        parser.add_argument("input", metavar="FILE", help=command.input_help)
+        for setting in command.operation.settings:
+            parser.add_argument(_flag(setting.name), required=setting.required, help=setting.help)
         where = parser.add_argument_group("where to send (default: the JIGUANG_* environment variables)")
         where.add_argument("--project-id", help="project ID (or JIGUANG_PROJECT_ID)")
         where.add_argument(
@@ -158,45 +127,54 @@ def _add_arguments(spec: _Spec) -> Callable[[argparse.ArgumentParser], None]:
     return add
 
 
-def _runner(spec: _Spec) -> Callable[[argparse.Namespace], int]:
+def _runner(command: _BulkCommand) -> Callable[[argparse.Namespace], int]:
     def run_command(args: argparse.Namespace) -> int:
-        return _run(spec, args)
+        return _run(command, args)
 
     return run_command
 
 
-BULK_COMMANDS = [Command(spec.command, spec.help, _add_arguments(spec), _runner(spec)) for spec in _SPECS]
+BULK_COMMANDS = [Command(c.name, c.help, _add_arguments(c), _runner(c)) for c in _BULK_COMMANDS]
 
 
-def _run(spec: _Spec, args: argparse.Namespace) -> int:
-    from . import ConfigurationError, RequestValidationError  # noqa: PLC0415
-    from . import bulk as bulk_module  # noqa: PLC0415
-    from ._validation import validate_property  # noqa: PLC0415
+def _run(command: _BulkCommand, args: argparse.Namespace) -> int:
+    job = _checked_job(command.operation, args)
+    out = Path(args.out) if args.out else _default_out(command.name, args.input)
+    reporter = _BadLineReporter(sys.stderr)
+    summary = _send(command.operation, job, args, out, reporter)
+    reporter.close()
+    _print_summary(summary, out, command.operation.fmt, command.operation.result_line is not None, sys.stdout)
+    if summary.interrupted:
+        print(f"interrupted: run again with --resume --out {out} to send the rest", file=sys.stderr)
+        return INTERRUPTED
+    return 0 if summary.ok else FAILED
 
+
+def _checked_job(operation: BulkOperation, args: argparse.Namespace) -> Job:
+    """The run's job, once the options that hold for the whole run are known to be good."""
     if args.concurrency is not None and args.concurrency < 1:
         raise CommandError("--concurrency must be at least 1")
     try:
-        if spec.command == "get-cuids":
-            validate_property(
-                "GetCuidsRequest", "identityName", args.identity_name, argument="--identity-name"
-            )
-        if spec.command == "report-events" and args.app_key is not None:
-            validate_property("ReportEventsRequest", "appKey", args.app_key, argument="--app-key")
+        return operation.job(vars(args), argument=_flag)
     except RequestValidationError as error:
         raise CommandError(str(error)) from None
-    out = Path(args.out) if args.out else _default_out(spec.command, args.input)
+
+
+def _send(
+    operation: BulkOperation, job: Job, args: argparse.Namespace, out: Path, reporter: _BadLineReporter
+) -> BulkSummary:
+    """Run the job over the input; SIGTERM ends it the way Ctrl-C does (in flight is finished)."""
     stop = threading.Event()
-    reporter = _BadLineReporter(sys.stderr)
-    with _input(args.input) as lines, _client(args) as client, _sigterm_sets(stop):
+    with _input(args.input) as lines, _client(args) as client, stop_on_signals(stop, [signal.SIGTERM]):
         progress = _progress(args, _count_lines(args.input) if args.input != "-" else None)
         try:
-            summary = bulk_module.run_job(
-                lambda run_id: spec.make_job(args, run_id),
+            summary = run_job(
+                job,
                 client,
-                bulk_module.read_lines(lines, spec.fmt),
-                spec.fmt,
-                result_line=_result_line() if spec.keeps_results else None,
-                concurrency=args.concurrency or bulk_module.DEFAULT_CONCURRENCY,
+                read_lines(lines, operation.fmt),
+                operation.fmt,
+                result_line=operation.result_line,
+                concurrency=args.concurrency or DEFAULT_CONCURRENCY,
                 out_dir=out,
                 resume=args.resume,
                 on_outcome=reporter,
@@ -209,12 +187,7 @@ def _run(spec: _Spec, args: argparse.Namespace) -> int:
             raise CommandError(str(error)) from None
         if progress is not None:
             progress.finish(summary)
-    reporter.close()
-    _print_summary(summary, out, spec.fmt, spec.keeps_results, sys.stdout)
-    if summary.interrupted:
-        print(f"interrupted: run again with --resume --out {out} to send the rest", file=sys.stderr)
-        return INTERRUPTED
-    return 0 if summary.ok else FAILED
+    return summary
 
 
 def _default_out(command: str, source: str) -> Path:
@@ -251,8 +224,6 @@ def _count_lines(source: str) -> int | None:
 
 @contextlib.contextmanager
 def _client(args: argparse.Namespace) -> Iterator[GrowthClient]:
-    from . import ConfigurationError, GrowthClient  # noqa: PLC0415
-
     options: dict[str, Any] = {}
     if args.timeout is not None:
         if args.timeout <= 0:
@@ -268,7 +239,7 @@ def _client(args: argparse.Namespace) -> Iterator[GrowthClient]:
     if args.project_id or args.project_secret or args.base_url:
         raise CommandError("--sandbox brings its own address and credentials; drop the other options")
     try:
-        from .sandbox import run_sandbox  # noqa: PLC0415
+        from ..sandbox import run_sandbox  # noqa: PLC0415
     except ImportError as error:
         raise CommandError(str(error)) from None
     with run_sandbox() as sandbox:
@@ -277,26 +248,7 @@ def _client(args: argparse.Namespace) -> Iterator[GrowthClient]:
             yield client
 
 
-@contextlib.contextmanager
-def _sigterm_sets(stop: threading.Event) -> Iterator[None]:
-    """While running, SIGTERM ends the run the way Ctrl-C does: finish what is in flight, then stop."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def on_sigterm(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = signal.signal(signal.SIGTERM, on_sigterm)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def _progress(args: argparse.Namespace, total: int | None) -> BarProgress | LineProgress | None:
-    from .bulk._progress import BarProgress, LineProgress  # noqa: PLC0415
-
     mode = args.progress
     if mode == "auto":
         mode = "bar" if sys.stdout.isatty() else "lines"
@@ -305,13 +257,6 @@ def _progress(args: argparse.Namespace, total: int | None) -> BarProgress | Line
     if mode == "lines":
         return LineProgress(sys.stdout, total, max(0.1, args.progress_interval))
     return None
-
-
-def _result_line() -> ResultWriter:
-    from .bulk._jobs import cuid_result_line  # noqa: PLC0415
-
-    writer: ResultWriter = cuid_result_line
-    return writer
 
 
 class _BadLineReporter:

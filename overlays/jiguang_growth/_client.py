@@ -27,11 +27,11 @@ from jiguang_growth_generated.models import (
 )
 
 from . import _operations as ops
-from . import _retry, _spec
+from . import _spec
 from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, check_max_retries, resolve, user_agent
 from ._core import Call, Reply, Route, Send
 from ._exceptions import ConfigurationError
-from ._pacing import Pacer, shared_pacer
+from ._pacing import shared_pacer
 from ._results import CuidResult
 
 __all__ = ["AsyncGrowthClient", "GrowthClient"]
@@ -103,7 +103,8 @@ class _ClientBase(Generic[_Http, _Transport]):
             )
             for op_id, op in ((op_id, _spec.operation(op_id)) for op_id in ops.OPERATIONS)
         }
-        self._pacers = self._shared_pacers() if pace else None
+        if pace:
+            self._routes = self._paced_routes(pace)
         headers = {
             "Content-Type": "application/json",
             "Accept": "application/json",
@@ -150,7 +151,7 @@ class _ClientBase(Generic[_Http, _Transport]):
     @property
     def paced(self) -> bool:
         """Whether calls wait for the process-wide pacer (the ``pace`` option)."""
-        return self._pacers is not None
+        return self._routes[ops.OPERATIONS[0]].pacer is not None
 
     def with_options(self, *, pace: bool | None = None, max_retries: int | None = None) -> Self:
         """A client with other ``pace``/``max_retries`` that shares this one's connection pool.
@@ -163,28 +164,23 @@ class _ClientBase(Generic[_Http, _Transport]):
         if max_retries is not None:
             copy._max_retries = check_max_retries(max_retries)
             copy._routes = {
-                op_id: replace(route, max_retries=max_retries) for op_id, route in self._routes.items()
+                op_id: replace(route, max_retries=max_retries) for op_id, route in copy._routes.items()
             }
         if pace is not None:
-            copy._pacers = self._shared_pacers() if pace else None
+            copy._routes = copy._paced_routes(pace)
         return copy
 
-    def _shared_pacers(self) -> dict[str, Pacer]:
+    def _paced_routes(self, pace: bool) -> dict[str, Route]:
+        """The routes with the process-wide pacer of each operation, or with none."""
         return {
-            op_id: shared_pacer(op_id, project_id=self._project_id, base_url=self._api_url)
-            for op_id in ops.OPERATIONS
+            op_id: replace(
+                route,
+                pacer=shared_pacer(op_id, project_id=self._project_id, base_url=self._api_url)
+                if pace
+                else None,
+            )
+            for op_id, route in self._routes.items()
         }
-
-    def _pacer(self, step: Send) -> Pacer | None:
-        return None if self._pacers is None else self._pacers[step.operation_id]
-
-    @staticmethod
-    def _released(pacer: Pacer, reply: Reply) -> None:
-        """End the call's slot; after a 429, hold every slot for its ``Retry-After``."""
-        pacer.release()
-        if isinstance(reply, httpx.Response) and reply.status_code == 429:
-            wait = _retry.parse_retry_after(reply.headers.get("retry-after"))
-            pacer.pause(min(_retry.MAX_RETRY_AFTER, 1.0 if wait is None else wait))
 
     @property
     def base_url(self) -> str:
@@ -251,30 +247,26 @@ class GrowthClient(_ClientBase[httpx.Client, httpx.BaseTransport]):
         return self._run(ops.set_user_channels(self._routes[ops.SET_USER_CHANNELS], items))
 
     def _run(self, call: Call[T]) -> T:
+        """Send and sleep as the call asks; closing it ends a pacer slot an exception cut short."""
         http, headers, auth = self._http, self._request_headers, self._auth
-        step = next(call)
-        while True:
-            reply: Reply = None
-            if isinstance(step, Send):
-                pacer = self._pacer(step)
-                if pacer is not None:
-                    while (wait := pacer.acquire()) > 0:
-                        self._sleep(wait)
-                try:
-                    reply = http.request(
-                        step.method, step.url, content=step.content, headers=headers, auth=auth
-                    )
-                except httpx.RequestError as error:
-                    reply = error
-                finally:
-                    if pacer is not None:
-                        self._released(pacer, reply)
-            else:
-                self._sleep(step.seconds)
-            try:
+        try:
+            step = next(call)
+            while True:
+                reply: Reply = None
+                if isinstance(step, Send):
+                    try:
+                        reply = http.request(
+                            step.method, step.url, content=step.content, headers=headers, auth=auth
+                        )
+                    except httpx.RequestError as error:
+                        reply = error
+                else:
+                    self._sleep(step.seconds)
                 step = call.send(reply)
-            except StopIteration as done:
-                return cast(T, done.value)
+        except StopIteration as done:
+            return cast(T, done.value)
+        finally:
+            call.close()
 
     def close(self) -> None:
         """Close the connection pool, unless it belongs to an ``http_client`` you passed."""
@@ -321,30 +313,26 @@ class AsyncGrowthClient(_ClientBase[httpx.AsyncClient, httpx.AsyncBaseTransport]
         return await self._run(ops.set_user_channels(self._routes[ops.SET_USER_CHANNELS], items))
 
     async def _run(self, call: Call[T]) -> T:
+        """Async form of :meth:`GrowthClient._run`."""
         http, headers, auth = self._http, self._request_headers, self._auth
-        step = next(call)
-        while True:
-            reply: Reply = None
-            if isinstance(step, Send):
-                pacer = self._pacer(step)
-                if pacer is not None:
-                    while (wait := pacer.acquire()) > 0:
-                        await self._sleep(wait)
-                try:
-                    reply = await http.request(
-                        step.method, step.url, content=step.content, headers=headers, auth=auth
-                    )
-                except httpx.RequestError as error:
-                    reply = error
-                finally:
-                    if pacer is not None:
-                        self._released(pacer, reply)
-            else:
-                await self._sleep(step.seconds)
-            try:
+        try:
+            step = next(call)
+            while True:
+                reply: Reply = None
+                if isinstance(step, Send):
+                    try:
+                        reply = await http.request(
+                            step.method, step.url, content=step.content, headers=headers, auth=auth
+                        )
+                    except httpx.RequestError as error:
+                        reply = error
+                else:
+                    await self._sleep(step.seconds)
                 step = call.send(reply)
-            except StopIteration as done:
-                return cast(T, done.value)
+        except StopIteration as done:
+            return cast(T, done.value)
+        finally:
+            call.close()
 
     async def aclose(self) -> None:
         """Close the connection pool, unless it belongs to an ``http_client`` you passed."""

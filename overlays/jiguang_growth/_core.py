@@ -5,6 +5,10 @@
 the ``httpx.Response`` or the ``httpx.RequestError`` it got, and a ``Sleep``
 with ``None``. The generator returns the typed result or raises one of our
 exceptions, so every answer ends in exactly one outcome.
+
+A route with a pacer holds every attempt until the pacer grants a slot
+(``Sleep`` steps in between) and ends the slot when the attempt's answer is
+in, or when the driver closes the generator mid-attempt.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from ._exceptions import (
     RequestValidationError,
     error_class_for,
 )
+from ._pacing import Pacer
 from ._validation import validate_request
 
 __all__ = [
@@ -96,6 +101,8 @@ class Route:
     max_retries: int
     redactions: tuple[str, ...] = field(default=(), repr=False)
     """Strings that must never reach an exception (the secret, the Authorization value)."""
+    pacer: Pacer | None = field(default=None, repr=False, compare=False)
+    """The process-wide pacer every attempt waits for; ``None``: attempts are sent at once."""
 
 
 class ResponseShapeError(ValueError):
@@ -148,8 +155,12 @@ def call(route: Route, content: bytes, parse: Callable[[Any], T]) -> Call[T]:
     the typed result and may raise :class:`ResponseShapeError`.
     """
     retries = 0
+    send = Send(route.method, route.url, content, route.operation_id)
     while True:
-        reply = yield Send(route.method, route.url, content, route.operation_id)
+        if route.pacer is None:
+            reply = yield send
+        else:
+            reply = yield from _paced(route.pacer, send)
         try:
             return _outcome(route, reply, parse)
         except (APIConnectionError, APIError) as error:
@@ -167,6 +178,26 @@ def call(route: Route, content: bytes, parse: Callable[[Any], T]) -> Call[T]:
                 error,
             )
             yield Sleep(delay)
+
+
+def _paced(pacer: Pacer, send: Send) -> Generator[Send | Sleep, Reply, Reply]:
+    """One attempt inside a slot of ``pacer``: wait for the slot, send, end the slot."""
+    while (wait := pacer.acquire()) > 0:
+        yield Sleep(wait)
+    reply: Reply = None
+    try:
+        reply = yield send
+    finally:
+        _release(pacer, reply)
+    return reply
+
+
+def _release(pacer: Pacer, reply: Reply) -> None:
+    """End the attempt's slot; after a 429, hold every slot for its ``Retry-After``."""
+    pacer.release()
+    if isinstance(reply, httpx.Response) and reply.status_code == 429:
+        wait = _retry.parse_retry_after(reply.headers.get("retry-after"))
+        pacer.pause(min(_retry.MAX_RETRY_AFTER, 1.0 if wait is None else wait))
 
 
 def _outcome(route: Route, reply: Reply, parse: Callable[[Any], T]) -> T:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import uuid
@@ -17,6 +18,7 @@ from jiguang_growth import (
     RequestValidationError,
     _core,
     _events,
+    _pacing,
     _spec,
 )
 
@@ -181,3 +183,44 @@ def test_an_answer_with_a_nan_token_is_not_json() -> None:
     next(call)
     with pytest.raises(APIResponseError, match="not JSON"):
         call.send(httpx.Response(200, content=b'{"code": 0, "data": {"x": NaN}}'))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_paced_route_sleeps_until_its_slot_and_ends_the_slot_with_the_answer() -> None:
+    clock = Clock()
+    pacer = _pacing.Pacer(1, clock=clock)
+    route = dataclasses.replace(ROUTE, pacer=pacer)
+    first = _core.call(route, b"[1]", identity)
+    assert isinstance(next(first), _core.Send)
+    assert pacer.in_flight == 1
+    second = _core.call(route, b"[2]", identity)
+    step = next(second)
+    assert isinstance(step, _core.Sleep) and step.seconds > 0  # the one slot is taken
+    with pytest.raises(StopIteration):
+        first.send(httpx.Response(200, json=envelope(data=[])))
+    assert pacer.in_flight == 0
+    clock.now += 1.0
+    assert second.send(None) == _core.Send("PUT", ROUTE.url, b"[2]", "setUserChannels")
+
+
+def test_a_paced_call_closed_mid_attempt_frees_its_slot_and_a_429_pauses_the_pacer() -> None:
+    clock = Clock()
+    pacer = _pacing.Pacer(5, clock=clock)
+    route = dataclasses.replace(ROUTE, pacer=pacer)
+    call = _core.call(route, b"[1]", identity)
+    next(call)
+    call.close()  # what a driver does when the send itself raised, e.g. KeyboardInterrupt
+    assert pacer.in_flight == 0 and pacer.pauses == 0
+    clock.now += 1.0
+    call = _core.call(route, b"[1]", identity)
+    assert isinstance(next(call), _core.Send)
+    assert isinstance(call.send(httpx.Response(429, headers={"Retry-After": "3"}, text="")), _core.Sleep)
+    assert pacer.in_flight == 0 and pacer.pauses == 1
+    assert pacer.acquire() == pytest.approx(3.0)

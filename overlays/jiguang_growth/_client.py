@@ -28,8 +28,8 @@ from jiguang_growth_generated.models import (
 
 from . import _operations as ops
 from . import _spec
+from ._call import Call, Reply, Route, Send
 from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, check_max_retries, resolve, user_agent
-from ._core import Call, Reply, Route, Send
 from ._exceptions import ConfigurationError
 from ._pacing import shared_pacer
 from ._results import CuidResult

@@ -3,7 +3,7 @@
 Inputs may be generated models or plain dicts. Dicts are validated and sent
 as they are, without a round trip through the models; models are turned into
 dicts with their ``to_dict``. Results are built with the generated models'
-``from_dict`` after :mod:`._core` has checked the envelope; the items of a
+``from_dict`` after :mod:`._call` has checked the envelope; the items of a
 ``get_cuids`` answer are read by their wire names, written out below.
 """
 
@@ -25,9 +25,9 @@ from jiguang_growth_generated.models import (
 )
 from jiguang_growth_generated.types import UNSET, Unset
 
-from ._core import DATA_FIELD, Call, ResponseShapeError, Route, call, encode, json_kind
-from ._events import with_random_ids
+from ._call import DATA_FIELD, Call, ResponseShapeError, Route, call, encode, json_kind
 from ._exceptions import RequestValidationError
+from ._random_ids import with_random_ids
 from ._results import CuidResult
 
 __all__ = [

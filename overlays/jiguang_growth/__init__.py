@@ -16,7 +16,7 @@ from ._exceptions import (
     RateLimitError,
     RequestValidationError,
 )
-from ._results import CuidResult
+from ._operations import CuidResult
 
 __all__ = [
     "APIConnectionError",

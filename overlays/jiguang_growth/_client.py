@@ -31,8 +31,8 @@ from . import _spec
 from ._call import Call, Reply, Route, Send
 from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, check_max_retries, resolve, user_agent
 from ._exceptions import ConfigurationError
+from ._operations import CuidResult
 from ._pacing import shared_pacer
-from ._results import CuidResult
 
 __all__ = ["AsyncGrowthClient", "GrowthClient"]
 

@@ -10,7 +10,7 @@ dicts with their ``to_dict``. Results are built with the generated models'
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Protocol, Self, TypeVar
+from typing import Any, NamedTuple, Protocol, Self, TypeVar
 
 from jiguang_growth_generated.models import (
     Event,
@@ -28,7 +28,6 @@ from jiguang_growth_generated.types import UNSET, Unset
 from ._call import DATA_FIELD, Call, ResponseShapeError, Route, call, encode, json_kind
 from ._exceptions import RequestValidationError
 from ._random_ids import with_random_ids
-from ._results import CuidResult
 
 __all__ = [
     "GET_CUIDS",
@@ -36,6 +35,7 @@ __all__ = [
     "REPORT_EVENTS",
     "SET_USER_ATTRIBUTES",
     "SET_USER_CHANNELS",
+    "CuidResult",
     "get_cuids",
     "report_events",
     "set_user_attributes",
@@ -138,6 +138,25 @@ def set_user_attributes(
         )
     body = SetUserAttributesRequest(cuid=cuid, data=data).to_dict()
     return call(route, encode(route.operation_id, body), _parse_attributes)
+
+
+class CuidResult(NamedTuple):
+    """The answer for one requested identifier value of ``get_cuids``.
+
+    ``cuid`` is ``None`` when the server gave none; ``error_code`` is the
+    item's ``errorCode`` (``None`` when absent). Which non-zero item codes
+    exist is not documented. A named tuple: immutable, picklable, and cheap
+    to build a hundred times per call.
+    """
+
+    identity_value: str
+    cuid: int | None
+    error_code: int | None
+
+    @property
+    def ok(self) -> bool:
+        """The item has a CUID and no non-zero error code."""
+        return self.cuid is not None and not self.error_code
 
 
 def get_cuids(route: Route, identity_name: str, identity_values: Iterable[str]) -> Call[list[CuidResult]]:

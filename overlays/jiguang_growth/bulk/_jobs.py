@@ -15,8 +15,8 @@ from jiguang_growth_generated.models import SetUserAttributesRequest
 from .. import _operations as ops
 from .. import _spec
 from .._client import GrowthClient
+from .._operations import CuidResult
 from .._random_ids import RANDOM_ID_FIELD, stable_random_id
-from .._results import CuidResult
 from ._engine import Accepted, Job
 from ._outcomes import Failure
 from ._records import Record

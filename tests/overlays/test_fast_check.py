@@ -28,7 +28,7 @@ from jiguang_growth import (
     _spec,
     _validation,
 )
-from jiguang_growth._fast_check import compile_check
+from jiguang_growth._validation._fast import compile_check
 
 REQUEST_SCHEMAS = sorted({_spec.operation(op_id).request_schema for op_id in _operations.OPERATIONS})
 RECORD_SCHEMAS = sorted({_spec.operation(op_id).record_schema for op_id in _operations.OPERATIONS})

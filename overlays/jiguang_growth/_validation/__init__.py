@@ -6,7 +6,7 @@ compiled with fastjsonschema: ``nullable`` becomes a ``"null"`` type and our
 before sending, and the sandbox calls it on what it receives.
 
 A valid body is recognised first by a plain yes/no function compiled from the
-same translated schemas (:mod:`._fast_check`), which costs a fraction of
+same translated schemas (:mod:`._fast`), which costs a fraction of
 fastjsonschema on the happy path; fastjsonschema runs when that function says
 no, and it alone decides what is rejected and how the error reads.
 """
@@ -20,9 +20,9 @@ from typing import Any
 
 import fastjsonschema
 
-from . import _spec
-from ._exceptions import RequestValidationError
-from ._fast_check import Check, compile_check
+from .. import _spec
+from .._exceptions import RequestValidationError
+from ._fast import Check, compile_check
 
 _Validator = Callable[[Any], Any]
 

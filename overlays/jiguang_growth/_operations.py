@@ -88,7 +88,7 @@ _parse_attributes = _object_parser(SetUserAttributesResult)
 _parse_channels = _object_parser(SetUserChannelsResult)
 
 
-def _records(items: Any, argument: str, model: type[Any]) -> list[Any]:
+def _as_record_dicts(items: Any, argument: str, model: type[Any]) -> list[Any]:
     """The batch as a list of plain dicts (other items are left for validation to report)."""
     if isinstance(items, (Mapping, str, bytes, model)):
         raise RequestValidationError(
@@ -116,7 +116,7 @@ def report_events(
     route: Route, events: Iterable[Event | Mapping[str, Any]], app_key: str | None
 ) -> Call[ReportEventsResult]:
     """Validate and encode a report; every event without a ``randomId`` gets one first."""
-    records = with_random_ids(_records(events, "events", Event))
+    records = with_random_ids(_as_record_dicts(events, "events", Event))
     body = ReportEventsRequest(data=[], app_key=UNSET if app_key is None else app_key).to_dict()
     body[EVENTS_FIELD] = records
     return call(route, encode(route.operation_id, body), _parse_report)
@@ -174,7 +174,7 @@ def get_cuids(route: Route, identity_name: str, identity_values: Iterable[str]) 
 def set_user_channels(
     route: Route, items: Iterable[UserChannels | Mapping[str, Any]]
 ) -> Call[SetUserChannelsResult]:
-    body = _records(items, "items", UserChannels)
+    body = _as_record_dicts(items, "items", UserChannels)
     return call(route, encode(route.operation_id, body), _parse_channels)
 
 

@@ -29,7 +29,7 @@ from jiguang_growth_generated.models import (
 from . import _operations as ops
 from . import _spec
 from ._call import Call, Reply, Route, Send
-from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, check_max_retries, resolve, user_agent
+from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Settings, check_max_retries, resolve, user_agent
 from ._exceptions import ConfigurationError
 from ._operations import CuidResult
 from ._pacing import shared_pacer
@@ -88,21 +88,8 @@ class _ClientBase(Generic[_Http, _Transport]):
         self._base_url = settings.base_url
         self._api_url = settings.api_url
         self._max_retries = settings.max_retries
-        secret = settings.project_secret
-        self._auth = httpx.BasicAuth(settings.project_id, secret)  # sent with every request
-        probe = next(self._auth.auth_flow(httpx.Request("GET", settings.api_url)))
-        authorization = probe.headers["Authorization"]  # the value httpx will send, to keep out of errors
-        # Strings shorter than this would mangle messages (a secret "s" is in every word) and
-        # protect nothing; the full "Basic ..." value is always long enough to be redacted.
-        redactions = tuple(
-            text for text in (authorization, authorization.partition(" ")[2], secret) if len(text) >= 8
-        )
-        self._routes = {
-            op_id: Route(
-                op.operation_id, op.method, settings.api_url + op.path, settings.max_retries, redactions
-            )
-            for op_id, op in ((op_id, _spec.operation(op_id)) for op_id in ops.OPERATIONS)
-        }
+        self._auth = httpx.BasicAuth(settings.project_id, settings.project_secret)  # sent with every request
+        self._routes = _routes(settings.api_url, settings.max_retries, _redactions(self._auth, settings))
         if pace:
             self._routes = self._paced_routes(pace)
         headers = {
@@ -110,28 +97,20 @@ class _ClientBase(Generic[_Http, _Transport]):
             "Accept": "application/json",
             "User-Agent": user_agent if user_agent is not None else _default_user_agent(),
         }
-        if http_client is not None:
-            given = [
-                name
-                for name, value in (("timeout", timeout), ("verify", verify), ("transport", transport))
-                if value is not None
-            ]
-            if given:
-                raise ConfigurationError(
-                    f"configure {', '.join(given)} on http_client itself, not next to it"
-                )
-            self._http: _Http = http_client
-            self._owns_http = False
-            self._request_headers: dict[str, str] | None = headers
-        else:
-            self._http = self._new_http_client(
+        if http_client is None:
+            self._http: _Http = self._new_http_client(
                 DEFAULT_TIMEOUT if timeout is None else timeout,
                 True if verify is None else verify,
                 transport,
                 headers,
             )
             self._owns_http = True
-            self._request_headers = None  # already the client's defaults; merging them again costs time
+            self._request_headers: dict[str, str] | None = None  # already the client's defaults
+        else:
+            _check_no_http_options(timeout=timeout, verify=verify, transport=transport)
+            self._http = http_client
+            self._owns_http = False
+            self._request_headers = headers
 
     def _new_http_client(
         self,
@@ -203,6 +182,33 @@ class _ClientBase(Generic[_Http, _Transport]):
         raise TypeError(
             f"{type(self).__name__} holds credentials and an open connection pool; it cannot be pickled"
         )
+
+
+def _redactions(auth: httpx.BasicAuth, settings: Settings) -> tuple[str, ...]:
+    """The strings that must never reach an exception: the Authorization value httpx sends, its
+    credentials part, and the secret."""
+    probe = next(auth.auth_flow(httpx.Request("GET", settings.api_url)))
+    authorization: str = probe.headers["Authorization"]
+    # Strings shorter than this would mangle messages (a secret "s" is in every word) and
+    # protect nothing; the full "Basic ..." value is always long enough to be redacted.
+    candidates = (authorization, authorization.partition(" ")[2], settings.project_secret)
+    return tuple(text for text in candidates if len(text) >= 8)
+
+
+def _routes(api_url: str, max_retries: int, redactions: tuple[str, ...]) -> dict[str, Route]:
+    """One unpaced route per operation the clients implement, keyed by operationId."""
+    routes = {}
+    for op_id in ops.OPERATIONS:
+        op = _spec.operation(op_id)
+        routes[op_id] = Route(op.operation_id, op.method, api_url + op.path, max_retries, redactions)
+    return routes
+
+
+def _check_no_http_options(**options: object) -> None:
+    """Options that configure the HTTP client this client would create; not with ``http_client``."""
+    given = [name for name, value in options.items() if value is not None]
+    if given:
+        raise ConfigurationError(f"configure {', '.join(given)} on http_client itself, not next to it")
 
 
 def _default_user_agent() -> str:

@@ -17,6 +17,7 @@ from ._exceptions import (
     RequestValidationError,
 )
 from ._operations import CuidResult
+from ._retry import is_retryable, possibly_applied, retry_delay
 
 __all__ = [
     "APIConnectionError",
@@ -35,4 +36,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "RequestValidationError",
+    "is_retryable",
+    "possibly_applied",
+    "retry_delay",
 ]

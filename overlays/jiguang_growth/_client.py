@@ -3,7 +3,7 @@
 The methods build a call with :mod:`._operations` and hand it to a driver:
 the sync one sends with ``httpx.Client`` and waits with ``time.sleep``, the
 async one sends with ``httpx.AsyncClient`` and waits with ``asyncio.sleep``.
-Everything else (validation, retries, error mapping) is the same code.
+Everything else (validation, pacing, retries, error mapping) is the same code, in :mod:`._call`.
 """
 
 from __future__ import annotations

@@ -7,7 +7,11 @@ Besides the generator's output the package gets:
 * ``py.typed``;
 * ``openapi.json``, the spec the code was generated from, which the overlays
   and the sandbox read at run time;
-* ``provenance.json``, the spec version and SHA-256 and the tool versions.
+* ``provenance.json``, the spec version and SHA-256 and the tool versions;
+* an ``__init__.py`` that imports ``client.py`` on first use of ``Client`` or
+  ``AuthenticatedClient`` instead of at once, so that the overlays, which use
+  only ``models`` and ``types``, never load the generated client or ``api/``
+  (they stay in the package for direct use).
 """
 
 from __future__ import annotations
@@ -27,6 +31,31 @@ SPEC = ROOT / "openapi.yaml"
 CONFIG = ROOT / "codegen" / "config.yaml"
 PACKAGE = "jiguang_growth_generated"
 TARGET = ROOT / "generated" / PACKAGE
+
+EAGER_CLIENT_IMPORT = "from .client import AuthenticatedClient, Client\n"
+"""The line of the generator's ``__init__.py`` that :func:`lazy_client_import` replaces."""
+LAZY_CLIENT_IMPORT = """from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .client import AuthenticatedClient, Client
+"""
+LAZY_CLIENT_GETATTR = '''
+
+def __getattr__(name: str) -> Any:
+    """Import client.py on first use (added by codegen/generate.py; models need no client)."""
+    if name in __all__:
+        from . import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+'''
+
+
+def lazy_client_import(text: str) -> str:
+    """The generator's ``__init__.py`` with its client import deferred to first use."""
+    if text.count(EAGER_CLIENT_IMPORT) != 1 or "__all__ = (" not in text:
+        raise RuntimeError(f"generate: {PACKAGE}/__init__.py no longer has the expected client import")
+    return text.replace(EAGER_CLIENT_IMPORT, LAZY_CLIENT_IMPORT) + LAZY_CLIENT_GETATTR
 
 
 def main() -> int:
@@ -59,6 +88,8 @@ def main() -> int:
             )
             return result.returncode
         (staged / "py.typed").write_text("")
+        init = staged / "__init__.py"
+        init.write_text(lazy_client_import(init.read_text("utf-8")), encoding="utf-8")
         (staged / "openapi.json").write_text(
             json.dumps(document, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
         )

@@ -16,7 +16,8 @@ from ._exceptions import (
     RateLimitError,
     RequestValidationError,
 )
-from ._results import CuidResult
+from ._operations import CuidResult
+from ._retry import is_retryable, possibly_applied, retry_delay
 
 __all__ = [
     "APIConnectionError",
@@ -35,4 +36,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "RequestValidationError",
+    "is_retryable",
+    "possibly_applied",
+    "retry_delay",
 ]

@@ -3,7 +3,7 @@
 The methods build a call with :mod:`._operations` and hand it to a driver:
 the sync one sends with ``httpx.Client`` and waits with ``time.sleep``, the
 async one sends with ``httpx.AsyncClient`` and waits with ``asyncio.sleep``.
-Everything else (validation, retries, error mapping) is the same code.
+Everything else (validation, pacing, retries, error mapping) is the same code, in :mod:`._call`.
 """
 
 from __future__ import annotations
@@ -27,12 +27,12 @@ from jiguang_growth_generated.models import (
 )
 
 from . import _operations as ops
-from . import _retry, _spec
-from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, check_max_retries, resolve, user_agent
-from ._core import Call, Reply, Route, Send
+from . import _spec
+from ._call import Call, Reply, Route, Send
+from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Settings, check_max_retries, resolve, user_agent
 from ._exceptions import ConfigurationError
-from ._pacing import Pacer, shared_pacer
-from ._results import CuidResult
+from ._operations import CuidResult
+from ._pacing import shared_pacer
 
 __all__ = ["AsyncGrowthClient", "GrowthClient"]
 
@@ -88,49 +88,29 @@ class _ClientBase(Generic[_Http, _Transport]):
         self._base_url = settings.base_url
         self._api_url = settings.api_url
         self._max_retries = settings.max_retries
-        secret = settings.project_secret
-        self._auth = httpx.BasicAuth(settings.project_id, secret)  # sent with every request
-        probe = next(self._auth.auth_flow(httpx.Request("GET", settings.api_url)))
-        authorization = probe.headers["Authorization"]  # the value httpx will send, to keep out of errors
-        # Strings shorter than this would mangle messages (a secret "s" is in every word) and
-        # protect nothing; the full "Basic ..." value is always long enough to be redacted.
-        redactions = tuple(
-            text for text in (authorization, authorization.partition(" ")[2], secret) if len(text) >= 8
-        )
-        self._routes = {
-            op_id: Route(
-                op.operation_id, op.method, settings.api_url + op.path, settings.max_retries, redactions
-            )
-            for op_id, op in ((op_id, _spec.operation(op_id)) for op_id in ops.OPERATIONS)
-        }
-        self._pacers = self._shared_pacers() if pace else None
+        self._auth = httpx.BasicAuth(settings.project_id, settings.project_secret)  # sent with every request
+        self._routes = _routes(settings.api_url, settings.max_retries, _redactions(self._auth, settings))
+        if pace:
+            self._routes = self._paced_routes(pace)
         headers = {
             "Content-Type": "application/json",
             "Accept": "application/json",
             "User-Agent": user_agent if user_agent is not None else _default_user_agent(),
         }
-        if http_client is not None:
-            given = [
-                name
-                for name, value in (("timeout", timeout), ("verify", verify), ("transport", transport))
-                if value is not None
-            ]
-            if given:
-                raise ConfigurationError(
-                    f"configure {', '.join(given)} on http_client itself, not next to it"
-                )
-            self._http: _Http = http_client
-            self._owns_http = False
-            self._request_headers: dict[str, str] | None = headers
-        else:
-            self._http = self._new_http_client(
+        if http_client is None:
+            self._http: _Http = self._new_http_client(
                 DEFAULT_TIMEOUT if timeout is None else timeout,
                 True if verify is None else verify,
                 transport,
                 headers,
             )
             self._owns_http = True
-            self._request_headers = None  # already the client's defaults; merging them again costs time
+            self._request_headers: dict[str, str] | None = None  # already the client's defaults
+        else:
+            _check_no_http_options(timeout=timeout, verify=verify, transport=transport)
+            self._http = http_client
+            self._owns_http = False
+            self._request_headers = headers
 
     def _new_http_client(
         self,
@@ -150,7 +130,7 @@ class _ClientBase(Generic[_Http, _Transport]):
     @property
     def paced(self) -> bool:
         """Whether calls wait for the process-wide pacer (the ``pace`` option)."""
-        return self._pacers is not None
+        return self._routes[ops.OPERATIONS[0]].pacer is not None
 
     def with_options(self, *, pace: bool | None = None, max_retries: int | None = None) -> Self:
         """A client with other ``pace``/``max_retries`` that shares this one's connection pool.
@@ -163,28 +143,23 @@ class _ClientBase(Generic[_Http, _Transport]):
         if max_retries is not None:
             copy._max_retries = check_max_retries(max_retries)
             copy._routes = {
-                op_id: replace(route, max_retries=max_retries) for op_id, route in self._routes.items()
+                op_id: replace(route, max_retries=max_retries) for op_id, route in copy._routes.items()
             }
         if pace is not None:
-            copy._pacers = self._shared_pacers() if pace else None
+            copy._routes = copy._paced_routes(pace)
         return copy
 
-    def _shared_pacers(self) -> dict[str, Pacer]:
+    def _paced_routes(self, pace: bool) -> dict[str, Route]:
+        """The routes with the process-wide pacer of each operation, or with none."""
         return {
-            op_id: shared_pacer(op_id, project_id=self._project_id, base_url=self._api_url)
-            for op_id in ops.OPERATIONS
+            op_id: replace(
+                route,
+                pacer=shared_pacer(op_id, project_id=self._project_id, base_url=self._api_url)
+                if pace
+                else None,
+            )
+            for op_id, route in self._routes.items()
         }
-
-    def _pacer(self, step: Send) -> Pacer | None:
-        return None if self._pacers is None else self._pacers[step.operation_id]
-
-    @staticmethod
-    def _released(pacer: Pacer, reply: Reply) -> None:
-        """End the call's slot; after a 429, hold every slot for its ``Retry-After``."""
-        pacer.release()
-        if isinstance(reply, httpx.Response) and reply.status_code == 429:
-            wait = _retry.parse_retry_after(reply.headers.get("retry-after"))
-            pacer.pause(min(_retry.MAX_RETRY_AFTER, 1.0 if wait is None else wait))
 
     @property
     def base_url(self) -> str:
@@ -207,6 +182,33 @@ class _ClientBase(Generic[_Http, _Transport]):
         raise TypeError(
             f"{type(self).__name__} holds credentials and an open connection pool; it cannot be pickled"
         )
+
+
+def _redactions(auth: httpx.BasicAuth, settings: Settings) -> tuple[str, ...]:
+    """The strings that must never reach an exception: the Authorization value httpx sends, its
+    credentials part, and the secret."""
+    probe = next(auth.auth_flow(httpx.Request("GET", settings.api_url)))
+    authorization: str = probe.headers["Authorization"]
+    # Strings shorter than this would mangle messages (a secret "s" is in every word) and
+    # protect nothing; the full "Basic ..." value is always long enough to be redacted.
+    candidates = (authorization, authorization.partition(" ")[2], settings.project_secret)
+    return tuple(text for text in candidates if len(text) >= 8)
+
+
+def _routes(api_url: str, max_retries: int, redactions: tuple[str, ...]) -> dict[str, Route]:
+    """One unpaced route per operation the clients implement, keyed by operationId."""
+    routes = {}
+    for op_id in ops.OPERATIONS:
+        op = _spec.operation(op_id)
+        routes[op_id] = Route(op.operation_id, op.method, api_url + op.path, max_retries, redactions)
+    return routes
+
+
+def _check_no_http_options(**options: object) -> None:
+    """Options that configure the HTTP client this client would create; not with ``http_client``."""
+    given = [name for name, value in options.items() if value is not None]
+    if given:
+        raise ConfigurationError(f"configure {', '.join(given)} on http_client itself, not next to it")
 
 
 def _default_user_agent() -> str:
@@ -251,30 +253,26 @@ class GrowthClient(_ClientBase[httpx.Client, httpx.BaseTransport]):
         return self._run(ops.set_user_channels(self._routes[ops.SET_USER_CHANNELS], items))
 
     def _run(self, call: Call[T]) -> T:
+        """Send and sleep as the call asks; closing it ends a pacer slot an exception cut short."""
         http, headers, auth = self._http, self._request_headers, self._auth
-        step = next(call)
-        while True:
-            reply: Reply = None
-            if isinstance(step, Send):
-                pacer = self._pacer(step)
-                if pacer is not None:
-                    while (wait := pacer.acquire()) > 0:
-                        self._sleep(wait)
-                try:
-                    reply = http.request(
-                        step.method, step.url, content=step.content, headers=headers, auth=auth
-                    )
-                except httpx.RequestError as error:
-                    reply = error
-                finally:
-                    if pacer is not None:
-                        self._released(pacer, reply)
-            else:
-                self._sleep(step.seconds)
-            try:
+        try:
+            step = next(call)
+            while True:
+                reply: Reply = None
+                if isinstance(step, Send):
+                    try:
+                        reply = http.request(
+                            step.method, step.url, content=step.content, headers=headers, auth=auth
+                        )
+                    except httpx.RequestError as error:
+                        reply = error
+                else:
+                    self._sleep(step.seconds)
                 step = call.send(reply)
-            except StopIteration as done:
-                return cast(T, done.value)
+        except StopIteration as done:
+            return cast(T, done.value)
+        finally:
+            call.close()
 
     def close(self) -> None:
         """Close the connection pool, unless it belongs to an ``http_client`` you passed."""
@@ -321,30 +319,26 @@ class AsyncGrowthClient(_ClientBase[httpx.AsyncClient, httpx.AsyncBaseTransport]
         return await self._run(ops.set_user_channels(self._routes[ops.SET_USER_CHANNELS], items))
 
     async def _run(self, call: Call[T]) -> T:
+        """Async form of :meth:`GrowthClient._run`."""
         http, headers, auth = self._http, self._request_headers, self._auth
-        step = next(call)
-        while True:
-            reply: Reply = None
-            if isinstance(step, Send):
-                pacer = self._pacer(step)
-                if pacer is not None:
-                    while (wait := pacer.acquire()) > 0:
-                        await self._sleep(wait)
-                try:
-                    reply = await http.request(
-                        step.method, step.url, content=step.content, headers=headers, auth=auth
-                    )
-                except httpx.RequestError as error:
-                    reply = error
-                finally:
-                    if pacer is not None:
-                        self._released(pacer, reply)
-            else:
-                await self._sleep(step.seconds)
-            try:
+        try:
+            step = next(call)
+            while True:
+                reply: Reply = None
+                if isinstance(step, Send):
+                    try:
+                        reply = await http.request(
+                            step.method, step.url, content=step.content, headers=headers, auth=auth
+                        )
+                    except httpx.RequestError as error:
+                        reply = error
+                else:
+                    await self._sleep(step.seconds)
                 step = call.send(reply)
-            except StopIteration as done:
-                return cast(T, done.value)
+        except StopIteration as done:
+            return cast(T, done.value)
+        finally:
+            call.close()
 
     async def aclose(self) -> None:
         """Close the connection pool, unless it belongs to an ``http_client`` you passed."""

@@ -3,17 +3,15 @@
 Inputs may be generated models or plain dicts. Dicts are validated and sent
 as they are, without a round trip through the models; models are turned into
 dicts with their ``to_dict``. Results are built with the generated models'
-``from_dict`` after :mod:`._core` has checked the envelope; the items of a
-``get_cuids`` answer are read by the wire names of the generated model.
+``from_dict`` after :mod:`._call` has checked the envelope; the items of a
+``get_cuids`` answer are read by their wire names, written out below.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from functools import cache
-from typing import Any, Protocol, Self, TypeVar
+from typing import Any, NamedTuple, Protocol, Self, TypeVar
 
-from jiguang_growth_generated.models import CuidResult as CuidItem
 from jiguang_growth_generated.models import (
     Event,
     GetCuidsRequest,
@@ -27,11 +25,9 @@ from jiguang_growth_generated.models import (
 )
 from jiguang_growth_generated.types import UNSET, Unset
 
-from . import _spec
-from ._core import DATA_FIELD, Call, ResponseShapeError, Route, call, encode, json_kind
-from ._events import with_random_ids
+from ._call import DATA_FIELD, Call, ResponseShapeError, Route, call, encode, json_kind
 from ._exceptions import RequestValidationError
-from ._results import CuidResult
+from ._random_ids import with_random_ids
 
 __all__ = [
     "GET_CUIDS",
@@ -39,6 +35,7 @@ __all__ = [
     "REPORT_EVENTS",
     "SET_USER_ATTRIBUTES",
     "SET_USER_CHANNELS",
+    "CuidResult",
     "get_cuids",
     "report_events",
     "set_user_attributes",
@@ -51,6 +48,18 @@ GET_CUIDS = "getCuids"
 SET_USER_CHANNELS = "setUserChannels"
 OPERATIONS = (REPORT_EVENTS, SET_USER_ATTRIBUTES, GET_CUIDS, SET_USER_CHANNELS)
 """The operationIds the clients implement, one method each."""
+
+EVENTS_FIELD = "data"
+"""Body property of ``ReportEventsRequest`` that holds the events (its record array)."""
+CUID_VALUE_FIELD = "identityValues"
+CUID_FIELD = "cuid"
+CUID_ERROR_CODE_FIELD = "errorCode"
+"""Wire names of a ``CuidResult`` item's identity value, cuid and error code.
+
+Written out so that the items are read straight from the decoded dicts, which
+costs a fraction of building a model per item; the tests check them against
+openapi.yaml and the generated models.
+"""
 
 
 class _FromDict(Protocol):
@@ -79,16 +88,7 @@ _parse_attributes = _object_parser(SetUserAttributesResult)
 _parse_channels = _object_parser(SetUserChannelsResult)
 
 
-@cache
-def _events_field() -> str:
-    """Body property of the report that holds the events."""
-    name = _spec.operation(REPORT_EVENTS).record_field
-    if name is None:
-        raise RuntimeError(f"openapi.yaml: {REPORT_EVENTS} has no record array")
-    return name
-
-
-def _records(items: Any, argument: str, model: type[Any]) -> list[Any]:
+def _as_record_dicts(items: Any, argument: str, model: type[Any]) -> list[Any]:
     """The batch as a list of plain dicts (other items are left for validation to report)."""
     if isinstance(items, (Mapping, str, bytes, model)):
         raise RequestValidationError(
@@ -116,9 +116,9 @@ def report_events(
     route: Route, events: Iterable[Event | Mapping[str, Any]], app_key: str | None
 ) -> Call[ReportEventsResult]:
     """Validate and encode a report; every event without a ``randomId`` gets one first."""
-    records = with_random_ids(_records(events, "events", Event))
+    records = with_random_ids(_as_record_dicts(events, "events", Event))
     body = ReportEventsRequest(data=[], app_key=UNSET if app_key is None else app_key).to_dict()
-    body[_events_field()] = records
+    body[EVENTS_FIELD] = records
     return call(route, encode(route.operation_id, body), _parse_report)
 
 
@@ -140,6 +140,25 @@ def set_user_attributes(
     return call(route, encode(route.operation_id, body), _parse_attributes)
 
 
+class CuidResult(NamedTuple):
+    """The answer for one requested identifier value of ``get_cuids``.
+
+    ``cuid`` is ``None`` when the server gave none; ``error_code`` is the
+    item's ``errorCode`` (``None`` when absent). Which non-zero item codes
+    exist is not documented. A named tuple: immutable, picklable, and cheap
+    to build a hundred times per call.
+    """
+
+    identity_value: str
+    cuid: int | None
+    error_code: int | None
+
+    @property
+    def ok(self) -> bool:
+        """The item has a CUID and no non-zero error code."""
+        return self.cuid is not None and not self.error_code
+
+
 def get_cuids(route: Route, identity_name: str, identity_values: Iterable[str]) -> Call[list[CuidResult]]:
     if isinstance(identity_values, str | bytes):
         raise RequestValidationError(
@@ -155,7 +174,7 @@ def get_cuids(route: Route, identity_name: str, identity_values: Iterable[str]) 
 def set_user_channels(
     route: Route, items: Iterable[UserChannels | Mapping[str, Any]]
 ) -> Call[SetUserChannelsResult]:
-    body = _records(items, "items", UserChannels)
+    body = _as_record_dicts(items, "items", UserChannels)
     return call(route, encode(route.operation_id, body), _parse_channels)
 
 
@@ -179,10 +198,10 @@ def _cuid_parser(requested: list[str]) -> Callable[[Any], list[CuidResult]]:
         if not isinstance(data, list):
             raise ResponseShapeError(f"'{DATA_FIELD}' is {json_kind(data)}, expected an array")
         found: dict[str, CuidResult] = {}
-        value_field, cuid_field, code_field = _cuid_fields()
         for index, item in enumerate(data):
             if type(item) is dict:  # the common, well-formed item, checked inline
-                value, cuid, code = item.get(value_field), item.get(cuid_field), item.get(code_field, UNSET)
+                value = item.get(CUID_VALUE_FIELD)
+                cuid, code = item.get(CUID_FIELD), item.get(CUID_ERROR_CODE_FIELD, UNSET)
                 if (
                     type(value) is str
                     and (cuid is None or type(cuid) is int)
@@ -208,27 +227,11 @@ def _cuid_parser(requested: list[str]) -> Callable[[Any], list[CuidResult]]:
     return parse
 
 
-@cache
-def _cuid_fields() -> tuple[str, str, str]:
-    """Wire names of an answer item's identity value, cuid and error code.
-
-    Read once from the generated model's ``to_dict``, so they stay the spec's
-    names; the items are then read straight from the dicts, which costs a
-    fraction of building a model per item.
-    """
-    value: Any = object()
-    cuid: Any = object()
-    code: Any = object()
-    probe = CuidItem(identity_values=value, cuid=cuid, error_code=code).to_dict()
-    names = {id(v): k for k, v in probe.items()}
-    return names[id(value)], names[id(cuid)], names[id(code)]
-
-
 def _cuid_item(index: int, item: Any) -> CuidResult:
     if not isinstance(item, dict):
         raise ResponseShapeError(f"{_where(index)} is {json_kind(item)}, expected an object")
-    value_field, cuid_field, code_field = _cuid_fields()
-    value, cuid, code = item.get(value_field, UNSET), item.get(cuid_field), item.get(code_field, UNSET)
+    value, cuid = item.get(CUID_VALUE_FIELD, UNSET), item.get(CUID_FIELD)
+    code = item.get(CUID_ERROR_CODE_FIELD, UNSET)
     if not isinstance(value, str):
         what = "missing" if isinstance(value, Unset) else f"{json_kind(value)}, expected a string"
         raise ResponseShapeError(f"the identity value of {_where(index)} is {what}")

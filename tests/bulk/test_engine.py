@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from jiguang_growth import GrowthClient, bulk
-from jiguang_growth._events import stable_random_id
+from jiguang_growth._random_ids import stable_random_id
 from jiguang_growth.bulk import Outcome, RecordOutcome, _jobs
 from jiguang_growth.bulk._input import number_values
 

@@ -20,8 +20,8 @@ from jiguang_growth_generated.models import SetUserAttributesRequest
 from .. import _operations as ops
 from .. import _spec
 from .._client import GrowthClient
-from .._events import RANDOM_ID_FIELD, stable_random_id
-from .._results import CuidResult
+from .._operations import CuidResult
+from .._random_ids import RANDOM_ID_FIELD, stable_random_id
 from .._validation import validate_property
 from ._engine import Accepted, Job
 from ._input import InputFormat, Record

@@ -6,7 +6,7 @@ compiled with fastjsonschema: ``nullable`` becomes a ``"null"`` type and our
 before sending, and the sandbox calls it on what it receives.
 
 A valid body is recognised first by a plain yes/no function compiled from the
-same translated schemas (:mod:`._fast_check`), which costs a fraction of
+same translated schemas (:mod:`._fast`), which costs a fraction of
 fastjsonschema on the happy path; fastjsonschema runs when that function says
 no, and it alone decides what is rejected and how the error reads.
 """
@@ -16,13 +16,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import fastjsonschema
+from .. import _spec
+from .._exceptions import RequestValidationError
+from ._fast import Check, compile_check
 
-from . import _spec
-from ._exceptions import RequestValidationError
-from ._fast_check import Check, compile_check
+if TYPE_CHECKING:
+    from fastjsonschema import JsonSchemaValueException
 
 _Validator = Callable[[Any], Any]
 
@@ -56,9 +57,22 @@ def _components() -> dict[str, Any]:
 
 def _compile(pointer: str) -> _Validator:
     """A validator of the translated schema at ``pointer`` (under ``#/components/schemas/``)."""
+    import fastjsonschema  # noqa: PLC0415  (imported by the first slow-path check, not by every program)
+
     root = {"$ref": f"#/components/schemas/{pointer}", "components": {"schemas": _components()}}
     compiled: _Validator = fastjsonschema.compile(root, use_formats=False)
     return compiled
+
+
+def _failure(validator: _Validator, value: Any) -> JsonSchemaValueException | None:
+    """What a compiled validator says is wrong with ``value``; ``None`` if nothing."""
+    from fastjsonschema import JsonSchemaValueException  # noqa: PLC0415  (loaded by _compile)
+
+    try:
+        validator(value)
+    except JsonSchemaValueException as error:
+        return error
+    return None
 
 
 @cache
@@ -83,7 +97,7 @@ def _field(path: list[str] | None) -> str:
     return text
 
 
-def _explain(error: fastjsonschema.JsonSchemaValueException) -> tuple[str, str]:
+def _explain(error: JsonSchemaValueException) -> tuple[str, str]:
     """Return ``(field, message)`` for a fastjsonschema failure."""
     field = _field(list(error.path) if error.path else None)
     rule = error.rule or "schema"
@@ -115,9 +129,8 @@ def validate_schema(schema_name: str, value: Any) -> None:
     check = _fast_check(schema_name)
     if check is not None and check(value):
         return
-    try:
-        _validator(schema_name)(value)
-    except fastjsonschema.JsonSchemaValueException as error:
+    error = _failure(_validator(schema_name), value)
+    if error is not None:
         field, message = _explain(error)
         raise RequestValidationError(message, field=field, rule=error.rule or "schema") from None
     path = _non_string_key(value, ["body"])
@@ -161,9 +174,8 @@ def validate_property(schema_name: str, property_name: str, value: Any, *, argum
     key), checked once before the first record is read. ``argument`` is the
     caller's name for the value and leads the message.
     """
-    try:
-        _property_validator(schema_name, property_name)(value)
-    except fastjsonschema.JsonSchemaValueException as error:
+    error = _failure(_property_validator(schema_name, property_name), value)
+    if error is not None:
         _, message = _explain(error)
         detail = message.split(": ", 1)[1] if ": " in message else message
         raise RequestValidationError(

@@ -5,6 +5,10 @@
 the ``httpx.Response`` or the ``httpx.RequestError`` it got, and a ``Sleep``
 with ``None``. The generator returns the typed result or raises one of our
 exceptions, so every answer ends in exactly one outcome.
+
+A route with a pacer holds every attempt until the pacer grants a slot
+(``Sleep`` steps in between) and ends the slot when the attempt's answer is
+in, or when the driver closes the generator mid-attempt.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from ._exceptions import (
     RequestValidationError,
     error_class_for,
 )
+from ._pacing import Pacer
 from ._validation import validate_request
 
 __all__ = [
@@ -96,6 +101,8 @@ class Route:
     max_retries: int
     redactions: tuple[str, ...] = field(default=(), repr=False)
     """Strings that must never reach an exception (the secret, the Authorization value)."""
+    pacer: Pacer | None = field(default=None, repr=False, compare=False)
+    """The process-wide pacer every attempt waits for; ``None``: attempts are sent at once."""
 
 
 class ResponseShapeError(ValueError):
@@ -148,8 +155,12 @@ def call(route: Route, content: bytes, parse: Callable[[Any], T]) -> Call[T]:
     the typed result and may raise :class:`ResponseShapeError`.
     """
     retries = 0
+    send = Send(route.method, route.url, content, route.operation_id)
     while True:
-        reply = yield Send(route.method, route.url, content, route.operation_id)
+        if route.pacer is None:
+            reply = yield send
+        else:
+            reply = yield from _paced(route.pacer, send)
         try:
             return _outcome(route, reply, parse)
         except (APIConnectionError, APIError) as error:
@@ -169,26 +180,37 @@ def call(route: Route, content: bytes, parse: Callable[[Any], T]) -> Call[T]:
             yield Sleep(delay)
 
 
+def _paced(pacer: Pacer, send: Send) -> Generator[Send | Sleep, Reply, Reply]:
+    """One attempt inside a slot of ``pacer``: wait for the slot, send, end the slot."""
+    while (wait := pacer.acquire()) > 0:
+        yield Sleep(wait)
+    reply: Reply = None
+    try:
+        reply = yield send
+    finally:
+        _release(pacer, reply)
+    return reply
+
+
+def _release(pacer: Pacer, reply: Reply) -> None:
+    """End the attempt's slot; after a 429, hold every slot for its ``Retry-After``."""
+    pacer.release()
+    if isinstance(reply, httpx.Response) and reply.status_code == 429:
+        wait = _retry.parse_retry_after(reply.headers.get("retry-after"))
+        pacer.pause(min(_retry.MAX_RETRY_AFTER, 1.0 if wait is None else wait))
+
+
 def _outcome(route: Route, reply: Reply, parse: Callable[[Any], T]) -> T:
     if isinstance(reply, httpx.RequestError):
         raise _connection_error(route, reply) from reply
     if reply is None:
         raise TypeError("a Send step must be answered with a response or an httpx.RequestError")
-    status = reply.status_code
-    if not 200 <= status < 300:
+    if not 200 <= reply.status_code < 300:
         raise _status_error(route, reply)
-    content = reply.content
     try:
-        payload = orjson.loads(content)
-    except (ValueError, RecursionError) as error:
-        raise _response_error(route, reply, _not_json(reply)) from error
-    if not isinstance(payload, dict):
-        raise _response_error(route, reply, f"body is {json_kind(payload)}, expected an envelope object")
-    code = payload.get(CODE_FIELD)
-    if type(code) is not int:
-        what = "missing" if CODE_FIELD not in payload else f"{json_kind(code)}, expected an integer"
-        raise _response_error(route, reply, f"'{CODE_FIELD}' is {what}")
-    msg = payload.get(MSG_FIELD)
+        payload, code, msg = _envelope(reply)
+    except _EnvelopeError as error:
+        raise _response_error(route, reply, error.reason) from error.__cause__
     if msg is not None and not isinstance(msg, str):
         raise _response_error(route, reply, f"'{MSG_FIELD}' is {json_kind(msg)}, expected a string")
     if code != 0:
@@ -250,16 +272,43 @@ def _api_error(
 def _status_error(route: Route, response: httpx.Response) -> APIError:
     """The error for a non-2xx answer, with ``code`` and ``msg`` when the body is an envelope."""
     try:
-        payload = orjson.loads(response.content)
-    except (ValueError, RecursionError):
-        return _api_error(route, response, None, None, _not_json(response))
-    code = payload.get(CODE_FIELD) if isinstance(payload, dict) else None
-    if type(code) is not int:
-        return _api_error(
-            route, response, None, None, f"body is {json_kind(payload)} without an integer '{CODE_FIELD}'"
-        )
-    msg = payload.get(MSG_FIELD)
+        _, code, msg = _envelope(response)
+    except _EnvelopeError as error:
+        detail = error.reason
+        if error.decoded is not _UNDECODED:
+            detail = f"body is {json_kind(error.decoded)} without an integer '{CODE_FIELD}'"
+        return _api_error(route, response, None, None, detail)
     return _api_error(route, response, code, msg if isinstance(msg, str) else None)
+
+
+_UNDECODED: Any = object()
+
+
+class _EnvelopeError(Exception):
+    """The body is not JSON (``decoded`` is ``_UNDECODED``), or JSON without an integer ``code``."""
+
+    def __init__(self, reason: str, decoded: Any = _UNDECODED) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.decoded = decoded
+
+
+def _envelope(response: httpx.Response) -> tuple[dict[str, Any], int, Any]:
+    """``(payload, code, msg)`` of an envelope body; ``msg`` as it was sent, of any JSON type.
+
+    Raises :class:`_EnvelopeError`, chained to the decoder's error when the body is not JSON.
+    """
+    try:
+        payload = orjson.loads(response.content)
+    except (ValueError, RecursionError) as error:
+        raise _EnvelopeError(_not_json(response)) from error
+    if not isinstance(payload, dict):
+        raise _EnvelopeError(f"body is {json_kind(payload)}, expected an envelope object", payload)
+    code = payload.get(CODE_FIELD)
+    if type(code) is not int:
+        what = "missing" if CODE_FIELD not in payload else f"{json_kind(code)}, expected an integer"
+        raise _EnvelopeError(f"'{CODE_FIELD}' is {what}", payload)
+    return payload, code, payload.get(MSG_FIELD)
 
 
 def _connection_error(route: Route, error: httpx.RequestError) -> APIConnectionError:

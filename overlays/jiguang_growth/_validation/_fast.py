@@ -4,12 +4,12 @@ Most bodies are valid, and fastjsonschema is slow on valid ones: it formats a
 path string for every array item and, for an ``anyOf`` (event property and
 user attribute values), raises and catches an exception for every branch that
 does not match before the one that does. :func:`compile_check` turns the
-draft-7 tree that :mod:`._validation` translated from ``openapi.yaml`` into a
+draft-7 tree that :mod:`jiguang_growth._validation` translated from ``openapi.yaml`` into a
 plain Python function that only answers ``True`` or ``False``: straight-line
 type and limit checks, one loop per array or map, and an ``anyOf`` that tries
 only the branches whose type fits the value.
 
-:mod:`._validation` asks this check first and runs fastjsonschema only when
+:mod:`jiguang_growth._validation` asks this check first and runs fastjsonschema only when
 the answer is ``False``, to decide and to name the field and the rule. So the
 check may be stricter than the schema (it answers ``False`` for a tuple where
 an array is expected, or an int subclass; that only costs the slow path), but

@@ -16,7 +16,7 @@ Rounds are interleaved (each round times every variant once, in a rotating
 order) and the median of the rounds is reported, so load from other
 processes spreads evenly over the variants.
 
-    .venv/bin/python benchmarks/overhead.py            # the README figures
+    .venv/bin/python benchmarks/overhead.py            # the figures in docs/benchmarks.md
     .venv/bin/python benchmarks/overhead.py --quick    # a few iterations, to see it still runs
 """
 

@@ -15,7 +15,7 @@
   generated/ (imported from the source tree) would be compiled from source
   on every run while httpx, from site-packages, is not.
 
-    .venv/bin/python benchmarks/startup.py            # the README figures
+    .venv/bin/python benchmarks/startup.py            # the figures in docs/benchmarks.md
     .venv/bin/python benchmarks/startup.py --quick    # one generate run, 3 imports: a smoke test
 """
 

@@ -226,7 +226,7 @@ class GrowthClient(_ClientBase[httpx.Client, httpx.BaseTransport]):
     """Synchronous client of the Growth API. Safe to share between threads.
 
     Each method returns the operation's typed ``data`` or raises a
-    :class:`~jiguang_growth.GrowthError`; see the README for the retry policy.
+    :class:`~jiguang_growth.GrowthError`; see docs/client.md for the retry policy.
     """
 
     _http_class = httpx.Client

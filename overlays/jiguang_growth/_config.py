@@ -6,7 +6,6 @@ import logging
 import os
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import metadata
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -112,6 +111,8 @@ def _api_url(base_url: str | None) -> tuple[str, str]:
 @cache
 def user_agent() -> str:
     """Default User-Agent: this package's version and httpx's."""
+    from importlib import metadata  # noqa: PLC0415 - 5 ms of start-up, needed only here
+
     try:
         version = metadata.version("jiguang-growth")
     except metadata.PackageNotFoundError:

@@ -35,7 +35,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         help="allow a --host other than loopback (the credentials are fixed: think twice)",
     )
     behaviour = parser.add_argument_group("behaviour (override the --config file)")
-    behaviour.add_argument("--config", metavar="FILE", help="settings file, JSON or YAML (see README)")
+    behaviour.add_argument("--config", metavar="FILE", help="settings file, JSON or YAML (docs/sandbox.md)")
     behaviour.add_argument("--project-id", help="HTTP Basic user name (default 100102)")
     behaviour.add_argument("--project-secret", help="HTTP Basic password (default sandbox-secret)")
     behaviour.add_argument(

@@ -21,6 +21,8 @@ PUBLIC_NAMES = [
     "FaultConfig",
     "FaultInjector",
     "FaultKind",
+    "LimiterKind",
+    "NetworkConfig",
     "PortInUseError",
     "RequestRecord",
     "SandboxApp",

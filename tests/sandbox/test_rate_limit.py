@@ -9,7 +9,7 @@ import pytest
 
 from jiguang_growth import _spec
 from jiguang_growth.sandbox import SandboxConfig, SandboxServer, run_sandbox
-from jiguang_growth.sandbox._ratelimit import RateLimiter
+from jiguang_growth.sandbox._ratelimit import LimiterKind, RateLimiter
 
 from .conftest import VALID_BODIES, assert_envelope, call, make_client
 
@@ -105,3 +105,47 @@ def test_per_operation_limits_from_the_configuration(sandbox: SandboxServer, cli
     assert statuses == [200, 200, 429]
     assert cuids == [200, 200, 200]
     assert len(sandbox.state.events()) == 2
+
+
+# --- limiter kinds ------------------------------------------------------------------------------
+
+
+def test_fixed_buckets_reset_on_the_boundary_and_let_two_limits_through_one_rolling_second() -> None:
+    clock = Clock()
+    limiter = RateLimiter({"op": 3}, kind=LimiterKind.FIXED, window=1000, clock=clock)
+    clock.now = 900
+    assert [limiter.acquire("op") for _ in range(3)] == [None, None, None]
+    assert limiter.acquire("op") == 100  # the bucket 0..1000 is full until 1000
+    clock.now = 1000
+    assert [limiter.acquire("op") for _ in range(3)] == [None, None, None]  # six within 100 ms
+    assert limiter.acquire("op") == 1000
+    clock.now = 1999
+    assert limiter.acquire("op") == 1  # refused calls did not count, the bucket is still full
+
+
+def test_the_token_bucket_starts_full_and_refills_at_the_limit_per_window() -> None:
+    clock = Clock()
+    limiter = RateLimiter({"op": 4}, kind=LimiterKind.TOKEN, window=1000, clock=clock)
+    assert [limiter.acquire("op") for _ in range(4)] == [None] * 4  # a full burst at once
+    assert limiter.acquire("op") == pytest.approx(250)  # one token per 250 ms
+    clock.now = 250
+    assert limiter.acquire("op") is None
+    assert limiter.acquire("op") == pytest.approx(250)
+    clock.now = 10_000  # a long pause refills to the capacity, no more
+    assert [limiter.acquire("op") for _ in range(5)] == [None] * 4 + [pytest.approx(250)]
+
+
+def test_the_rolling_window_is_the_default_and_kinds_are_named() -> None:
+    assert RateLimiter({"op": 1}).kind is LimiterKind.ROLLING
+    assert SandboxConfig().limiter is LimiterKind.ROLLING
+    assert SandboxConfig.from_dict({"limiter": "token"}).limiter is LimiterKind.TOKEN
+    with pytest.raises(ValueError, match="rolling, fixed, token"):
+        SandboxConfig(limiter="leaky")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("kind", list(LimiterKind))
+def test_each_kind_refuses_over_the_limit_through_the_server(kind: LimiterKind) -> None:
+    with run_sandbox(qps_limit=3, limiter=kind) as sandbox, make_client(sandbox) as client:
+        statuses = [call(client, "getCuids", VALID_BODIES["getCuids"]).status_code for _ in range(4)]
+        assert sandbox.app.limiter.kind is kind
+    assert statuses == [200, 200, 200, 429]

@@ -1,4 +1,4 @@
-"""A local stand-in for the Growth API: the four operations, in-memory state, faults.
+"""A local stand-in for the Growth API: the four operations, in-memory state, faults, a network.
 
 Needs the ``sandbox`` extra (``pip install 'jiguang-growth[sandbox]'``) for the
 server parts. This package imports Starlette and uvicorn only when
@@ -24,6 +24,8 @@ from ._config import (
     load_config,
 )
 from ._faults import Draw, Fault, FaultConfig, FaultInjector, FaultKind
+from ._network import NetworkConfig
+from ._ratelimit import LimiterKind
 from ._state import RequestRecord, SandboxState, StateSnapshot
 
 if TYPE_CHECKING:
@@ -43,6 +45,8 @@ __all__ = [
     "FaultConfig",
     "FaultInjector",
     "FaultKind",
+    "LimiterKind",
+    "NetworkConfig",
     "PortInUseError",
     "RequestRecord",
     "SandboxApp",

@@ -1,12 +1,13 @@
 """The sandbox as an ASGI application (Starlette), routed and validated from openapi.yaml.
 
-One call to an operation goes through, in order: routing (404, 405), HTTP
-Basic auth (401), the operation's rate limit (429), the fault draw and its
-latency, refusing faults, reading the body (415, 413, 408), JSON parsing
-(400), ``validate_request`` against the spec (400), the state's own rules
-(400), the write, then faults that answer after the write. Every answer that
-is not an injected fault is a JSON envelope with a non-zero ``code`` on
-failure (see :mod:`._codes`); no answer ever carries a traceback.
+One call to an operation goes through, in order: routing (404, 405), the
+network's request-path delay, HTTP Basic auth (401), the operation's rate
+limit (429), the fault draw and its latency, refusing faults, reading the
+body (415, 413, 408), JSON parsing (400), ``validate_request`` against the
+spec (400), the state's own rules (400), the write, faults that answer after
+the write, then the network's response-path delay. Every answer that is not
+an injected fault is a JSON envelope with a non-zero ``code`` on failure (see
+:mod:`._codes`); no answer ever carries a traceback.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from .._validation import validate_request
 from ._codes import SandboxCode, injected_code
 from ._config import SandboxConfig
 from ._faults import REFUSING_STATUSES, Draw, Fault, FaultInjector, FaultKind
+from ._network import NetworkModel
 from ._ratelimit import RateLimiter
 from ._state import RequestRejectedError, SandboxState
 
@@ -205,7 +207,10 @@ class SandboxApp:
             raise RuntimeError(
                 f"openapi.yaml has operations the sandbox does not implement: {sorted(missing)}"
             )
-        self.limiter = RateLimiter({op: self.config.limit_for(op) for op in operations})
+        self.limiter = RateLimiter(
+            {op: self.config.limit_for(op) for op in operations}, kind=self.config.limiter
+        )
+        self.network = NetworkModel(self.config.network)
         self.connection_closer: ConnectionCloser | None = None
         """Set by the server: closes the connection of a request without answering."""
         self.stopping = threading.Event()
@@ -244,6 +249,8 @@ class SandboxApp:
 
     async def _operation(self, request: Request, op: _spec.Operation) -> Response:
         call = _Call(op.operation_id, request.method, request.url.path, time.perf_counter())
+        if (delay := self.network.request_delay()) > 0:
+            await asyncio.sleep(delay)  # on its way in: the limiter below counts the arrival late
         try:
             response = await self._handle(request, op, call)
         except _Answer as answer:
@@ -256,8 +263,10 @@ class SandboxApp:
             response = envelope(SandboxCode.INTERNAL_ERROR, "internal sandbox error; see the sandbox's log")
         if isinstance(response, _CloseConnection):
             self._log(call, None, None)
-        else:
-            self._log(call, response.status_code, getattr(response, "code", None))
+            return response
+        self._log(call, response.status_code, getattr(response, "code", None))
+        if (delay := self.network.response_delay()) > 0:
+            await asyncio.sleep(delay)  # on its way out
         return response
 
     def _log(self, call: _Call, status: int | None, code: int | None) -> None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from .._commands import Command, CommandError
 from .._signals import stop_on_signals
-from . import FaultConfig, SandboxConfig, load_config
+from . import FaultConfig, LimiterKind, NetworkConfig, SandboxConfig, load_config
 from ._faults import parse_error_rates
 
 if TYPE_CHECKING:
@@ -46,14 +46,22 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         help="calls per second for every operation (default: x-qps-limit, 100)",
     )
     behaviour.add_argument(
+        "--limiter",
+        choices=[kind.value for kind in LimiterKind],
+        help="how the QPS limit counts calls: rolling second (default), fixed 1-s buckets, token bucket",
+    )
+    behaviour.add_argument(
         "--strict-attributes",
         action=argparse.BooleanOptionalAction,
         default=None,
         help="reject user attributes the configuration does not define (default: on)",
     )
+    _add_network_arguments(parser)
     faults = parser.add_argument_group("fault injection (seeded, reproducible)")
-    faults.add_argument("--seed", type=int, help="random seed of the fault sequence (default 0)")
-    faults.add_argument("--latency-ms", type=float, help="milliseconds added to every call")
+    faults.add_argument("--seed", type=int, help="random seed of the faults and network delays (default 0)")
+    faults.add_argument(
+        "--latency-ms", type=float, help="milliseconds of processing added after the rate limit"
+    )
     faults.add_argument("--latency-jitter-ms", type=float, help="up to this many more, at random")
     faults.add_argument(
         "--error-rate",
@@ -83,6 +91,21 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     logs.add_argument("--access-log", action="store_true", help="log every request on stderr")
 
 
+def _add_network_arguments(parser: argparse.ArgumentParser) -> None:
+    network = parser.add_argument_group("network (seeded; the request delay comes before the rate limit)")
+    network.add_argument(
+        "--rtt-ms", type=float, metavar="MS", help="round-trip time: half on the way in, half on the way out"
+    )
+    network.add_argument(
+        "--rtt-jitter-ms", type=float, metavar="MS", help="the round trip varies by up to ± this much"
+    )
+    for direction, where in (("request", "on the way in"), ("response", "on the way out")):
+        network.add_argument(f"--{direction}-delay-ms", type=float, metavar="MS", help=f"delay {where}")
+        network.add_argument(
+            f"--{direction}-jitter-ms", type=float, metavar="MS", help=f"the delay {where} varies by ± this"
+        )
+
+
 def sandbox_config(args: argparse.Namespace) -> SandboxConfig:
     """The ``--config`` file (or the defaults), overridden by the options given."""
     config = load_config(args.config) if args.config else SandboxConfig()
@@ -90,6 +113,14 @@ def sandbox_config(args: argparse.Namespace) -> SandboxConfig:
     fault_changes = _given(args, fields(FaultConfig), config.faults)
     if fault_changes:
         changes["faults"] = replace(config.faults, **fault_changes)
+    network = config.network
+    rtt, rtt_jitter = getattr(args, "rtt_ms", None), getattr(args, "rtt_jitter_ms", None)
+    if rtt is not None or rtt_jitter is not None:
+        round_trip = NetworkConfig.round_trip(rtt or 0.0, rtt_jitter or 0.0)
+        network = replace(round_trip, seed=network.seed)  # per-direction options below still win
+    network_changes = _given(args, fields(NetworkConfig), network)
+    if network_changes or network is not config.network:
+        changes["network"] = replace(network, **network_changes)
     return replace(config, **changes) if changes else config
 
 

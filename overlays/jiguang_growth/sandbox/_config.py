@@ -1,4 +1,4 @@
-"""Settings of one sandbox: credentials, limits, the console's metadata, faults.
+"""Settings of one sandbox: credentials, limits, the console's metadata, faults, the network.
 
 The real platform needs user attributes, meta events, identity names and
 contact labels to be created in its console before the API accepts them. The
@@ -20,6 +20,8 @@ from typing import Any
 from .. import _spec
 from .._checks import whole_number
 from ._faults import FaultConfig
+from ._network import NetworkConfig
+from ._ratelimit import LimiterKind
 
 __all__ = [
     "DEFAULT_ATTRIBUTES",
@@ -199,6 +201,22 @@ def _faults(faults: object) -> FaultConfig:
     return faults
 
 
+def _network(network: object) -> NetworkConfig:
+    if isinstance(network, Mapping):
+        return NetworkConfig.from_dict(network)
+    if not isinstance(network, NetworkConfig):
+        raise ValueError(f"network must be a NetworkConfig, got {type(network).__name__}")
+    return network
+
+
+def _limiter(kind: object) -> LimiterKind:
+    try:
+        return LimiterKind(str(kind))
+    except ValueError:
+        names = ", ".join(k.value for k in LimiterKind)
+        raise ValueError(f"limiter must be one of {names}, got {kind!r}") from None
+
+
 def _names(value: Any, what: str) -> frozenset[str] | None:
     if value is None:
         return None
@@ -217,6 +235,8 @@ class SandboxConfig:
     """Calls per rolling second for every operation; ``None`` uses each one's ``x-qps-limit``."""
     qps_limits: Mapping[str, int] = field(default_factory=dict)
     """Per-operation limits by operationId; they win over ``qps_limit``."""
+    limiter: LimiterKind = LimiterKind.ROLLING
+    """How the limits count calls: ``rolling`` second, ``fixed`` one-second buckets, ``token`` bucket."""
     first_cuid: int = DEFAULT_FIRST_CUID
     """The CUID given to the first identity value never seen before; later ones count up."""
     attributes: Mapping[str, AttributeDef] = field(default_factory=lambda: DEFAULT_ATTRIBUTES)
@@ -237,6 +257,8 @@ class SandboxConfig:
     request_log_limit: int = DEFAULT_REQUEST_LOG_LIMIT
     """How many request records the inspection view keeps (the oldest go first)."""
     faults: FaultConfig = field(default_factory=FaultConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    """Delays on the request path (before the limiter counts the call) and on the response path."""
 
     def __post_init__(self) -> None:
         _check_credentials(self.project_id, self.project_secret)
@@ -250,6 +272,8 @@ class SandboxConfig:
         if not isinstance(self.body_timeout_seconds, int | float) or self.body_timeout_seconds <= 0:
             raise ValueError(f"body_timeout_seconds must be positive, got {self.body_timeout_seconds!r}")
         object.__setattr__(self, "faults", _faults(self.faults))
+        object.__setattr__(self, "network", _network(self.network))
+        object.__setattr__(self, "limiter", _limiter(self.limiter))
 
     def limit_for(self, operation_id: str) -> int:
         """The calls-per-second limit of one operation."""
@@ -271,6 +295,8 @@ class SandboxConfig:
         values = dict(data)
         if "faults" in values:
             values["faults"] = FaultConfig.from_dict(values["faults"] or {})
+        if "network" in values:
+            values["network"] = NetworkConfig.from_dict(values["network"] or {})
         return cls(**values)
 
 

@@ -29,9 +29,11 @@ BASELINE ?=
 CHROMIUM := /usr/bin/chromium
 # Latin and CJK glyphs, so the spec's Chinese names are readable in screenshots (1.6 MB for CJK).
 BROWSER_FONTS := fonts-dejavu-core fonts-wqy-microhei
+# make redis: Debian's redis-server for the shared-quota tests (started on 127.0.0.1 by the tests).
+REDIS_SERVER := /usr/bin/redis-server
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help demo setup validate lint generate check test typecheck clean docs bundle breaking types browser bench
+.PHONY: help demo setup validate lint generate check test typecheck clean docs bundle breaking types browser redis bench
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -72,7 +74,7 @@ check: validate lint generate ## validate + lint + generate, then fail if genera
 	  echo "$$drift"; git --no-pager diff --stat -- generated/; exit 1; \
 	fi; echo "check: generated/ matches $(SPEC)"
 
-test: setup browser ## Run the whole test suite
+test: setup browser redis ## Run the whole test suite
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 typecheck: $(VENV)/.installed ## mypy --strict (package, tools, benchmarks) and ruff over the tree (make test runs these too)
@@ -105,6 +107,11 @@ browser: ## Install Debian's chromium (and fonts, CJK included) with apt, only i
 	  $(SUDO) apt-get -o DPkg::Lock::Timeout=600 update && \
 	  $(SUDO) apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends \
 	    chromium $(BROWSER_FONTS); fi
+
+redis: ## Install Debian's redis-server with apt, only if it is missing (the shared-quota tests start it)
+	@if [ -x $(REDIS_SERVER) ]; then echo "redis: $(REDIS_SERVER) is installed"; else \
+	  $(SUDO) apt-get -o DPkg::Lock::Timeout=600 update && \
+	  $(SUDO) apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends redis-server; fi
 
 clean: ## Remove the venv, node_modules and build output (never generated/)
 	rm -rf $(VENV) node_modules dist build .mypy_cache .ruff_cache .pytest_cache

@@ -8,7 +8,8 @@ exceptions, so every answer ends in exactly one outcome.
 
 A route with a pacer holds every attempt until the pacer grants a slot
 (``Sleep`` steps in between) and ends the slot when the attempt's answer is
-in, or when the driver closes the generator mid-attempt.
+in (telling the pacer the answer time and whether it was a 429), or when the
+driver closes the generator mid-attempt.
 """
 
 from __future__ import annotations
@@ -184,20 +185,29 @@ def _paced(pacer: Pacer, send: Send) -> Generator[Send | Sleep, Reply, Reply]:
     """One attempt inside a slot of ``pacer``: wait for the slot, send, end the slot."""
     while (wait := pacer.acquire()) > 0:
         yield Sleep(wait)
+    granted = pacer.now()
     reply: Reply = None
     try:
         reply = yield send
     finally:
-        _release(pacer, reply)
+        _release(pacer, reply, pacer.now() - granted)
     return reply
 
 
-def _release(pacer: Pacer, reply: Reply) -> None:
-    """End the attempt's slot; after a 429, hold every slot for its ``Retry-After``."""
-    pacer.release()
-    if isinstance(reply, httpx.Response) and reply.status_code == 429:
+def _release(pacer: Pacer, reply: Reply, elapsed: float) -> None:
+    """End the attempt's slot with what its answer says: its answer time, and whether it was a 429.
+
+    A 429 slows the pacer down; its own call waits for ``Retry-After`` in the retry policy.
+    """
+    if not isinstance(reply, httpx.Response):
+        pacer.release()  # no answer: nothing to learn about the server
+        return
+    retry_after = None
+    throttled = reply.status_code == 429
+    if throttled:
         wait = _retry.parse_retry_after(reply.headers.get("retry-after"))
-        pacer.pause(min(_retry.MAX_RETRY_AFTER, 1.0 if wait is None else wait))
+        retry_after = None if wait is None else min(_retry.MAX_RETRY_AFTER, wait)
+    pacer.release(elapsed, throttled=throttled, retry_after=retry_after)
 
 
 def _outcome(route: Route, reply: Reply, parse: Callable[[Any], T]) -> T:

@@ -33,6 +33,7 @@ from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Settings, check_max_r
 from ._exceptions import ConfigurationError
 from ._operations import CuidResult
 from ._pacing import shared_pacer
+from ._shared_quota import check_quota_url
 
 __all__ = ["AsyncGrowthClient", "GrowthClient"]
 
@@ -60,7 +61,7 @@ class _ClientBase(Generic[_Http, _Transport]):
         transport: _Transport | None = None,
         http_client: _Http | None = None,
         user_agent: str | None = None,
-        pace: bool = False,
+        pace: bool | str = False,
     ) -> None:
         """Check every setting now, so that a missing credential fails here and not on a request.
 
@@ -80,8 +81,11 @@ class _ClientBase(Generic[_Http, _Transport]):
         ``pace=True`` holds every attempt until the process-wide pacer of its
         operation (one per project, server and operation, shared by every
         client, thread and task) grants a slot under the operation's
-        ``x-qps-limit``; a 429 then pauses that pacer for everyone until its
-        ``Retry-After`` has passed. The bulk helpers always pace.
+        ``x-qps-limit``, adapted to the answer times; a 429 slows that pacer
+        down and its own call waits for its ``Retry-After``. The bulk helpers
+        always pace. ``pace="redis://…"`` also shares the grants with every
+        process and host pacing through that Redis server (needs the ``redis``
+        extra); an unreachable server is a :class:`ConfigurationError` here.
         """
         settings = resolve(project_id, project_secret, base_url, max_retries)
         self._project_id = settings.project_id
@@ -90,6 +94,7 @@ class _ClientBase(Generic[_Http, _Transport]):
         self._max_retries = settings.max_retries
         self._auth = httpx.BasicAuth(settings.project_id, settings.project_secret)  # sent with every request
         self._routes = _routes(settings.api_url, settings.max_retries, _redactions(self._auth, settings))
+        self._pace: bool | str = False
         if pace:
             self._routes = self._paced_routes(pace)
         headers = {
@@ -132,7 +137,12 @@ class _ClientBase(Generic[_Http, _Transport]):
         """Whether calls wait for the process-wide pacer (the ``pace`` option)."""
         return self._routes[ops.OPERATIONS[0]].pacer is not None
 
-    def with_options(self, *, pace: bool | None = None, max_retries: int | None = None) -> Self:
+    @property
+    def pace(self) -> bool | str:
+        """The ``pace`` option: ``False``, ``True``, or the URL of the shared quota's Redis."""
+        return self._pace
+
+    def with_options(self, *, pace: bool | str | None = None, max_retries: int | None = None) -> Self:
         """A client with other ``pace``/``max_retries`` that shares this one's connection pool.
 
         The copy never closes the pool; close this client when both are done.
@@ -149,12 +159,16 @@ class _ClientBase(Generic[_Http, _Transport]):
             copy._routes = copy._paced_routes(pace)
         return copy
 
-    def _paced_routes(self, pace: bool) -> dict[str, Route]:
+    def _paced_routes(self, pace: bool | str) -> dict[str, Route]:
         """The routes with the process-wide pacer of each operation, or with none."""
+        quota_url = check_quota_url(pace)
+        self._pace = quota_url or bool(pace)
         return {
             op_id: replace(
                 route,
-                pacer=shared_pacer(op_id, project_id=self._project_id, base_url=self._api_url)
+                pacer=shared_pacer(
+                    op_id, project_id=self._project_id, base_url=self._api_url, quota_url=quota_url
+                )
                 if pace
                 else None,
             )

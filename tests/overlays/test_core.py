@@ -210,17 +210,22 @@ def test_a_paced_route_sleeps_until_its_slot_and_ends_the_slot_with_the_answer()
     assert second.send(None) == _call.Send("PUT", ROUTE.url, b"[2]", "setUserChannels")
 
 
-def test_a_paced_call_closed_mid_attempt_frees_its_slot_and_a_429_pauses_the_pacer() -> None:
+def test_a_paced_call_closed_mid_attempt_frees_its_slot_and_a_429_slows_the_pacer() -> None:
     clock = Clock()
     pacer = _pacing.Pacer(5, clock=clock)
     route = dataclasses.replace(ROUTE, pacer=pacer)
     call = _call.call(route, b"[1]", identity)
     next(call)
     call.close()  # what a driver does when the send itself raised, e.g. KeyboardInterrupt
-    assert pacer.in_flight == 0 and pacer.pauses == 0
+    assert pacer.in_flight == 0 and pacer.rate_limited == 0
+    assert pacer.margin == _pacing.INITIAL_MARGIN  # no answer, nothing learnt
     clock.now += 1.0
     call = _call.call(route, b"[1]", identity)
     assert isinstance(next(call), _call.Send)
-    assert isinstance(call.send(httpx.Response(429, headers={"Retry-After": "3"}, text="")), _call.Sleep)
-    assert pacer.in_flight == 0 and pacer.pauses == 1
-    assert pacer.acquire() == pytest.approx(3.0)
+    clock.now += 0.25
+    step = call.send(httpx.Response(429, headers={"Retry-After": "3"}, text=""))
+    assert step == _call.Sleep(3.0)  # its own call waits for Retry-After ...
+    assert pacer.in_flight == 0 and pacer.rate_limited == 1 and pacer.pauses == 0
+    assert pacer.acquire() == 0.0  # ... the others go on, at a lower rate
+    assert pacer.rate < 5 * _pacing.CUBIC_BETA
+    assert pacer.in_flight_target() > 1  # the answer time (0.25 s) was measured

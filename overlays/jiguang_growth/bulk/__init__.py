@@ -2,7 +2,8 @@
 
 Each helper streams any iterable in constant memory, cuts batches of the
 operation's ``maxItems``, paces calls to its ``x-qps-limit`` with the
-process-wide pacer, keeps ``concurrency`` calls in flight, and retries only
+process-wide pacer, keeps as many calls in flight as the answer time needs
+(at most ``concurrency``), and retries only
 where the client's retry policy allows. Every record ends accepted, rejected
 (surely not applied; with its ``code`` and ``msg``) or unknown (the call
 failed after it may have been applied). With ``out_dir``, rejected and
@@ -130,7 +131,8 @@ def run_job(
 ) -> BulkSummary:
     """Run a job over numbered records, with the output folder and journal when ``out_dir`` is given.
 
-    ``concurrency`` calls are kept in flight (default 16). ``on_outcome`` gets
+    At most ``concurrency`` calls are kept in flight (default 64; as many as
+    the pacer's rate times the answer time needs). ``on_outcome`` gets
     every record's :class:`RecordOutcome` as it settles; ``on_progress`` gets
     the running :class:`BulkSummary` after each batch; setting ``stop`` ends
     the run like Ctrl-C does.

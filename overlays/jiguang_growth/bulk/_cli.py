@@ -108,7 +108,7 @@ def _add_arguments(command: _BulkCommand) -> Callable[[argparse.ArgumentParser],
             action="store_true",
             help="continue the run recorded in --out: records it settled are not sent again",
         )
-        run.add_argument("--concurrency", type=int, default=None, help="calls in flight (default 16)")
+        run.add_argument("--concurrency", type=int, default=None, help="most calls in flight (default 64)")
         run.add_argument("--timeout", type=float, default=None, help="seconds per attempt (default 10)")
         run.add_argument(
             "--progress",

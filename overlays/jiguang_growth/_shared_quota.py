@@ -1,0 +1,163 @@
+"""One schedule of grants kept in Redis, shared by every process and host of a project.
+
+The schedule is GCRA (the generic cell rate algorithm): Redis keeps one
+number per (server, project, operation), the *theoretical arrival time* of
+the next grant in microseconds of Redis's own clock (``TIME``), so hosts whose
+clocks disagree still share one timeline. A grant asked for at ``now`` is
+given when that time is at most ``tolerance`` ahead of ``now``, and moves it
+on by the caller's interval; otherwise the caller learns how long to wait.
+The check and the update are one Lua script run with redis-py's scripting
+(``EVALSHA``), so they are atomic across all clients of that Redis.
+
+When Redis cannot be reached mid-run, :meth:`RedisQuota.acquire` answers
+``None`` and the pacer goes on with its local rate; a warning is logged once,
+and the quota is asked again after ``RECONNECT_SECONDS``. At start an
+unreachable Redis is a :class:`ConfigurationError` naming the URL, with any
+password replaced by ``[redacted]``. redis-py is imported only here, and
+only when a quota URL is given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from ._exceptions import ConfigurationError
+
+__all__ = ["QUOTA_SCHEMES", "RECONNECT_SECONDS", "RedisQuota", "check_quota_url", "redact_url"]
+
+logger = logging.getLogger("jiguang_growth")
+
+QUOTA_SCHEMES = ("redis", "rediss", "unix")
+"""URL schemes redis-py connects with."""
+RECONNECT_SECONDS = 5.0
+"""After Redis failed, pace locally this long before asking it again."""
+SOCKET_TIMEOUT = 0.5
+"""Seconds a connection or a command to Redis may take before the pacer goes on locally."""
+TOLERANCE = 0.5
+"""A grant may come this share of an interval early (late callers catch up a little)."""
+KEY_PREFIX = "jiguang-growth:quota:"
+_REDACTED = "[redacted]"
+
+_GCRA = """
+local now = redis.call('TIME')
+now = tonumber(now[1]) * 1000000 + tonumber(now[2])
+local interval = tonumber(ARGV[1])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local early = tat - now - tonumber(ARGV[2])
+if early > 0 then return early end
+redis.call('SET', KEYS[1], tat + interval, 'PX', tonumber(ARGV[3]))
+return 0
+"""
+"""KEYS[1]: the schedule; ARGV: interval and tolerance in microseconds, key lifetime in ms.
+Returns 0 for a grant, else the microseconds to wait."""
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password (or a lone user-info part, and any ``password=``) redacted."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        user, colon, _ = userinfo.partition(":")
+        netloc = f"{user}:{_REDACTED}@{host}" if colon else f"{_REDACTED}@{host}"
+    query = parts.query
+    if query:
+        pairs = [(k, _REDACTED if k.lower() == "password" else v) for k, v in parse_qsl(query, True)]
+        query = urlencode(pairs, safe="[]")
+    if (netloc, query) == (parts.netloc, parts.query):
+        return url
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def check_quota_url(pace: object) -> str | None:
+    """The quota URL of a ``pace`` option (``None`` for ``True``/``False``), or a ConfigurationError."""
+    if isinstance(pace, bool):
+        return None
+    if isinstance(pace, str) and urlsplit(pace).scheme in QUOTA_SCHEMES:
+        return pace
+    shown = redact_url(pace) if isinstance(pace, str) else type(pace).__name__
+    raise ConfigurationError(f"pace must be True, False or a redis://, rediss:// or unix:// URL, got {shown}")
+
+
+class RedisQuota:
+    """The shared schedule of one (server, project, operation) in one Redis server."""
+
+    def __init__(self, client: Any, key: str, shown_url: str) -> None:
+        self._client = client
+        self._script = client.register_script(_GCRA)
+        self.key = key
+        self.url = shown_url
+        """The server's URL with any password redacted."""
+        self._lock = threading.Lock()
+        self._down_until = 0.0
+        self._warned = False
+
+    @classmethod
+    def connect(cls, url: str, *, base_url: str, project_id: str, name: str) -> RedisQuota:
+        """Connect and check the server answers; a :class:`ConfigurationError` if it does not."""
+        shown = redact_url(url)
+        try:
+            import redis  # noqa: PLC0415 - optional dependency
+        except ImportError:
+            raise ConfigurationError(
+                f"pace={shown!r} needs redis-py: pip install 'jiguang-growth[redis]'"
+            ) from None
+        try:
+            client = redis.Redis.from_url(
+                url, socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=SOCKET_TIMEOUT
+            )
+            client.ping()
+        except (redis.RedisError, ValueError, OSError) as error:
+            reason = redact_text(str(error), url) or type(error).__name__
+            raise ConfigurationError(f"cannot use the Redis server at {shown} for pacing: {reason}") from None
+        digest = hashlib.sha256(f"{base_url}\n{project_id}".encode()).hexdigest()[:16]
+        return cls(client, f"{KEY_PREFIX}{digest}:{name}", shown)
+
+    def acquire(self, interval: float) -> float | None:
+        """``0.0``: granted; a float: seconds to wait; ``None``: Redis is away, pace locally."""
+        now = time.monotonic()
+        if now < self._down_until:
+            return None
+        micros = max(1, round(interval * 1e6))
+        try:
+            early = self._script(
+                keys=[self.key], args=[micros, round(TOLERANCE * micros), max(1000, 10 * micros // 1000)]
+            )
+        except Exception as error:  # any failure of Redis must leave the calls going
+            self._went_away(now, error)
+            return None
+        if self._warned:
+            with self._lock:
+                self._warned = False
+            logger.warning("the shared pacing quota at %s is back", self.url)
+        return int(early) / 1e6
+
+    def _went_away(self, now: float, error: BaseException) -> None:
+        with self._lock:
+            self._down_until = now + RECONNECT_SECONDS
+            first = not self._warned
+            self._warned = True
+        if first:
+            logger.warning(
+                "the shared pacing quota at %s failed (%s); pacing locally, asking again every %g s",
+                self.url,
+                type(error).__name__,
+                RECONNECT_SECONDS,
+            )
+
+    def close(self) -> None:
+        """Close the connections to Redis."""
+        self._client.close()
+
+
+def redact_text(text: str, url: str) -> str:
+    """``text`` without the password of ``url`` (error messages may quote the URL)."""
+    password = urlsplit(url).password
+    text = text.replace(url, redact_url(url))
+    return text.replace(password, _REDACTED) if password else text

@@ -1,0 +1,169 @@
+"""``pace="redis://…"``: one schedule of grants shared through a real ``redis-server`` (Debian's,
+installed by ``make redis``), started on 127.0.0.1 on a free port and stopped by its PID."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+
+from jiguang_growth import ConfigurationError, GrowthClient, _pacing, bulk
+from jiguang_growth._shared_quota import RedisQuota, redact_url
+from jiguang_growth.bulk import RecordOutcome
+from jiguang_growth.sandbox import run_sandbox
+
+REDIS_SERVER = "redis-server"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class RedisProcess:
+    """``redis-server`` on 127.0.0.1, without persistence, stopped by its PID."""
+
+    def __init__(self) -> None:
+        binary = shutil.which(REDIS_SERVER) or shutil.which(REDIS_SERVER, path="/usr/bin:/usr/sbin")
+        if binary is None:
+            pytest.fail("redis-server is missing: run `make redis` (make test installs it)")
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = subprocess.Popen(
+            [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        probe = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=0.2)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                probe.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    self.stop()
+                    pytest.fail(f"redis-server did not start on port {self.port}")
+                time.sleep(0.02)
+        probe.close()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisProcess]:
+    server = RedisProcess()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def quota(url: str, project: str) -> RedisQuota:
+    return RedisQuota.connect(url, base_url="http://x", project_id=project, name="reportEvents")
+
+
+def test_pacers_of_several_processes_share_one_schedule(redis_server: RedisProcess) -> None:
+    """Four pacers, each with its own connection (as four processes have), grant 100 a second in all."""
+    project = f"p{uuid.uuid4().hex[:8]}"
+    pacers = [_pacing.Pacer(100, quota=quota(redis_server.url, project)) for _ in range(4)]
+    granted: list[list[float]] = [[] for _ in pacers]
+    started = time.monotonic()
+
+    def work(index: int) -> None:
+        pacer = pacers[index]
+        while time.monotonic() - started < 1.5:
+            wait = pacer.acquire()
+            if wait:
+                time.sleep(wait)
+                continue
+            granted[index].append(time.monotonic())
+            pacer.release(0.001)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    every = sorted(at for grants in granted for at in grants)
+    late = [at for at in every if at >= started + 0.5]  # one full second after the start
+    alone = 1.0 * pacers[0].rate  # what one pacer alone would grant in that second
+    assert len(late) <= alone + 2  # not four times as many
+    assert len(late) >= 0.5 * alone
+    assert all(len(grants) > 0.1 * len(every) for grants in granted)  # everyone got a share
+
+
+def test_an_unreachable_redis_at_start_is_a_configuration_error_without_the_password() -> None:
+    url = f"redis://pacer:hunter2-secret@127.0.0.1:{free_port()}/0"
+    with pytest.raises(ConfigurationError) as caught:
+        GrowthClient("p1", "secret-12345678", "https://example.test", pace=url)
+    message = str(caught.value)
+    assert f"redis://pacer:[redacted]@127.0.0.1:{url.rsplit(':', 1)[1]}" in message
+    assert "hunter2" not in message and "hunter2" not in repr(caught.value)
+
+
+@pytest.mark.parametrize("pace", ["http://127.0.0.1:6379", "redis-cluster", 3])
+def test_pace_is_true_false_or_a_redis_url(pace: Any) -> None:
+    with pytest.raises(ConfigurationError, match="pace must be"):
+        GrowthClient("p1", "secret-12345678", "https://example.test", pace=pace)
+
+
+def test_urls_are_shown_with_the_password_redacted() -> None:
+    assert redact_url("redis://:pw@h:1/0") == "redis://:[redacted]@h:1/0"
+    assert (
+        redact_url("rediss://u:pw@h/0?password=pw&db=1")
+        == "rediss://u:[redacted]@h/0?password=[redacted]&db=1"
+    )
+    assert redact_url("redis://token@h") == "redis://[redacted]@h"
+    assert redact_url("unix:///run/redis.sock") == "unix:///run/redis.sock"
+
+
+def test_a_client_with_a_quota_url_paces_through_redis(redis_server: RedisProcess) -> None:
+    project = f"p{uuid.uuid4().hex[:8]}"
+    client = GrowthClient(project, "secret-12345678", "https://example.test", pace=redis_server.url)
+    assert client.paced and client.pace == redis_server.url
+    assert client.with_options(max_retries=1).pace == redis_server.url
+    assert redis_server.url not in repr(client)
+
+
+def event(n: int) -> dict[str, Any]:
+    return {"cuid": 10000000000 + n, "eventName": "open_app", "itime": 1654076420772 + n}
+
+
+def test_a_redis_that_goes_away_mid_run_falls_back_to_local_pacing_logs_once_and_loses_nothing(
+    redis_server: RedisProcess, caplog: pytest.LogCaptureFixture
+) -> None:
+    outcomes: list[RecordOutcome] = []
+
+    def note(outcome: RecordOutcome) -> None:
+        outcomes.append(outcome)
+        if len(outcomes) == 500:
+            redis_server.stop()  # Redis dies in the middle of the run
+
+    caplog.set_level(logging.WARNING, logger="jiguang_growth")
+    with run_sandbox(project_id=f"p{uuid.uuid4().hex[:8]}") as sandbox:
+        with GrowthClient(
+            sandbox.project_id, sandbox.project_secret, sandbox.base_url, pace=redis_server.url
+        ) as client:
+            summary = bulk.report_events(client, (event(n) for n in range(3000)), on_outcome=note)
+        stored = sandbox.state.events()
+    assert redis_server.process.poll() is not None
+    assert summary.records == summary.accepted == 3000
+    assert len({e["randomId"] for e in stored}) == len(stored) == 3000
+    warnings = [r.getMessage() for r in caplog.records if "shared pacing quota" in r.getMessage()]
+    assert len(warnings) == 1
+    assert redis_server.url.split("//")[1].split("/")[0] in warnings[0]  # it names the server

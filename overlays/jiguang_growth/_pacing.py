@@ -19,7 +19,9 @@ A 429 means the server counted differently, or someone else uses the same
 project. It delays its own call by ``Retry-After`` (the retry policy does
 that) and cuts this pacer's rate to ``CUBIC_BETA`` of the rate it was sending
 at; the rate then grows back along a cubic curve, slowly near the old rate and
-faster beyond it (CUBIC, as TCP and botocore's ``adaptive`` retry mode use).
+faster beyond it (CUBIC, as TCP and botocore's ``adaptive`` retry mode use),
+and the margin widens by ``MARGIN_STEP`` (halving every ``MARGIN_HALF_LIFE``
+periods), so jitter the answer times did not show makes the next 429 rarer.
 Only 429s from calls granted after the last cut count as a new signal, so one
 burst of refusals cuts once. Other threads keep sending at the lower rate;
 only when ``STORM_CUTS`` cuts come in a row with no success between them does
@@ -72,12 +74,13 @@ INITIAL_MARGIN = 0.1
 """Margin before the first answer has been timed."""
 MARGIN_DEVIATIONS = 2.0
 """Mean deviations of the answer time the margin covers."""
-CUBIC_BETA = 0.8
-"""A 429 cuts the rate to this share of the rate sent at (TCP CUBIC and botocore use 0.7)."""
+CUBIC_BETA = 0.9
+"""A 429 cuts the rate to this share of the rate sent at (TCP CUBIC and botocore use 0.7; the limit
+is known here, so a 429 mostly means jitter or a neighbour, and a gentler cut loses less)."""
 CUBIC_SCALE = 0.01
 """CUBIC's C as a share of ``limit / period`` per second cubed: from a cut at the full rate, the
-rate is back after about two seconds."""
-MARGIN_STEP = 0.005
+rate is back after about two seconds, and probes beyond it slowly."""
+MARGIN_STEP = 0.01
 """Each 429 that cuts the rate also widens the margin by this much (jitter the answer times hid)."""
 MARGIN_HALF_LIFE = 30.0
 """Periods after which that extra margin has shrunk by half."""
@@ -87,8 +90,9 @@ STORM_CUTS = 3
 """Cuts in a row, with no success between them, after which a 429 holds every slot."""
 CATCH_UP = 0.5
 """A grant asked for late may come this share of a spacing early (late threads catch up a little)."""
-DEFAULT_IN_FLIGHT = 16
-"""Calls in flight suggested before any answer has been timed."""
+DEFAULT_IN_FLIGHT = 64
+"""Calls in flight suggested before any answer has been timed (the grants are spaced anyway, so
+more calls waiting for a slot cost nothing, and a far server is not kept waiting for work)."""
 IN_FLIGHT_HEADROOM = 4
 """Calls in flight added to Little's law (calls held by a retry, timing noise)."""
 

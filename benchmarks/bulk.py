@@ -110,8 +110,8 @@ def sandbox_process(*options: str) -> Iterator[Sandbox]:
             process.wait()
 
 
-def events(count: int) -> Iterator[dict[str, Any]]:
-    for n in range(count):
+def events(count: int, first: int = 0) -> Iterator[dict[str, Any]]:
+    for n in range(first, first + count):
         yield {
             "cuid": 10000000001 + n % 100000,
             "eventName": "open_app",
@@ -120,18 +120,30 @@ def events(count: int) -> Iterator[dict[str, Any]]:
         }
 
 
-def bulk_run(sandbox: Sandbox, count: int, timeout: float) -> dict[str, Any]:
-    """Report ``count`` events; return the figures, checked against the sandbox's state."""
+def bulk_run(
+    sandbox: Sandbox,
+    count: int,
+    timeout: float,
+    *,
+    concurrency: int = bulk.DEFAULT_CONCURRENCY,
+    pace: bool | str = True,
+    first: int = 0,
+) -> dict[str, Any]:
+    """Report ``count`` events; return the figures, checked against the sandbox's state.
+
+    ``pace`` may name a Redis for a shared quota; ``first`` numbers the events, so that
+    several processes can share one sandbox.
+    """
     sent_ids: dict[str, Outcome] = {}
 
     def note(outcome: RecordOutcome) -> None:
         sent_ids[outcome.value["randomId"]] = outcome.outcome
 
     with GrowthClient(
-        sandbox.project_id, sandbox.project_secret, sandbox.base_url, timeout=timeout
+        sandbox.project_id, sandbox.project_secret, sandbox.base_url, timeout=timeout, pace=pace
     ) as client:
         started = time.perf_counter()
-        summary = bulk.report_events(client, events(count), on_outcome=note)
+        summary = bulk.report_events(client, events(count, first), on_outcome=note, concurrency=concurrency)
         elapsed = time.perf_counter() - started
     state = sandbox.state()
     stored = collections.Counter(event["randomId"] for event in state["events"])

@@ -71,3 +71,25 @@ def test_bulk_prints_throughput_faults_and_memory_with_nothing_lost() -> None:
     assert results["faults"]["faults_injected"], "the fault run injected nothing"
     memory = results["memory"]
     assert memory["stored"] == memory["records"] and memory["peak_rss_mb"] > 0, memory
+
+
+@pytest.mark.timeout(300)
+def test_pacing_runs_both_pacers_over_a_modelled_network_and_draws_the_chart(tmp_path: Path) -> None:
+    chart, results_file = tmp_path / "chart.png", tmp_path / "results.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "pacing.py"), "matrix", "--records", "2000",
+         "--round-trips", "0,200", "--limiters", "token", "--chart", str(chart), "--json", str(results_file)],
+        cwd=ROOT, capture_output=True, text=True, timeout=240, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = json.loads(results_file.read_text())["matrix"]
+    assert [(r["rtt_ms"], r["pacer"]) for r in rows] == [
+        (0, "adaptive"),
+        (0, "today"),
+        (200, "adaptive"),
+        (200, "today"),
+    ]
+    for row in rows:
+        assert row["accepted"] == row["records"] == 2000 and row["lost"] == row["stored_twice"] == 0, row
+        assert row["share_of_ceiling"] > 0 and 0 <= row["429s_share_of_calls"] <= 1, row
+    assert chart.read_bytes().startswith(b"\x89PNG")

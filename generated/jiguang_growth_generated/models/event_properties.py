@@ -65,11 +65,11 @@ class EventProperties:
                 try:
                     if not isinstance(data, list):
                         raise TypeError()
-                    componentsschemas_event_property_value_type_4 = cast(
+                    componentsschemas_event_property_value_type_5 = cast(
                         list[str], data
                     )
 
-                    return componentsschemas_event_property_value_type_4
+                    return componentsschemas_event_property_value_type_5
                 except (TypeError, ValueError, AttributeError, KeyError):
                     pass
                 return cast(EventBoolValue | float | int | list[str] | str, data)

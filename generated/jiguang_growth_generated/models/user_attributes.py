@@ -24,7 +24,7 @@ class UserAttributes:
 
     """
 
-    additional_properties: dict[str, float | list[str] | str | UserBoolValue] = (
+    additional_properties: dict[str, float | int | list[str] | str | UserBoolValue] = (
         _attrs_field(init=False, factory=dict)
     )
 
@@ -50,7 +50,7 @@ class UserAttributes:
 
             def _parse_additional_property(
                 data: object,
-            ) -> float | list[str] | str | UserBoolValue:
+            ) -> float | int | list[str] | str | UserBoolValue:
                 try:
                     if not isinstance(data, int):
                         raise TypeError()
@@ -64,14 +64,14 @@ class UserAttributes:
                 try:
                     if not isinstance(data, list):
                         raise TypeError()
-                    componentsschemas_user_attribute_value_type_4 = cast(
+                    componentsschemas_user_attribute_value_type_5 = cast(
                         list[str], data
                     )
 
-                    return componentsschemas_user_attribute_value_type_4
+                    return componentsschemas_user_attribute_value_type_5
                 except (TypeError, ValueError, AttributeError, KeyError):
                     pass
-                return cast(float | list[str] | str | UserBoolValue, data)
+                return cast(float | int | list[str] | str | UserBoolValue, data)
 
             additional_property = _parse_additional_property(prop_dict)
 
@@ -84,7 +84,7 @@ class UserAttributes:
     def additional_keys(self) -> list[str]:
         return list(self.additional_properties.keys())
 
-    def __getitem__(self, key: str) -> float | list[str] | str | UserBoolValue:
+    def __getitem__(self, key: str) -> float | int | list[str] | str | UserBoolValue:
         return self.additional_properties[key]
 
     def __setitem__(

@@ -181,6 +181,11 @@ def _(spec: Spec) -> None:
     }
 
 
+@case("unauthorized-response-missing", "house-error-responses")
+def _(spec: Spec) -> None:
+    del _op(spec)["responses"]["401"]
+
+
 @case("rate-limit-response-missing", "house-error-responses")
 def _(spec: Spec) -> None:
     del _op(spec)["responses"]["429"]

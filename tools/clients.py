@@ -90,7 +90,8 @@ def _run(
 
 def _need(path: Path, step: str, install: str) -> Path:
     if not path.exists():
-        raise ClientBuildError(f"{step}: {path.relative_to(ROOT)} is missing; {install}")
+        shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+        raise ClientBuildError(f"{step}: {shown} is missing; {install}")
     return path
 
 
@@ -110,7 +111,7 @@ def _system_tool(name: str, language: str, install: str) -> Path:
 
 
 def _java(language: str) -> Path:
-    java = _system_tool("java", language, "apt-get install openjdk-17-jre-headless (make clients)")
+    java = _system_tool("java", language, "apt-get install openjdk-17-jre-headless")
     version = _run([java, "-version"], f"{language}: java -version")
     if 'version "17' not in version and 'version "2' not in version:
         raise ClientBuildError(f"{language}: OpenAPI Generator needs Java 17 or newer, found:\n{version}")
@@ -253,6 +254,7 @@ def build_pydantic(spec: Path, out: Path) -> str:
 def _generate_only(language: str) -> Callable[[Path, Path], str]:
     def build(spec: Path, out: Path) -> str:
         folder = out / language
+        _java(language)
         generator = _venv_tool("openapi-generator-cli", language)
         key = _key(
             language, spec, [], [_run([generator, "version"], f"{language}: openapi-generator version")]

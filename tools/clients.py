@@ -55,11 +55,10 @@ PYDANTIC_OPTIONS = (
     "float",
     "bool",
     "--target-python-version=3.11",
-    "--formatters",
-    "black",
-    "isort",
 )
 """mypy-friendly constraints; strict scalars so that a JSON ``true`` is no event number."""
+PYDANTIC_FORMATTERS = ("--formatters", "black", "isort")
+"""Named explicitly: datamodel-code-generator warns that its default will change."""
 
 
 class ClientBuildError(Exception):
@@ -237,7 +236,16 @@ def build_pydantic(spec: Path, out: Path) -> str:
     _fresh(folder)
     models = folder / "growth_models.py"
     _run(
-        [codegen, "--input", spec, "--input-file-type=openapi", "--output", models, *PYDANTIC_OPTIONS],
+        [
+            codegen,
+            "--input",
+            spec,
+            "--input-file-type=openapi",
+            "--output",
+            models,
+            *PYDANTIC_OPTIONS,
+            *PYDANTIC_FORMATTERS,
+        ],
         "pydantic: datamodel-codegen",
     )
     _run([python, "-W", "error", "-c", "import growth_models"], "pydantic: import of the models", cwd=folder)

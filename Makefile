@@ -49,6 +49,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "setup: Node.js is missing; install step 'apt-get install nodejs npm' is needed"; exit 1; }
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 

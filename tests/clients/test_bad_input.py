@@ -46,6 +46,35 @@ def test_a_float_number_format_changes_go_round_trips(tmp_path: Path) -> None:
     assert "setUserAttributes request every_type" in changed
 
 
+def test_value_unions_without_the_integer_branch_change_pydantic_round_trips(tmp_path: Path) -> None:
+    def no_integer_branch(schemas: dict[str, Any]) -> None:
+        for union in ("EventPropertyValue", "UserAttributeValue"):
+            branches = schemas[union]["anyOf"]
+            branches.remove({"$ref": "#/components/schemas/IntegerValue"})
+
+    spec = _spec_copy(tmp_path, no_integer_branch)
+    out = tmp_path / "clients"
+    clients.build_pydantic(spec, out)
+    examples = clients.write_examples(spec, out)
+    python, script = clients.command("pydantic")[:2]
+    run = subprocess.run(
+        [python, script, str(out / "pydantic"), "roundtrip", str(examples)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    encoded = json.loads(run.stdout)
+    assert same_json(encoded["reportEvents request documented"]["data"][0]["properties"]["property_b"], 2.0)
+    assert same_json(
+        encoded["setUserAttributes request every_type"]["data"]["is_vip"], 1.0
+    )  # a BOOL 1 as 1.0
+    assert not same_json(encoded["setUserAttributes request every_type"], _value(spec, "every_type"))
+
+
+def _value(spec: Path, name: str) -> Any:
+    return next(e.value for e in clients.spec_examples.load(spec) if e.name.endswith(f" request {name}"))
+
+
 def test_enums_without_varnames_stop_the_go_build(tmp_path: Path) -> None:
     def plain_enums(schemas: dict[str, Any]) -> None:
         for name in ("EventBoolValue", "UserBoolValue"):

@@ -15,7 +15,8 @@ writes into ``build/clients/``:
 Each language is rebuilt only when the spec, its own sources or a tool version changed (the key
 is in ``<language>/.key``). The tools come from ``build/clients-venv`` (``clients/requirements.txt``,
 installed by ``make clients``), Java 17 and Node; a missing one stops the build with a message that
-names the install step. ``run`` prints the command line that exercises one built client.
+names the install step. :func:`command` gives the command line of a built client's check
+program (``roundtrip`` and ``live``; see clients/*/).
 """
 
 from __future__ import annotations

@@ -67,8 +67,14 @@ class ClientBuildError(Exception):
 
 
 def _run(
-    command: Sequence[str | Path], step: str, *, cwd: Path = ROOT, env: dict[str, str] | None = None
+    command: Sequence[str | Path],
+    step: str,
+    *,
+    cwd: Path = ROOT,
+    env: dict[str, str] | None = None,
+    quiet: bool = False,
 ) -> str:
+    """Run one step; fail when it fails, or (``quiet``) when it prints anything, e.g. a warning."""
     try:
         run = subprocess.run(
             [str(part) for part in command],
@@ -85,6 +91,8 @@ def _run(
         raise ClientBuildError(f"{step}: no result within 600 s") from None
     if run.returncode != 0:
         raise ClientBuildError(f"{step} failed (exit {run.returncode}):\n{run.stdout}{run.stderr}".rstrip())
+    if quiet and (run.stdout + run.stderr).strip():
+        raise ClientBuildError(f"{step} printed warnings:\n{run.stdout}{run.stderr}".rstrip())
     return run.stdout + run.stderr
 
 
@@ -168,8 +176,10 @@ def build_go(spec: Path, out: Path) -> str:
     _generator("go", spec, folder / "client")
     env = go_env()
     # The generated test/ folder needs testify from the module proxy; the package itself needs nothing.
-    _run([go, "build", "."], "go: go build of the generated client", cwd=folder / "client", env=env)
-    _run([go, "vet", "."], "go: go vet of the generated client", cwd=folder / "client", env=env)
+    _run(
+        [go, "build", "."], "go: go build of the generated client", cwd=folder / "client", env=env, quiet=True
+    )
+    _run([go, "vet", "."], "go: go vet of the generated client", cwd=folder / "client", env=env, quiet=True)
     check = folder / "clientcheck-src"
     check.mkdir()
     shutil.copy(harness, check / "main.go")
@@ -177,10 +187,11 @@ def build_go(spec: Path, out: Path) -> str:
         f"module clientcheck\n\ngo 1.23\n\nrequire {GO_MODULE} v0.0.0\n\nreplace {GO_MODULE} => ../client\n",
         encoding="utf-8",
     )
-    _run([go, "vet", "."], "go: go vet of clients/go/main.go", cwd=check, env=env)
+    _run([go, "vet", "."], "go: go vet of clients/go/main.go", cwd=check, env=env, quiet=True)
     _run(
         [go, "build", "-o", folder / "clientcheck", "."],
         "go: go build of clients/go/main.go",
+        quiet=True,
         cwd=check,
         env=env,
     )
@@ -219,6 +230,7 @@ def build_typescript(spec: Path, out: Path) -> str:
     _run(
         [tools[1], "--project", folder / "tsconfig.json", "--pretty", "false"],
         "typescript: tsc --strict of clients/typescript/client.ts",
+        quiet=True,
     )
     (folder / "out" / "package.json").write_text('{"type": "module"}\n', encoding="utf-8")
     (folder / ".key").write_text(key, encoding="utf-8")

@@ -42,6 +42,7 @@ from ._config import SandboxConfig
 from ._faults import REFUSING_STATUSES, Draw, Fault, FaultInjector, FaultKind
 from ._ratelimit import RateLimiter
 from ._state import RequestRejectedError, SandboxState
+from ._whole_numbers import decimal_for_integer
 
 __all__ = [
     "INSPECTION_PATH",
@@ -310,6 +311,13 @@ class SandboxApp:
                 f"invalid request: {error.message} (rule: {error.rule})",
                 data={"field": error.field, "rule": error.rule},
             )
+        decimal = decimal_for_integer(op.request_schema, body)
+        if decimal is not None:
+            return envelope(
+                SandboxCode.INVALID_REQUEST,
+                f"invalid request: {decimal} must be an integer, without a decimal point (rule: type)",
+                data={"field": decimal, "rule": "type"},
+            )
         try:
             payload = self.state.apply(op.operation_id, body)
         except RequestRejectedError as rejection:
@@ -361,7 +369,11 @@ class SandboxApp:
 
     async def _read_body(self, request: Request) -> bytes:
         content_type = request.headers.get("content-type")
-        if content_type is not None:
+        if content_type is None:
+            raise _Answer(
+                envelope(SandboxCode.UNSUPPORTED_MEDIA_TYPE, "missing Content-Type; send application/json")
+            )
+        else:
             media = content_type.split(";", 1)[0].strip().lower()
             if media != "application/json" and not media.endswith("+json"):
                 raise _Answer(

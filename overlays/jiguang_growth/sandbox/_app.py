@@ -42,7 +42,6 @@ from ._config import SandboxConfig
 from ._faults import REFUSING_STATUSES, Draw, Fault, FaultInjector, FaultKind
 from ._ratelimit import RateLimiter
 from ._state import RequestRejectedError, SandboxState
-from ._whole_numbers import decimal_for_integer
 
 __all__ = [
     "INSPECTION_PATH",
@@ -310,13 +309,6 @@ class SandboxApp:
                 SandboxCode.INVALID_REQUEST,
                 f"invalid request: {error.message} (rule: {error.rule})",
                 data={"field": error.field, "rule": error.rule},
-            )
-        decimal = decimal_for_integer(op.request_schema, body)
-        if decimal is not None:
-            return envelope(
-                SandboxCode.INVALID_REQUEST,
-                f"invalid request: {decimal} must be an integer, without a decimal point (rule: type)",
-                data={"field": decimal, "rule": "type"},
             )
         try:
             payload = self.state.apply(op.operation_id, body)

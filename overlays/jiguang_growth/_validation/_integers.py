@@ -1,8 +1,10 @@
 """Find a decimal such as ``1.0`` where openapi.yaml wants an integer.
 
-The request validator translates the spec to draft-7 JSON Schema, under which ``1.0`` counts
-as an integer; OpenAPI 3.0 readers (openapi-core, every generated client with an ``int64``
-field) refuse it. The sandbox answers as the spec reads, so it refuses such a body too.
+fastjsonschema follows draft-7 JSON Schema, under which ``1.0`` counts as an integer;
+OpenAPI 3.0 readers (openapi-core, every generated client with an ``int64`` field) refuse it.
+:func:`jiguang_growth._validation.validate_schema` asks this walk after fastjsonschema
+accepted a body that the fast check did not, so the client refuses such a body before
+sending it, and the sandbox, which validates with the same function, refuses it too.
 A decimal is accepted wherever some branch of an ``anyOf``/``oneOf`` takes a number.
 """
 

@@ -18,7 +18,7 @@ answer time itself, so a server 500 ms away gets the same rate as one next door.
 A 429 means the server counted differently, or someone else uses the same
 project. It delays its own call by ``Retry-After`` (the retry policy does
 that) and cuts this pacer's rate to ``CUBIC_BETA`` of the rate it was sending
-at; the rate then grows back along a cubic curve, slowly near the old rate and
+at (deeper when a larger share of the last period's answers were 429s); the rate then grows back along a cubic curve, slowly near the old rate and
 faster beyond it (CUBIC, as TCP and botocore's ``adaptive`` retry mode use),
 and the margin widens by ``MARGIN_STEP`` (halving every ``MARGIN_HALF_LIFE``
 periods), so jitter the answer times did not show makes the next 429 rarer.
@@ -86,6 +86,11 @@ MARGIN_HALF_LIFE = 30.0
 """Periods after which that extra margin has shrunk by half."""
 MIN_RATE_SHARE = 0.02
 """Cuts never take the rate below this share of the limit."""
+MIN_MEASURED = 0.25
+"""Periods a pacer must have granted for before a cut starts from the rate it measured sending at
+(earlier, from the rate it allows)."""
+MIN_ANSWERS = 10
+"""Answers of the last period needed before the share refused among them deepens a cut."""
 STORM_CUTS = 3
 """Cuts in a row, with no success between them, after which a 429 holds every slot."""
 CATCH_UP = 0.5
@@ -93,8 +98,9 @@ CATCH_UP = 0.5
 DEFAULT_IN_FLIGHT = 64
 """Calls in flight suggested before any answer has been timed (the grants are spaced anyway, so
 more calls waiting for a slot cost nothing, and a far server is not kept waiting for work)."""
-IN_FLIGHT_HEADROOM = 4
-"""Calls in flight added to Little's law (calls held by a retry, timing noise)."""
+IN_FLIGHT_HEADROOM = 16
+"""Calls in flight added to Little's law: a call waiting to retry (a 503's ``Retry-After``, a
+timeout) holds its place for seconds without sending, and must not starve the others."""
 
 _clock: Callable[[], float] = time.monotonic
 """Clock of the shared pacers (tests replace it)."""
@@ -129,6 +135,9 @@ class Pacer:
         self._next_grant = -math.inf
         self._granted: deque[float] = deque()
         """Grant times of the last period (the rate actually sent at)."""
+        self._first_grant = math.inf
+        self._answers: deque[tuple[float, bool]] = deque()
+        """(when, whether it was a 429) of the answers of the last period."""
         self._in_flight = 0
         self._paused_until = -math.inf
         self._srtt: float | None = None
@@ -137,6 +146,8 @@ class Pacer:
         self._cut_from = math.inf
         """The rate when the last cut happened (CUBIC's W_max); infinite before any cut."""
         self._cuts_in_row = 0
+        self._beta = CUBIC_BETA
+        """The factor of the last cut."""
         self._extra = 0.0
         """Margin learnt from 429s, as of ``_cut_at`` (it decays from there)."""
         self.pauses = 0
@@ -160,6 +171,7 @@ class Pacer:
                 if wait:  # None (unreachable) and 0.0 both go ahead on the local rate
                     return wait
             self._next_grant = max(self._next_grant, now - CATCH_UP * interval) + interval
+            self._first_grant = min(self._first_grant, now)
             self._in_flight += 1
             granted = self._granted
             granted.append(now)
@@ -187,6 +199,7 @@ class Pacer:
             now = self._clock()
             if answer_seconds is not None:
                 self._sample(max(0.0, answer_seconds))
+                self._answers.append((now, throttled))
             if throttled:
                 self.rate_limited += 1
                 granted_at = now - (answer_seconds or 0.0)
@@ -251,7 +264,7 @@ class Pacer:
         if self._cut_from < math.inf:
             scale = CUBIC_SCALE
             top = self._cut_from
-            k = (top * (1.0 - CUBIC_BETA) / scale) ** (1 / 3)
+            k = (top * (1.0 - self._beta) / scale) ** (1 / 3)
             elapsed = (now - self._cut_at) / self.period
             share = min(share, max(MIN_RATE_SHARE, scale * (elapsed - k) ** 3 + top))
         return share
@@ -268,9 +281,20 @@ class Pacer:
         granted = self._granted
         while granted and granted[0] <= now - self.period:
             granted.popleft()
-        sent_share = len(granted) / self.limit  # the share actually sent at, over the last period
         current = self._share(now)
-        self._cut_from = max(MIN_RATE_SHARE, min(current, sent_share) if sent_share else current)
+        span = min(self.period, now - self._first_grant)  # a young pacer has sent for less than a period
+        sent_share = current
+        if span >= MIN_MEASURED * self.period:
+            sent_share = len(granted) * self.period / span / self.limit  # the share actually sent at
+        answers = self._answers
+        while answers and answers[0][0] <= now - self.period:
+            answers.popleft()
+        refused = 0.0
+        if len(answers) >= MIN_ANSWERS:
+            refused = sum(1 for _, throttled in answers if throttled) / len(answers)
+        # Far over the limit (many refused), cut by as much as was refused; else by CUBIC's beta.
+        self._beta = max(MIN_RATE_SHARE, min(CUBIC_BETA, 1.0 - refused))
+        self._cut_from = max(MIN_RATE_SHARE, min(current, sent_share))
         self._extra = min(MAX_MARGIN, self._extra_margin(now) + MARGIN_STEP)
         self._cut_at = now
         self._cuts_in_row += 1

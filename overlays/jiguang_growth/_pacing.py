@@ -18,7 +18,8 @@ answer time itself, so a server 500 ms away gets the same rate as one next door.
 A 429 means the server counted differently, or someone else uses the same
 project. It delays its own call by ``Retry-After`` (the retry policy does
 that) and cuts this pacer's rate to ``CUBIC_BETA`` of the rate it was sending
-at (deeper when a larger share of the last period's answers were 429s); the rate then grows back along a cubic curve, slowly near the old rate and
+at (deeper when a larger share of the last period's answers were 429s); the
+rate then grows back along a cubic curve, slowly near the old rate and
 faster beyond it (CUBIC, as TCP and botocore's ``adaptive`` retry mode use),
 and the margin widens by ``MARGIN_STEP`` (halving every ``MARGIN_HALF_LIFE``
 periods), so jitter the answer times did not show makes the next 429 rarer.

@@ -336,6 +336,7 @@ class SandboxApp:
         answer = self._process(op, raw, call, inline=True) if len(raw) <= INLINE_BODY_BYTES else None
         if answer is None:  # long work goes to a worker thread, so the loop keeps serving other calls
             answer = await run_in_threadpool(self._process, op, raw, call)
+            assert answer is not None  # not inline: the write waits for the state instead
         if fault is None:
             return answer
         call.fault = fault.label

@@ -60,15 +60,15 @@ def test_a_connection_that_never_sends_a_request_is_closed() -> None:
 
 def test_a_head_sent_a_byte_at_a_time_is_cut_off_at_the_deadline() -> None:
     head = f"POST {OPS['getCuids'].full_path} HTTP/1.1\r\nHost: 127.0.0.1\r\n" + "X-Slow: " + "a" * 200
-    with SandboxServer(head_timeout=0.5) as sandbox, silent_sockets(sandbox.port, 1) as (sock,):
-        started = time.monotonic()
-        with pytest.raises(OSError):  # the server hangs up while bytes are still arriving
-            for byte in head.encode():
-                sock.sendall(bytes([byte]))
-                time.sleep(0.02)  # 200+ bytes: about 4 s in all, eight times the deadline
-            assert closed_by_server(sock, 5)  # never reached when the server cuts the head off
-            raise AssertionError("the whole head trickled in without the server hanging up")
-        assert time.monotonic() - started < 4
+    with (
+        SandboxServer(head_timeout=0.5) as sandbox,
+        silent_sockets(sandbox.port, 1) as (sock,),
+        pytest.raises(OSError),  # the server hangs up while bytes are still arriving
+    ):
+        for byte in head.encode():
+            sock.sendall(bytes([byte]))
+            time.sleep(0.02)  # 200+ bytes: about 4 s in all, eight times the deadline
+        pytest.fail("the whole head trickled in without the server hanging up")
 
 
 def test_the_deadline_restarts_for_each_request_of_a_kept_alive_connection() -> None:

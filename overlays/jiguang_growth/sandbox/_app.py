@@ -1,6 +1,7 @@
 """The sandbox as an ASGI application (Starlette), routed and validated from openapi.yaml.
 
-One call to an operation goes through, in order: routing (404, 405), HTTP
+One call to an operation goes through, in order: the ``Host`` check (421, against
+DNS rebinding), routing (404, 405), HTTP
 Basic auth (401), the operation's rate limit (429), the fault draw and its
 latency, refusing faults, reading the body (415, 413, 408), JSON parsing
 (400), ``validate_request`` against the spec (400), the state's own rules
@@ -260,17 +261,20 @@ class SandboxApp:
             f"got {short_repr(Headers(scope=scope).get('host'))} (a guard against DNS rebinding)",
             headers={"Connection": "close"},
         )
-        path = str(scope.get("path", ""))
+        self._record_unrouted(str(scope.get("method", "")), str(scope.get("path", "")), response)
+        return response
+
+    def _record_unrouted(self, method: str, path: str, response: EnvelopeResponse) -> None:
+        """Log an answer given before an operation ran (the state view's are not logged)."""
         if not path.startswith(INSPECTION_PREFIX):
             op = self._paths.get(path)
             self.state.record(
                 operation=op.operation_id if op else None,
-                method=str(scope.get("method", "")),
+                method=method,
                 path=path,
                 status=response.status_code,
                 code=response.code,
             )
-        return response
 
     # --- operations ---------------------------------------------------------------------------
 
@@ -474,15 +478,7 @@ class SandboxApp:
         else:
             content = {"code": exc.status_code * 100, "msg": str(exc.detail)}
             response = EnvelopeResponse(content, exc.status_code, headers)
-        if not path.startswith(INSPECTION_PREFIX):
-            op = self._paths.get(path)
-            self.state.record(
-                operation=op.operation_id if op else None,
-                method=request.method,
-                path=path,
-                status=response.status_code,
-                code=response.code,
-            )
+        self._record_unrouted(request.method, path, response)
         return response
 
     async def _crash(self, request: Request, exc: Exception) -> Response:

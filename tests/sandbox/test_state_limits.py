@@ -182,24 +182,37 @@ def test_a_long_write_holding_the_state_leaves_other_connections_served(
     assert sandbox.state.attributes(CUID) == {"tags": tags}
 
 
-def test_a_long_state_view_leaves_other_connections_served(
-    sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
+class SlowToCopy:
+    """Stored event properties whose copying for the state view waits for ``release``."""
+
+    def __init__(self, entered: threading.Event, release: threading.Event) -> None:
+        self.entered, self.release = entered, release
+        self.copies = 0
+
+    def __deepcopy__(self, memo: Any) -> Any:
+        self.copies += 1
+        if self.copies == 1:
+            return self  # the write's own copy: the state holds this object
+        self.entered.set()
+        self.release.wait(10)
+        return {}
+
+
+def test_a_long_state_view_leaves_other_connections_and_the_request_log_alone(sandbox: SandboxServer) -> None:
     entered, release = threading.Event(), threading.Event()
-    original = sandbox.state.snapshot
-
-    def snapshot() -> Any:
-        entered.set()
-        release.wait(10)
-        return original()
-
-    monkeypatch.setattr(sandbox.state, "snapshot", snapshot)
+    slow = SlowToCopy(entered, release)
+    event = {"cuid": CUID, "eventName": "open_app", "itime": 1654076420772, "properties": slow}
+    sandbox.state.apply("reportEvents", {"data": [event]})  # straight in: no JSON could hold it
     with ThreadPoolExecutor(1) as pool, make_client(sandbox, timeout=5) as other:
         view = pool.submit(state_view, sandbox)
         try:
             assert entered.wait(5)
-            quick = call(other, "getCuids", VALID_BODIES["getCuids"])  # a frozen loop makes this time out
+            # Answered and logged while the view copies the state (a frozen loop makes these time out).
+            invalid = call(other, "getCuids", {"identityName": "phone"})
+            unauthorized = httpx.post(sandbox.api_url + "/user/register", json={}, timeout=5)
         finally:
             release.set()
-        assert quick.json()["code"] == 0
-        assert view.result().status_code == 200
+        assert_envelope(invalid, 400, 40002)
+        assert_envelope(unauthorized, 401, 40100)
+        assert view.result().json()["data"]["events"][0]["properties"] == {}
+    assert [record.status for record in sandbox.state.requests()][-2:] == [400, 401]

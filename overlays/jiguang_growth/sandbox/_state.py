@@ -330,15 +330,14 @@ class SandboxState:
 
     def snapshot(self) -> StateSnapshot:
         """A deep copy of everything, taken atomically."""
-        with self._lock, self._log_lock:
-            return StateSnapshot(
-                events=tuple(copy.deepcopy(self._events)),
-                duplicate_events=self._duplicates,
-                identities=copy.deepcopy(self._identities),
-                attributes=copy.deepcopy(self._attributes),
-                channels=copy.deepcopy(self._channels),
-                requests=tuple(self._requests),
-            )
+        with self._lock:
+            events = tuple(copy.deepcopy(self._events))
+            identities = copy.deepcopy(self._identities)
+            attributes = copy.deepcopy(self._attributes)
+            channels = copy.deepcopy(self._channels)
+            with self._log_lock:  # briefly: the event loop logs every call under this lock
+                requests = tuple(self._requests)
+            return StateSnapshot(events, self._duplicates, identities, attributes, channels, requests)
 
     def events(self) -> list[dict[str, Any]]:
         """Copies of the stored events, in arrival order."""

@@ -59,7 +59,9 @@ def test_debug_adds_method_and_url_and_a_final_failure_says_not_retried(
         harness.run(OPS["reportEvents"], [refused], telemetry=False)
     timeout, bad = (r.getMessage() for r in lines(caplog))
     assert all(r.levelno == logging.DEBUG for r in lines(caplog))
-    assert timeout.startswith(f"setUserAttributes PUT {OPS['setUserAttributes'].url} attempt 1: no answer (sent) in")
+    assert timeout.startswith(
+        f"setUserAttributes PUT {OPS['setUserAttributes'].url} attempt 1: no answer (sent) in"
+    )
     assert timeout.endswith("APITimeoutError, not retried")
     assert bad.startswith(f"reportEvents POST {OPS['reportEvents'].url} attempt 1: HTTP 400 code 4 in")
     assert bad.endswith("BadRequestError, not retried")

@@ -1,4 +1,4 @@
-"""``on_attempt`` hooks: one immutable record per attempt, without secrets; a raising hook never breaks a call."""
+"""``on_attempt`` hooks: an immutable record per attempt, no secrets; a raising hook never breaks a call."""
 
 from __future__ import annotations
 
@@ -72,7 +72,9 @@ def test_no_answer_records_no_status_and_whether_the_request_was_sent(
 
 def test_an_unreadable_answer_is_recorded_and_not_retried(harness: Harness) -> None:
     records: list[Attempt] = []
-    outcome = harness.run(OPS["setUserChannels"], [httpx.Response(200, text="<html>")], on_attempt=records.append)
+    outcome = harness.run(
+        OPS["setUserChannels"], [httpx.Response(200, text="<html>")], on_attempt=records.append
+    )
     assert isinstance(outcome.error, APIResponseError)
     assert [(r.status_code, r.code, r.error_type, r.will_retry) for r in records] == [
         (200, None, APIResponseError, False)
@@ -149,7 +151,12 @@ def test_errors_carry_the_attempt_count_and_the_answer_headers_and_still_pickle(
     assert SECRET not in repr(error.headers) and error.headers["x-echo"] == "token [redacted]"
     copy = pickle.loads(pickle.dumps(error))
     assert type(copy) is RateLimitError
-    assert (copy.attempts, copy.headers, copy.code, str(copy)) == (error.attempts, error.headers, 4, str(error))
+    assert (copy.attempts, copy.headers, copy.code, str(copy)) == (
+        error.attempts,
+        error.headers,
+        4,
+        str(error),
+    )
 
 
 def test_response_and_connection_errors_carry_attempts_too_and_pickle(harness: Harness) -> None:

@@ -4,13 +4,20 @@ Every variant sends the same bytes to an in-memory transport that answers with
 a canned envelope, so what is measured is the work on our side of the socket:
 
 * ``GrowthClient``: validation against openapi.yaml, encoding, the retry
-  driver, envelope checks and typed results.
+  driver, envelope checks and typed results; no hook, ``telemetry=False``.
 * ``raw httpx``: what a careful caller writes by hand: ``json.dumps`` the
   body, ``httpx.Client.post`` with ``BasicAuth``, check the status,
   ``json.loads`` the envelope, check ``code == 0``, return ``data``. No spec
   validation.
 * ``requests``: the same by hand with a ``requests.Session`` and a custom
   transport adapter.
+
+The same rounds also time ``GrowthClient`` with observers on, to show what
+they cost: a no-op ``on_attempt`` hook; OpenTelemetry through the API alone
+(no SDK installed or configured: what ``telemetry`` costs by default when
+only ``opentelemetry-api`` is there); and OpenTelemetry with the SDK's tracer
+and meter providers (every span made and ended, into an exporter that drops
+it; both instruments recorded).
 
 Rounds are interleaved (each round times every variant once, in a rotating
 order) and the median of the rounds is reported, so load from other
@@ -37,14 +44,19 @@ from typing import Any
 import httpx
 import requests
 import requests.adapters
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
 
-from jiguang_growth import GrowthClient, _spec, _validation
+from jiguang_growth import GrowthClient, _spec, _telemetry, _validation
 
 PROJECT_ID = "100102"
 SECRET = "bench-secret-0123456789"
 BASE_URL = "https://growth.example.invalid"
-TARGET = 1.15
-"""GrowthClient may cost at most this many times the raw httpx call."""
+TARGET = 1.10
+"""GrowthClient (no hook, no telemetry) may cost at most this many times the raw httpx call."""
 
 API_URL = BASE_URL + _spec.base_path()
 REPORT_URL = API_URL + _spec.operation("reportEvents").path
@@ -179,9 +191,42 @@ def raw_requests(payload: Payload) -> Setup:
     return Setup(call, adapter, session.close)
 
 
-def growth_client(payload: Payload) -> Setup:
+class _DropSpans(SpanExporter):
+    """An exporter that drops every span: the SDK's work without any I/O."""
+
+    def export(self, spans: Any) -> SpanExportResult:
+        return SpanExportResult.SUCCESS
+
+
+def _sdk_telemetry() -> _telemetry.Telemetry:
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(_DropSpans()))
+    return _telemetry.Telemetry(tracer_provider, MeterProvider(metric_readers=[InMemoryMetricReader()]))
+
+
+def _client(transport: CannedHttpx, observers: str) -> GrowthClient:
+    """A client with the observers named: ``off``, ``hook``, ``otel-api`` or ``otel-sdk``."""
+    if observers in {"off", "hook"}:
+        hook = (lambda record: None) if observers == "hook" else None
+        return GrowthClient(
+            PROJECT_ID, SECRET, BASE_URL, transport=transport, on_attempt=hook, telemetry=False
+        )
+    telemetry = (
+        _telemetry.Telemetry(trace.NoOpTracerProvider(), metrics.NoOpMeterProvider())
+        if observers == "otel-api"
+        else _sdk_telemetry()
+    )
+    shared = _telemetry.shared
+    _telemetry.shared = lambda: telemetry  # type: ignore[assignment]
+    try:
+        return GrowthClient(PROJECT_ID, SECRET, BASE_URL, transport=transport, telemetry=True)
+    finally:
+        _telemetry.shared = shared
+
+
+def growth_client(payload: Payload, observers: str = "off") -> Setup:
     transport = CannedHttpx(payload.answer)
-    client = GrowthClient(PROJECT_ID, SECRET, BASE_URL, transport=transport)
+    client = _client(transport, observers)
     body = payload.body
     if payload.operation_id == "reportEvents":
         events = body["data"]
@@ -198,7 +243,15 @@ def growth_client(payload: Payload) -> Setup:
     return Setup(call, transport, client.close)
 
 
-VARIANTS = {"GrowthClient": growth_client, "raw httpx": raw_httpx, "requests": raw_requests}
+VARIANTS: dict[str, Callable[[Payload], Setup]] = {
+    "GrowthClient": growth_client,
+    "raw httpx": raw_httpx,
+    "requests": raw_requests,
+    "no-op hook": lambda payload: growth_client(payload, "hook"),
+    "OTel API only": lambda payload: growth_client(payload, "otel-api"),
+    "OTel SDK": lambda payload: growth_client(payload, "otel-sdk"),
+}
+OBSERVED = ["no-op hook", "OTel API only", "OTel SDK"]
 
 
 def _time(call: Callable[[], Any], calls: int) -> float:
@@ -259,9 +312,11 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---:|---:|---:|---:|---:|")
     worst = 0.0
     validation: list[tuple[str, float]] = []
+    results: list[tuple[str, dict[str, float]]] = []
     for payload in payloads():
         calls = 3 if args.quick else (200 if len(_dumps(payload.body)) < 1000 else 20)
         result = measure(payload, rounds, calls)
+        results.append((payload.name, result))
         client, raw, req = result["GrowthClient"], result["raw httpx"], result["requests"]
         worst = max(worst, client / raw)
         print(
@@ -269,6 +324,15 @@ def main(argv: list[str] | None = None) -> int:
             f"| {client / raw:.2f} | {req / raw:.2f} |"
         )
         validation.append((payload.name, validation_only(payload, calls)))
+    print()
+    print("Observers (same rounds; µs per call, and the extra over GrowthClient with none):")
+    print()
+    print("| payload | " + " | ".join(f"{name} µs" for name in OBSERVED) + " |")
+    print("|---|" + "---:|" * len(OBSERVED))
+    for name, result in results:
+        base = result["GrowthClient"]
+        cells = [f"{result[v]:.1f} (+{result[v] - base:.1f})" for v in OBSERVED]
+        print(f"| {name} | " + " | ".join(cells) + " |")
     print()
     for name, micros in validation:
         print(f"validation alone, {name}: {micros:.1f} µs")

@@ -12,6 +12,7 @@ import ssl
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from functools import lru_cache
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar, cast
 
@@ -297,6 +298,10 @@ def _default_user_agent() -> str:
     return user_agent()
 
 
+_http_url = lru_cache(maxsize=64)(httpx.URL)
+"""The parsed ``httpx.URL`` of a route's URL: httpx would otherwise parse the string on every request."""
+
+
 def _timeout_of(options: CallOptions) -> Any:
     """The ``timeout`` argument of ``request()``: the call's, or the HTTP client's own."""
     return httpx.USE_CLIENT_DEFAULT if options.timeout is None else options.timeout
@@ -390,7 +395,7 @@ class GrowthClient(_ClientBase[httpx.Client, httpx.BaseTransport]):
                     try:
                         reply = http.request(
                             step.method,
-                            step.url,
+                            _http_url(step.url),
                             content=step.content,
                             headers=headers,
                             auth=auth,
@@ -494,7 +499,7 @@ class AsyncGrowthClient(_ClientBase[httpx.AsyncClient, httpx.AsyncBaseTransport]
                     try:
                         reply = await http.request(
                             step.method,
-                            step.url,
+                            _http_url(step.url),
                             content=step.content,
                             headers=headers,
                             auth=auth,

@@ -16,7 +16,7 @@ global providers, so the application's SDK set-up decides where they go.
 from __future__ import annotations
 
 import time
-from functools import cache
+from functools import cache, lru_cache
 from importlib import metadata
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -65,6 +65,18 @@ class Telemetry:
         return _CallSpan(self, operation_id, method, url)
 
 
+@lru_cache(maxsize=64)
+def _http_attributes(method: str, url: str) -> dict[str, str | int]:
+    """The HTTP semantic-convention attributes of a route (read-only: shared by its calls)."""
+    parts = urlsplit(url)
+    return {
+        "http.request.method": method,
+        "server.address": parts.hostname or "",
+        "server.port": parts.port or _DEFAULT_PORTS.get(parts.scheme, 0),
+        "url.full": url,
+    }
+
+
 class _CallSpan:
     """The span of one call and its attempts' spans."""
 
@@ -72,13 +84,7 @@ class _CallSpan:
         self._telemetry = telemetry
         self._operation_id = operation_id
         self._started = time.perf_counter()
-        parts = urlsplit(url)
-        self._http: dict[str, str | int] = {
-            "http.request.method": method,
-            "server.address": parts.hostname or "",
-            "server.port": parts.port or _DEFAULT_PORTS.get(parts.scheme, 0),
-            "url.full": url,
-        }
+        self._http = _http_attributes(method, url)
         self._span = telemetry._tracer.start_span(
             operation_id,
             kind=SpanKind.INTERNAL,

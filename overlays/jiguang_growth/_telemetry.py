@@ -9,7 +9,7 @@ semantic conventions (``http.request.method``, ``server.address``,
 ``http.request.resend_count``, ``error.type``). Every call also adds to the
 ``growth.client.calls`` counter and the ``growth.client.call.duration``
 histogram (seconds), both by ``growth.operation`` and ``growth.outcome``
-(``success`` or the error's class name). Spans and instruments come from the
+(``success``, ``cancelled`` or the error's class name). Spans and instruments come from the
 global providers, so the application's SDK set-up decides where they go.
 """
 
@@ -65,6 +65,15 @@ class Telemetry:
         return _CallSpan(self, operation_id, method, url)
 
 
+def _outcome(error: BaseException | None) -> str:
+    """``success``, ``cancelled`` (the driver stopped mid-call: a timeout, Ctrl-C) or the error's class."""
+    if error is None:
+        return "success"
+    if isinstance(error, GeneratorExit):
+        return "cancelled"
+    return type(error).__name__
+
+
 @lru_cache(maxsize=64)
 def _http_attributes(method: str, url: str) -> dict[str, str | int]:
     """The HTTP semantic-convention attributes of a route (read-only: shared by its calls)."""
@@ -118,7 +127,7 @@ class _CallSpan:
 
     def end(self, error: BaseException | None, response: httpx.Response | None) -> None:
         span, last = self._span, self._last
-        outcome = "success" if error is None else type(error).__name__
+        outcome = _outcome(error)
         span.set_attribute("growth.retries", 0 if last is None else last.attempt - 1)
         if last is not None and last.status_code is not None:
             span.set_attribute("http.response.status_code", last.status_code)
@@ -126,7 +135,7 @@ class _CallSpan:
             span.set_attribute("growth.code", last.code)
         if error is not None:
             span.set_attribute("error.type", outcome)
-            span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+            span.set_status(Status(StatusCode.ERROR, outcome))
         span.end()
         labels = {"growth.operation": self._operation_id, "growth.outcome": outcome}
         self._telemetry._calls.add(1, labels)

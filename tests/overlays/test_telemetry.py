@@ -175,6 +175,21 @@ def test_calls_are_counted_and_timed_by_operation_and_outcome(otel: Otel) -> Non
     assert all(point.sum >= 0 for point in durations.values())
 
 
+def test_a_call_cut_short_by_the_driver_ends_its_span_as_cancelled(otel: Otel) -> None:
+    def interrupt(request: httpx.Request) -> httpx.Response:
+        raise KeyboardInterrupt
+
+    client = GrowthClient(PROJECT_ID, SECRET, transport=httpx.MockTransport(interrupt))
+    with client, pytest.raises(KeyboardInterrupt):
+        client.get_cuids("phone_test", ["18012345678"])
+    (call,) = otel.finished()  # the attempt never ended: no attempt span
+    assert call.attributes is not None and call.attributes["error.type"] == "cancelled"
+    assert call.status.status_code is StatusCode.ERROR
+    assert {key: point.value for key, point in otel.points("growth.client.calls").items()} == {
+        ("getCuids", "cancelled"): 1
+    }
+
+
 def test_telemetry_false_makes_no_span(otel: Otel) -> None:
     run("sync", [OK], telemetry=False)
     assert otel.finished() == []

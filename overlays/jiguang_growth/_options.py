@@ -3,7 +3,9 @@
 Headers given by the caller (``default_headers``, ``extra_headers``) may add
 or replace any header except ``Authorization``: the credentials come from
 ``project_id`` and ``project_secret`` alone, so a stray header can never send
-a call under another project. Asking for it is a :class:`ConfigurationError`.
+a call under another project. Nor the framing headers httpx writes from the
+body and the URL (``Content-Length``, ``Transfer-Encoding``, ``Host``), which
+a wrong value would corrupt. Asking for one is a :class:`ConfigurationError`.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ __all__ = ["CallOptions", "check_headers", "check_timeout", "merge_headers", "pe
 
 Timeout = float | httpx.Timeout
 
-_RESERVED = "authorization"
+_FRAMING = frozenset(("content-length", "transfer-encoding", "host"))
 _TIMEOUT_PARTS = ("connect", "read", "write", "pool")
 
 
@@ -72,10 +74,12 @@ def check_headers(headers: object, name: str) -> dict[str, str]:
             )
         if any(c in key or c in value for c in "\r\n\0") or not key.strip():
             raise ConfigurationError(f"{name} has an invalid header {key!r} (empty, or a line break)")
-        if key.lower() == _RESERVED:
+        if key.lower() == "authorization":
             raise ConfigurationError(
                 f"{name} must not set Authorization: the client sends project_id and project_secret"
             )
+        if key.lower() in _FRAMING:
+            raise ConfigurationError(f"{name} must not set {key}: httpx writes it from the request")
         checked[key.lower()] = value
     return checked
 

@@ -119,6 +119,14 @@ def test_authorization_can_never_be_set_by_a_header_option(harness: Harness, nam
         harness.client().with_options(default_headers={name: "x"})
 
 
+@pytest.mark.parametrize("name", ["Content-Length", "transfer-encoding", "Host"])
+def test_the_framing_headers_httpx_writes_cannot_be_set_either(harness: Harness, name: str) -> None:
+    op = OPS["getCuids"]
+    outcome = harness.run(op, [ok(op)], kwargs={"extra_headers": {name: "1"}})
+    assert isinstance(outcome.error, ConfigurationError) and not outcome.requests
+    assert f"extra_headers must not set {name}" in str(outcome.error)
+
+
 @pytest.mark.parametrize(
     "headers", [["X-A", "1"], {"X-A": 1}, {b"X-A": "1"}, {"X-A": "1\r\nX-Evil: 1"}, {"": "1"}, "X-A: 1"]
 )

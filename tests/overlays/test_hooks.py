@@ -16,11 +16,12 @@ from jiguang_growth import (
     APITimeoutError,
     Attempt,
     ConfigurationError,
+    GrowthClient,
     InternalServerError,
     RateLimitError,
 )
 
-from .conftest import OPS, SECRET, TOKEN, Harness, envelope
+from .conftest import CHANNELS, OPS, PROJECT_ID, SECRET, TOKEN, Harness, envelope
 
 OK_CUIDS = httpx.Response(200, json=envelope(data=OPS["getCuids"].success_data))
 BUSY = httpx.Response(503, text="<html>unavailable</html>", headers={"Retry-After": "0"})
@@ -175,3 +176,32 @@ def test_an_error_built_by_hand_has_empty_headers_and_one_attempt() -> None:
     error = InternalServerError("boom", status_code=500)
     assert (error.headers, error.attempts) == ({}, 1)
     assert pickle.loads(pickle.dumps(error)).headers == {}
+
+
+class SlowPacer:
+    """A pacer that holds the first attempt for 0.2 s of real time."""
+
+    def __init__(self) -> None:
+        self.waits = [0.2]
+
+    def acquire(self) -> float:
+        return self.waits.pop() if self.waits else 0.0
+
+    def release(self) -> None:
+        pass
+
+    def pause(self, seconds: float) -> None:
+        pass
+
+
+def test_the_wait_for_the_pacer_is_not_part_of_an_attempts_elapsed_time() -> None:
+    records: list[Attempt] = []
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=envelope(data={"count": 1})))
+    with GrowthClient(PROJECT_ID, SECRET, transport=transport, on_attempt=records.append) as client:
+        client._routes = {
+            op_id: dataclasses.replace(route, pacer=SlowPacer())  # type: ignore[arg-type]
+            for op_id, route in client._routes.items()
+        }
+        raw = client.with_raw_response.set_user_channels([CHANNELS])
+    (record,) = records
+    assert raw.elapsed >= 0.2 > 0.1 > record.elapsed

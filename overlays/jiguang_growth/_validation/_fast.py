@@ -145,14 +145,22 @@ class _Compiler:
         self.check_keywords(node, kind)
         if nullable and "enum" in node:
             raise _UnsupportedError("enum on a nullable type")  # null must then be one of the values
+        expression = " and ".join(self.scalar_tests(node, kind, v))
+        return f"({v} is None or ({expression}))" if nullable else f"({expression})"
+
+    def scalar_tests(self, node: dict[str, Any], kind: str, v: str) -> list[str]:
+        """The tests a non-null ``v`` must pass: type, enum, length, pattern, then bounds."""
         tests = [_TYPE_TEST[kind].format(v=v)]
         if "enum" in node:
             tests.append(self.enum(node["enum"], kind, v))
-        for keyword, op in (("minLength", ">="), ("maxLength", "<=")):
-            if keyword in node:
-                tests.append(f"len({v}) {op} {int(node[keyword])}")
+        tests += self.sizes(node, v, "minLength", "maxLength")
         if "pattern" in node:
             tests.append(self.pattern(node["pattern"], v))
+        return tests + self.bounds(node, v)
+
+    def bounds(self, node: dict[str, Any], v: str) -> list[str]:
+        """Comparisons of a number ``v`` with the node's minimum and maximum, inclusive or exclusive."""
+        tests = []
         for keyword, op in (
             ("minimum", ">="),
             ("maximum", "<="),
@@ -163,8 +171,7 @@ class _Compiler:
                 bound = node[keyword]
                 literal = repr(bound) if type(bound) is int else self.constant(bound)
                 tests.append(f"{v} {op} {literal}")
-        expression = " and ".join(tests)
-        return f"({v} is None or ({expression}))" if nullable else f"({expression})"
+        return tests
 
     def pattern(self, pattern: str, v: str) -> str:
         """Test for a string ``v``: a set lookup for a string that matched before, else the search."""

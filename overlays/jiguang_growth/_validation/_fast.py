@@ -287,38 +287,57 @@ class _Compiler:
         properties: dict[str, Any] = node.get("properties", {})
         required = set(node.get("required", []))
         for name, sub in properties.items():
-            value = self.fresh("p")
-            if name in required:  # known to be there
-                body = [f"{pad}{value} = {v}[{name!r}]"]
-                self.statements(sub, value, body, depth)
-                out += body if len(body) > 1 else []
-            else:
-                body = [f"{pad}if {name!r} in {v}:", f"{pad}    {value} = {v}[{name!r}]"]
-                self.statements(sub, value, body, depth + 1)
-                out += body if len(body) > 2 else []
+            out += self.property_statements(name, sub, name in required, v, depth)
+        out += self.key_loop(node, properties, v, depth)
+
+    def property_statements(self, name: str, node: Any, required: bool, v: str, depth: int) -> list[str]:
+        """Lines checking ``v[name]`` against ``node``, or none if the property takes any value."""
+        pad = "    " * depth
+        value = self.fresh("p")
+        if required:  # known to be there
+            body = [f"{pad}{value} = {v}[{name!r}]"]
+            self.statements(node, value, body, depth)
+            return body if len(body) > 1 else []
+        body = [f"{pad}if {name!r} in {v}:", f"{pad}    {value} = {v}[{name!r}]"]
+        self.statements(node, value, body, depth + 1)
+        return body if len(body) > 2 else []
+
+    def key_loop(self, node: dict[str, Any], properties: dict[str, Any], v: str, depth: int) -> list[str]:
+        """A loop over the items of ``v`` for propertyNames and additionalProperties, if they restrict."""
+        pad = "    " * depth
         extra = node.get("additionalProperties", True)
-        names = node.get("propertyNames", True)
         key, value = self.fresh("k"), self.fresh("p")
-        loop: list[str] = []
-        if names is not True and names != {}:
-            if not isinstance(names, dict) or set(names) - {"pattern"}:
-                raise _UnsupportedError(f"propertyNames {names!r}")
-            loop.append(
-                f"{pad}    if not (isinstance({key}, str) and {self.pattern(names['pattern'], key)}):"
-            )
-            loop.append(f"{pad}        return False")
+        loop = self.key_name_test(node.get("propertyNames", True), key, depth)
         if extra is False:
             known = self.constant(frozenset(properties))
             loop.append(f"{pad}    if {key} not in {known}: return False")
         elif extra is not True and extra != {}:
-            checks: list[str] = []
-            self.statements(extra, value, checks, depth + (2 if properties else 1))
-            if properties:
-                known = self.constant(frozenset(properties))
-                checks = [f"{pad}    if {key} not in {known}:", *checks] if checks else []
-            loop += checks
-        if loop:
-            out += [f"{pad}for {key}, {value} in {v}.items():", *loop]
+            loop += self.additional_statements(extra, properties, key, value, depth)
+        return [f"{pad}for {key}, {value} in {v}.items():", *loop] if loop else []
+
+    def key_name_test(self, names: Any, key: str, depth: int) -> list[str]:
+        """Lines in the key loop that test the key against propertyNames (only a pattern is known)."""
+        if names is True or names == {}:
+            return []
+        if not isinstance(names, dict) or set(names) - {"pattern"}:
+            raise _UnsupportedError(f"propertyNames {names!r}")
+        pad = "    " * depth
+        return [
+            f"{pad}    if not (isinstance({key}, str) and {self.pattern(names['pattern'], key)}):",
+            f"{pad}        return False",
+        ]
+
+    def additional_statements(
+        self, extra: Any, properties: dict[str, Any], key: str, value: str, depth: int
+    ) -> list[str]:
+        """Lines in the key loop that check a ``value`` not under ``properties`` against ``extra``."""
+        pad = "    " * depth
+        checks: list[str] = []
+        self.statements(extra, value, checks, depth + (2 if properties else 1))
+        if not properties:
+            return checks
+        known = self.constant(frozenset(properties))
+        return [f"{pad}    if {key} not in {known}:", *checks] if checks else []
 
 
 def compile_check(components: dict[str, Any], schema_name: str) -> Check | None:

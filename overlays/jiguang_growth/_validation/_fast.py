@@ -220,26 +220,13 @@ class _Compiler:
                 out.append(f"{pad}if not {expression}: return False")
             return
         if "$ref" in node:
-            name, target = self.resolve(node["$ref"])
-            if name in self.inlining:  # a recursive schema: call its function
-                out.append(f"{pad}if not {self.function_for(name)}({v}): return False")
-                return
-            self.inlining.append(name)  # otherwise inline it: a call costs more than most checks
-            self.statements(target, v, out, depth)
-            self.inlining.pop()
+            self.ref_statements(node["$ref"], v, out, depth)
             return
         kind, nullable = self.single_type(node)
         self.check_keywords(node, kind)
         if "enum" in node:  # scalar() handles enums of strings and integers
             raise _UnsupportedError(f"enum on type {kind}")
-        for sub in node.get("allOf", []):
-            self.statements(sub, v, out, depth)
-        if "anyOf" in node:
-            branches = " or ".join(self.branch(sub, v) for sub in node["anyOf"])
-            out.append(f"{pad}if not ({branches}): return False")
-        if "oneOf" in node:
-            branches = ", ".join(f"bool({self.branch(sub, v)})" for sub in node["oneOf"])
-            out.append(f"{pad}if [{branches}].count(True) != 1: return False")
+        self.combinator_statements(node, v, out, depth)
         if kind is None:
             return
         if nullable:
@@ -253,6 +240,29 @@ class _Compiler:
             self.object(node, v, out, depth)
         else:
             raise _UnsupportedError(f"type {kind} with {sorted(node)}")
+
+    def ref_statements(self, ref: Any, v: str, out: list[str], depth: int) -> None:
+        """Lines for a ``$ref``: the referenced schema inlined, or a call if it is being inlined already."""
+        pad = "    " * depth
+        name, target = self.resolve(ref)
+        if name in self.inlining:  # a recursive schema: call its function
+            out.append(f"{pad}if not {self.function_for(name)}({v}): return False")
+            return
+        self.inlining.append(name)  # otherwise inline it: a call costs more than most checks
+        self.statements(target, v, out, depth)
+        self.inlining.pop()
+
+    def combinator_statements(self, node: dict[str, Any], v: str, out: list[str], depth: int) -> None:
+        """Lines for the node's ``allOf``, ``anyOf`` and ``oneOf``, in that order."""
+        pad = "    " * depth
+        for sub in node.get("allOf", []):
+            self.statements(sub, v, out, depth)
+        if "anyOf" in node:
+            branches = " or ".join(self.branch(sub, v) for sub in node["anyOf"])
+            out.append(f"{pad}if not ({branches}): return False")
+        if "oneOf" in node:
+            branches = ", ".join(f"bool({self.branch(sub, v)})" for sub in node["oneOf"])
+            out.append(f"{pad}if [{branches}].count(True) != 1: return False")
 
     def sizes(self, node: dict[str, Any], v: str, low: str, high: str) -> list[str]:
         tests = []

@@ -13,7 +13,8 @@ import socket
 import httpx
 import pytest
 
-from jiguang_growth.sandbox import SandboxServer
+from jiguang_growth import cli
+from jiguang_growth.sandbox import SandboxServer, SandboxStartError, run_sandbox
 from jiguang_growth.sandbox._hosts import host_allowed
 
 from .conftest import OPS, VALID_BODIES, assert_envelope, call
@@ -126,3 +127,29 @@ def test_a_request_without_host_is_refused(sandbox: SandboxServer) -> None:
 def test_the_host_rule(value: str | None, strict: bool, beyond_loopback: bool) -> None:
     assert host_allowed(value, 8765) is strict
     assert host_allowed(value, 8765, any_ip=True) is beyond_loopback
+    if value == "sandbox:8765":
+        assert host_allowed(value, 8765, names={"SANDBOX"})
+        assert not host_allowed("sandbox:9000", 8765, names={"sandbox"})
+        assert host_allowed("sandbox:9000", 8765, any_ip=True, names={"sandbox"})
+
+
+def test_an_operator_can_allow_a_host_name_of_their_own() -> None:
+    with run_sandbox(allowed_hosts=["Sandbox.CI"]) as sandbox, httpx.Client(base_url=sandbox.api_url) as http:
+        path, body = OPS["getCuids"].path, VALID_BODIES["getCuids"]
+        named = http.post(path, json=body, auth=sandbox.auth, headers={"Host": f"sandbox.ci:{sandbox.port}"})
+        other_port = http.post(
+            path, json=body, auth=sandbox.auth, headers={"Host": f"sandbox.ci:{sandbox.port + 1}"}
+        )
+        evil = http.post(path, json=body, auth=sandbox.auth, headers={"Host": f"evil.example:{sandbox.port}"})
+
+    assert named.json()["code"] == 0
+    assert_envelope(other_port, 421, MISDIRECTED)
+    assert_envelope(evil, 421, MISDIRECTED)
+
+
+@pytest.mark.parametrize("name", ["sandbox:8765", "http://sandbox", "", "[::1]"])
+def test_an_allowed_host_must_be_a_bare_name(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SandboxStartError, match="bare host name"):
+        SandboxServer(allowed_hosts=[name])
+    assert cli.main(["sandbox", "--port", "0", "--allow-host", name]) == 2
+    assert "bare host name" in capsys.readouterr().err

@@ -219,6 +219,8 @@ class SandboxApp:
         """Set when the server shuts down; ends held connections early."""
         self.any_ip_host = False
         """Set by a server listening beyond loopback: ``Host`` may then be any IP address too."""
+        self.allowed_hosts: frozenset[str] = frozenset()
+        """Host names accepted besides the loopback ones (``--allow-host``)."""
         self._paths = {op.full_path: op for op in operations.values()}
         routes = [
             Route(op.full_path, self._endpoint(op), methods=[op.method], name=op.operation_id)
@@ -249,7 +251,10 @@ class SandboxApp:
     def _host_allowed(self, scope: Scope) -> bool:
         server = scope.get("server")
         return host_allowed(
-            Headers(scope=scope).get("host"), server[1] if server else None, any_ip=self.any_ip_host
+            Headers(scope=scope).get("host"),
+            server[1] if server else None,
+            any_ip=self.any_ip_host,
+            names=self.allowed_hosts,
         )
 
     def _misdirected(self, scope: Scope) -> EnvelopeResponse:

@@ -11,6 +11,7 @@ port. Standard library only: ``tools/docs.py`` uses it too.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Collection
 
 __all__ = ["LOOPBACK_NAMES", "host_allowed", "is_loopback"]
 
@@ -47,22 +48,26 @@ def _split(value: str) -> tuple[str, int | None] | None:
     return name, int(digits) if digits else None
 
 
-def host_allowed(value: str | None, port: int | None, *, any_ip: bool = False) -> bool:
+def host_allowed(
+    value: str | None, port: int | None, *, any_ip: bool = False, names: Collection[str] = ()
+) -> bool:
     """Whether a request's ``Host`` names this server.
 
-    Accepted: a loopback name (:func:`is_loopback`) with ``port``, the server's
-    port (no port means 80). With ``any_ip`` (a server deliberately listening
-    beyond loopback) any IP address is accepted too, with any port, since port
-    forwarding changes it; a host *name* other than localhost never is.
-    ``port=None`` (unknown) skips the port check.
+    Accepted: a loopback name (:func:`is_loopback`), or one of ``names`` (the
+    operator's own, compared without case), with ``port``, the server's port
+    (no port means 80). With ``any_ip`` (a server deliberately listening beyond
+    loopback) any IP address is accepted too, and any port, since port
+    forwarding changes it; another host *name* never is. ``port=None``
+    (unknown) skips the port check.
     """
     parts = _split(value.strip()) if value else None
     if parts is None:
         return False
     name, given = parts
+    known = is_loopback(name) or name.lower() in {extra.lower() for extra in names}
     if any_ip:
-        return is_loopback(name) or _is_ip(name)
-    return is_loopback(name) and (port is None or (given or DEFAULT_HTTP_PORT) == port)
+        return known or _is_ip(name)
+    return known and (port is None or (given or DEFAULT_HTTP_PORT) == port)
 
 
 def _is_ip(name: str) -> bool:

@@ -19,7 +19,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from types import TracebackType
@@ -82,6 +82,15 @@ def check_host(host: str, *, allow_non_loopback: bool = False) -> str:
     return host
 
 
+def _host_names(names: Iterable[str]) -> frozenset[str]:
+    """Extra ``Host`` names, checked: bare names, without port, scheme or brackets."""
+    checked = frozenset(name.strip().lower() for name in names)
+    bad = sorted(name for name in checked if not name or any(c in name for c in ":/[]@ \t"))
+    if bad:
+        raise SandboxStartError(f"an allowed host is a bare host name, without port or scheme; got {bad}")
+    return checked
+
+
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP, not 0: asyncio turns Nagle off only on sockets that name it, and accepted
@@ -142,7 +151,8 @@ class SandboxServer:
     at most ``max_connections`` stay open (default: half the soft
     file-descriptor limit, at most 1000), the one idle longest making room for
     a new one. It answers only requests whose ``Host`` is 127.0.0.1, localhost
-    or [::1] with its port (421 otherwise, against DNS rebinding).
+    or [::1] with its port (421 otherwise, against DNS rebinding), or one of
+    ``allowed_hosts`` (names such as a container's service name).
     """
 
     def __init__(
@@ -157,6 +167,7 @@ class SandboxServer:
         uvicorn_logging: bool = False,
         head_timeout: float = DEFAULT_HEAD_TIMEOUT,
         max_connections: int | None = None,
+        allowed_hosts: Iterable[str] = (),
     ) -> None:
         self.config = config or SandboxConfig()
         self.host = check_host(host, allow_non_loopback=allow_non_loopback)
@@ -164,6 +175,7 @@ class SandboxServer:
         self.port = port
         self.app = SandboxApp(self.config)
         self.app.any_ip_host = not is_loopback(self.host)  # deliberately beyond loopback: IP addresses too
+        self.app.allowed_hosts = _host_names(allowed_hosts)
         self.limits = ConnectionLimits(head_timeout, max_connections or default_max_connections())
         """Request heads must arrive within ``head_timeout`` s; at most ``max_connections`` stay open."""
         self._uvicorn = uvicorn.Server(
@@ -306,12 +318,13 @@ def run_sandbox(
     allow_non_loopback: bool = False,
     head_timeout: float = DEFAULT_HEAD_TIMEOUT,
     max_connections: int | None = None,
+    allowed_hosts: Iterable[str] = (),
     **changes: Any,
 ) -> Iterator[SandboxServer]:
     """Run a sandbox on a loopback port (a free one by default) for the ``with`` block.
 
-    ``changes`` override fields of ``config``: ``run_sandbox(qps_limit=3)``. ``head_timeout`` and
-    ``max_connections`` are :class:`SandboxServer`'s connection limits.
+    ``changes`` override fields of ``config``: ``run_sandbox(qps_limit=3)``. ``head_timeout``,
+    ``max_connections`` and ``allowed_hosts`` are those of :class:`SandboxServer`.
     """
     base = config or SandboxConfig()
     server = SandboxServer(
@@ -321,6 +334,7 @@ def run_sandbox(
         allow_non_loopback=allow_non_loopback,
         head_timeout=head_timeout,
         max_connections=max_connections,
+        allowed_hosts=allowed_hosts,
     )
     with server.start():
         yield server

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import resource
 import socket
 import subprocess
 import sys
@@ -109,13 +108,14 @@ def test_when_every_connection_is_busy_a_new_one_is_closed_at_once() -> None:
 
 def test_the_default_cap_keeps_a_sandbox_under_a_small_descriptor_limit_serving() -> None:
     limit = 256
-
-    def lower_limit() -> None:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
-
-    command = [sys.executable, "-m", "jiguang_growth.cli", "sandbox", "--port", "0"]
+    # The command itself (as `python -m jiguang_growth.cli sandbox --port 0`), under a lower limit.
+    script = (
+        f"import resource, runpy, sys; resource.setrlimit(resource.RLIMIT_NOFILE, ({limit}, {limit})); "
+        "sys.argv = ['jiguang-growth', 'sandbox', '--port', '0']; "
+        "runpy.run_module('jiguang_growth.cli', run_name='__main__')"
+    )
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, preexec_fn=lower_limit
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
     try:
         assert process.stdout is not None

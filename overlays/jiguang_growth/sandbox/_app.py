@@ -1,7 +1,6 @@
 """The sandbox as an ASGI application (Starlette), routed and validated from openapi.yaml.
 
-One call to an operation goes through, in order: the ``Host`` check (421, against
-DNS rebinding), routing (404, 405), HTTP
+One call to an operation goes through, in order: routing (404, 405), HTTP
 Basic auth (401), the operation's rate limit (429), the fault draw and its
 latency, refusing faults, reading the body (415, 413, 408), JSON parsing
 (400), ``validate_request`` against the spec (400), the state's own rules
@@ -243,6 +242,8 @@ class SandboxApp:
         self._asgi.router.redirect_slashes = False  # a trailing slash is a 404 envelope, not a redirect
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Before anything else, routing and CORS included: a request naming another host (DNS
+        # rebinding) gets 421 and is neither read nor applied.
         if scope["type"] == "http" and not self._host_allowed(scope):
             await self._misdirected(scope)(scope, receive, send)
             return

@@ -133,3 +133,19 @@ def test_the_default_cap_keeps_a_sandbox_under_a_small_descriptor_limit_serving(
     finally:
         os.kill(process.pid, 15)
         process.wait(10)
+
+
+def test_a_request_head_still_incomplete_after_16_kib_gets_400_and_a_closed_connection(
+    sandbox: SandboxServer,
+) -> None:
+    head = (  # no blank line: the head never ends
+        f"POST {OPS['getCuids'].full_path} HTTP/1.1\r\nHost: 127.0.0.1:{sandbox.port}\r\n"
+        f"X-Big: {'a' * 17 * 1024}\r\n"
+    ).encode()
+    answer = b""
+    with socket.create_connection(("127.0.0.1", sandbox.port), timeout=10) as sock:
+        sock.sendall(head)
+        while piece := sock.recv(65536):  # returns once the sandbox has closed the connection
+            answer += piece
+
+    assert answer.startswith(b"HTTP/1.1 400 ")

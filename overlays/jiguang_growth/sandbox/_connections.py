@@ -9,8 +9,8 @@ What uvicorn 0.54 offers, and why it is not enough on its own:
 * ``limit_concurrency`` answers requests over the limit with a plain-text 503
   (not the envelope) and still keeps every socket open, so silent connections
   use up file descriptors all the same.
-* ``h11_max_incomplete_event_size`` caps the size of a request head (16 KiB by
-  default; larger heads get a 400).
+* ``h11_max_incomplete_event_size`` caps what is buffered of a request head
+  that is not complete yet (16 KiB by default; beyond it, a 400).
 
 So the sandbox uses :class:`GuardedH11Protocol`: a request head must arrive
 complete within ``head_timeout`` seconds of the connection becoming ready for
@@ -44,7 +44,7 @@ DEFAULT_HEAD_TIMEOUT = 10.0
 KEEP_ALIVE_SECONDS = 5
 """uvicorn's ``timeout_keep_alive``: an idle connection is closed this long after its last answer."""
 MAX_HEAD_BYTES = 16 * 1024
-"""uvicorn's ``h11_max_incomplete_event_size``: a larger request head gets a 400."""
+"""uvicorn's ``h11_max_incomplete_event_size``: more of an unfinished request head gets a 400."""
 MAX_CONNECTIONS_CEILING = 1000
 
 

@@ -23,7 +23,6 @@ make room, or the new one when every connection is busy.
 from __future__ import annotations
 
 import asyncio
-import resource
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -55,6 +54,10 @@ def default_max_connections() -> int:
     that accepting a connection never fails for want of a descriptor: a connection the server
     cannot accept is one it cannot close to make room either.
     """
+    try:
+        import resource  # noqa: PLC0415 - not on Windows
+    except ImportError:
+        return MAX_CONNECTIONS_CEILING
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY:
         return MAX_CONNECTIONS_CEILING

@@ -29,28 +29,56 @@ def _resolve(schema: Any) -> dict[str, Any]:
 
 
 def _find(schema: Any, value: Any, path: str) -> str | None:
+    """The path of the first decimal in ``value`` where ``schema`` wants an integer, or None."""
     node = _resolve(schema)
-    for part in node.get("allOf", []):
+    found = _find_in_all_of(node.get("allOf", []), value, path)
+    if found is not None:
+        return found
+    branches = node.get("anyOf", []) + node.get("oneOf", [])
+    if branches:
+        return _find_in_branches(branches, value, path)
+    if isinstance(value, float):  # only a number schema takes it (the validator checked the rest)
+        return None if node.get("type", "number") == "number" else path
+    if isinstance(value, list):
+        return _find_in_items(node, value, path)
+    if isinstance(value, dict):
+        return _find_in_properties(node, value, path)
+    return None
+
+
+def _find_in_all_of(parts: list[Any], value: Any, path: str) -> str | None:
+    """The first decimal that one of the ``allOf`` parts refuses."""
+    for part in parts:
         found = _find(part, value, path)
         if found is not None:
             return found
-    branches = node.get("anyOf", []) + node.get("oneOf", [])
-    if branches:
-        misses = [_find(branch, value, path) for branch in branches]
-        return None if None in misses else misses[0]
-    if isinstance(value, float):  # only a number schema takes it (the validator checked the rest)
-        return None if node.get("type", "number") == "number" else path
-    if isinstance(value, list) and "items" in node:
-        for index, item in enumerate(value):
-            found = _find(node["items"], item, f"{path}[{index}]")
-            if found is not None:
-                return found
-    if isinstance(value, dict):
-        properties = node.get("properties", {})
-        extra = node.get("additionalProperties")
-        for key, item in value.items():
-            child = properties.get(key, extra if isinstance(extra, dict) else None)
-            found = None if child is None else _find(child, item, f"{path}.{key}")
-            if found is not None:
-                return found
+    return None
+
+
+def _find_in_branches(branches: list[Any], value: Any, path: str) -> str | None:
+    """A decimal refused by every ``anyOf``/``oneOf`` branch (the first branch's path), else None."""
+    misses = [_find(branch, value, path) for branch in branches]
+    return None if None in misses else misses[0]
+
+
+def _find_in_items(node: dict[str, Any], value: list[Any], path: str) -> str | None:
+    """The first decimal among the items of an array."""
+    if "items" not in node:
+        return None
+    for index, item in enumerate(value):
+        found = _find(node["items"], item, f"{path}[{index}]")
+        if found is not None:
+            return found
+    return None
+
+
+def _find_in_properties(node: dict[str, Any], value: dict[str, Any], path: str) -> str | None:
+    """The first decimal among the values of an object, under its properties or additionalProperties."""
+    properties = node.get("properties", {})
+    extra = node.get("additionalProperties")
+    for key, item in value.items():
+        child = properties.get(key, extra if isinstance(extra, dict) else None)
+        found = None if child is None else _find(child, item, f"{path}.{key}")
+        if found is not None:
+            return found
     return None

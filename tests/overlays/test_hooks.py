@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import pickle
+import time
 from typing import Any
 
 import httpx
@@ -187,7 +188,12 @@ class SlowPacer:
     def acquire(self) -> float:
         return self.waits.pop() if self.waits else 0.0
 
-    def release(self) -> None:
+    def now(self) -> float:
+        return time.monotonic()
+
+    def release(
+        self, answer_seconds: float | None = None, *, throttled: bool = False, retry_after: float | None = None
+    ) -> None:
         pass
 
     def pause(self, seconds: float) -> None:

@@ -192,7 +192,11 @@ class SlowPacer:
         return time.monotonic()
 
     def release(
-        self, answer_seconds: float | None = None, *, throttled: bool = False, retry_after: float | None = None
+        self,
+        answer_seconds: float | None = None,
+        *,
+        throttled: bool = False,
+        retry_after: float | None = None,
     ) -> None:
         pass
 

@@ -188,7 +188,9 @@ def call(route: Route, content: bytes, parse: Callable[[Any], T]) -> Call[T]:
         except (APIConnectionError, APIError) as error:
             last = error
             delay = _retry.retry_delay(route.operation_id, error, retries, route.max_retries)
-            if _cancelled(route):
+            # An answer that ends the call anyway keeps its own error; a retry, or a transport
+            # failure (which the cancel itself may have caused), becomes the cancel.
+            if _cancelled(route) and (delay is not None or isinstance(error, APIConnectionError)):
                 raise _cancel_error(route, error) from None
             if delay is None:
                 raise
@@ -382,6 +384,20 @@ def _envelope(response: _Read) -> tuple[dict[str, Any], int, Any] | _NotEnvelope
     return payload, code, payload.get(MSG_FIELD)
 
 
+def _detach(route: Route, error: BaseException) -> None:
+    """Scrub the message of the httpx error ours is chained to, and cut what it chains to.
+
+    A protocol error can quote what a server sent, echoed credentials included;
+    below the httpx error lie httpcore's and the transport's objects (a mock
+    transport's record of the request, with its Authorization header), which
+    this package cannot scrub. The httpx error's message names the cause.
+    """
+    error.args = tuple(_scrub(route, arg) if isinstance(arg, str) else arg for arg in error.args)
+    error.__cause__ = None
+    error.__context__ = None
+    error.__suppress_context__ = True
+
+
 def _connection_error(route: Route, error: httpx.RequestError) -> APIConnectionError:
     try:
         request = error.request
@@ -390,6 +406,7 @@ def _connection_error(route: Route, error: httpx.RequestError) -> APIConnectionE
     else:  # the chained cause keeps the request; it must not keep the credentials
         if "authorization" in request.headers:
             request.headers["authorization"] = REDACTED
+    _detach(route, error)
     sent = not isinstance(error, _NOT_SENT)
     timeout = isinstance(error, httpx.TimeoutException)
     what = "timed out" if timeout else "failed"

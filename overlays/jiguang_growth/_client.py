@@ -313,15 +313,24 @@ class GrowthClient(_ClientBase[httpx.Client, httpx.BaseTransport]):
                 reply: Reply = None
                 if isinstance(step, Send):
                     reply = self._attempt(step)
-                elif self._cancel is None:
-                    self._sleep(step.seconds)
                 else:
-                    self._cancel.wait(step.seconds)
+                    self._wait(step.seconds)
                 step = call.send(reply)
         except StopIteration as done:
             return cast(T, done.value)
         finally:
             call.close()
+
+    def _wait(self, seconds: float) -> None:
+        """Sleep; a cancellable client sleeps in slices and stops at the first one after a cancel."""
+        cancel = self._cancel
+        if cancel is None:
+            self._sleep(seconds)
+            return
+        while seconds > 0 and not cancel.is_set():
+            piece = min(seconds, _deadline.CANCEL_POLL)
+            self._sleep(piece)
+            seconds -= piece
 
     def _attempt(self, step: Send) -> Reply:
         """One attempt: send, then read the answer as it streams in, within its deadline and cap."""

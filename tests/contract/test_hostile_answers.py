@@ -35,6 +35,8 @@ from jiguang_growth import (
     InternalServerError,
 )
 
+from ..overlays.reachable import reachable_text
+
 PROJECT_ID = "100102"
 SECRET = "hostile-S3cret-value-9"
 MIB = 1 << 20
@@ -320,6 +322,28 @@ def test_the_cap_counts_decoded_bytes_and_an_answer_at_the_cap_is_read(
     assert all(type(error) is APIResponseError for error in errors.values()), errors
 
 
+@pytest.mark.parametrize(
+    ("encoding", "body", "reason"),
+    [
+        ("gzip", b"\x1f\x8b not gzip", "body could not be decoded (gzip: "),
+        ("deflate", b"\x78\x9c broken", "body could not be decoded (deflate: "),
+        ("br", b"whatever", "body has Content-Encoding br, which the client does not decode"),
+        ("gzip, gzip", b"nested", "body has Content-Encoding gzip, gzip, which the client does not decode"),
+    ],
+)
+def test_a_body_that_cannot_be_decoded_is_a_response_error(
+    serve: Callable[[Behaviour], HostileServer], encoding: str, body: bytes, reason: str
+) -> None:
+    def behave(conn: socket.socket, request: bytes, closing: threading.Event) -> None:
+        head = _head("200 OK", f"Content-Encoding: {encoding}", f"Content-Length: {len(body)}")
+        conn.sendall(head + body)
+
+    server = serve(behave)
+    for error in call_both(server.url).values():
+        assert type(error) is APIResponseError
+        assert reason in str(error)
+
+
 @pytest.mark.parametrize("value", [0, -1, True, 1.5, "4096", None])
 def test_max_response_bytes_is_checked(value: object) -> None:
     with pytest.raises(ConfigurationError, match="max_response_bytes must be a whole number of at least 1"):
@@ -387,33 +411,6 @@ def test_sigterm_ends_a_bulk_run_against_a_dripping_server(
 
 
 # --- item 13: nothing reachable from an error holds the secret ------------------------------------
-
-
-def reachable_text(root: object) -> Iterator[str]:
-    """Every str and bytes reachable from ``root`` through exception links, args and attributes."""
-    seen: set[int] = set()
-    stack = [root]
-    while stack:
-        item = stack.pop()
-        if id(item) in seen or item is None or isinstance(item, int | float | bool | type):
-            continue
-        seen.add(id(item))
-        if isinstance(item, str):
-            yield item
-        elif isinstance(item, bytes | bytearray | memoryview):
-            yield bytes(item).decode("latin-1")
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list | tuple | set | frozenset):
-            stack.extend(item)
-        else:
-            if isinstance(item, BaseException):
-                stack.extend([item.__cause__, item.__context__, item.args, str(item)])
-            stack.extend(vars(item).values() if hasattr(item, "__dict__") else [])
-            for cls in type(item).__mro__:
-                for name in getattr(cls, "__slots__", ()):
-                    stack.append(getattr(item, name, None))
 
 
 def test_an_echoing_proxy_leaves_no_secret_reachable_from_the_error(

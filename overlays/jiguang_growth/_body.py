@@ -54,15 +54,19 @@ class _Zlib:
     """gzip, or deflate with or without its zlib wrapper, each step's output bounded."""
 
     def __init__(self, encoding: str) -> None:
-        self._encoding = encoding
         self._inflate: zlib._Decompress | None = None
+        self._first = b""
         if encoding != "deflate":  # gzip (x-gzip): the wrapper is known now
             self._inflate = zlib.decompressobj(zlib.MAX_WBITS | 16)
 
     def decode(self, data: bytes, limit: int) -> bytes:
         """Inflate ``data``; at most ``limit`` bytes come out (more input stays pending)."""
-        if self._inflate is None:
-            wrapped = len(data) >= 2 and data[0] & 0x0F == 8 and int.from_bytes(data[:2]) % 31 == 0
+        if self._inflate is None:  # deflate: zlib-wrapped (RFC 9110) or raw, as some servers send
+            data = self._first + data
+            if len(data) < 2:
+                self._first = data  # the two header bytes tell which; wait for them
+                return b""
+            wrapped = data[0] & 0x0F == 8 and int.from_bytes(data[:2]) % 31 == 0
             self._inflate = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
         if self._inflate.eof:  # anything after the end of the stream is ignored, as httpx does
             return b""

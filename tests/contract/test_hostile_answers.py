@@ -375,10 +375,11 @@ def test_attempt_timeout_is_checked(value: object) -> None:
         GrowthClient(PROJECT_ID, SECRET, attempt_timeout=value)  # type: ignore[arg-type]
 
 
-def test_sigterm_ends_a_bulk_run_against_a_dripping_server(
-    serve: Callable[[Behaviour], HostileServer], tmp_path: Path
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_a_signal_ends_a_bulk_run_against_a_dripping_server(
+    serve: Callable[[Behaviour], HostileServer], tmp_path: Path, signum: signal.Signals
 ) -> None:
-    """Every call hangs on a drip far inside its 30 s deadline; SIGTERM still ends the run at once."""
+    """Every call hangs on a drip far inside its 30 s deadline; the signal still ends the run at once."""
     server = serve(drip(headers_too=True, every=0.5, until=60))
     events = tmp_path / "events.jsonl"
     lines = [json.dumps({"cuid": i + 1, "eventName": "e", "itime": 1654076420772}) for i in range(300)]
@@ -393,7 +394,7 @@ def test_sigterm_ends_a_bulk_run_against_a_dripping_server(
     try:
         assert server.got_request.wait(30), "the run never called the server"
         time.sleep(0.5)  # every call is in flight now, waiting on the drip
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(signum)
         _, stderr = process.communicate(timeout=15)
     finally:
         if process.poll() is None:

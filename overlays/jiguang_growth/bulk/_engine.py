@@ -168,7 +168,12 @@ def _drain(
             ends = time.monotonic() + STOP_GRACE
         if ends is not None and time.monotonic() >= ends:
             cancel.set()
-        in_flight = settle.collect(in_flight, block=True)
+        try:
+            in_flight = settle.collect(in_flight, block=True)
+        except KeyboardInterrupt:  # the first Ctrl-C stops the run here too; a second gives up
+            if settle.summary.interrupted:
+                raise
+            settle.summary.interrupted = True
 
 
 def _overlaps(keys: frozenset[Hashable], in_flight: list[_Batch]) -> bool:

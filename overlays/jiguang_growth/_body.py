@@ -10,7 +10,7 @@ in memory: reading stops once the decoded body passes it.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -38,6 +38,8 @@ class Answer:
     headers: httpx.Headers
     content: bytes
     problem: str | None = None
+    response: httpx.Response | None = field(default=None, repr=False, compare=False)
+    """The streamed ``httpx.Response`` it was read from (closed: status and headers only)."""
 
 
 class _Identity:
@@ -135,7 +137,8 @@ class BodyReader:
             except zlib.error as error:
                 self._problem = f"body could not be decoded ({self._content_encoding()}: {error})"
         content = b"".join(self._parts)[: self._limit]
-        return Answer(self._response.status_code, self._response.headers, content, self._problem)
+        response = self._response
+        return Answer(response.status_code, response.headers, content, self._problem, response)
 
     def _room(self) -> int:
         """Output still allowed: one byte past the limit, to tell "at the limit" from "over it"."""

@@ -109,7 +109,12 @@ def _add_arguments(command: _BulkCommand) -> Callable[[argparse.ArgumentParser],
             help="continue the run recorded in --out: records it settled are not sent again",
         )
         run.add_argument("--concurrency", type=int, default=None, help="most calls in flight (default 64)")
-        run.add_argument("--timeout", type=float, default=None, help="seconds per attempt (default 10)")
+        run.add_argument(
+            "--timeout",
+            type=float,
+            default=None,
+            help="seconds per attempt, and per read or write within it (default 30 and 10)",
+        )
         run.add_argument(
             "--progress",
             choices=["auto", "bar", "lines", "off"],
@@ -229,6 +234,7 @@ def _client(args: argparse.Namespace) -> Iterator[GrowthClient]:
         if args.timeout <= 0:
             raise CommandError("--timeout must be positive")
         options["timeout"] = args.timeout
+        options["attempt_timeout"] = args.timeout  # "seconds per attempt": the whole attempt
     if not args.sandbox:
         try:
             with GrowthClient(args.project_id, args.project_secret, args.base_url, **options) as client:

@@ -24,6 +24,7 @@ from .._exceptions import (
     APIError,
     APIResponseError,
     APITimeoutError,
+    CancelledCallError,
     GrowthError,
     RateLimitError,
     RequestValidationError,
@@ -105,6 +106,8 @@ def run(
         raise ValueError(f"concurrency must be at least 1, got {concurrency}")
     pace = client.pace or True  # keep a shared quota the client was given
     paced = client.with_options(pace=pace, max_retries=max(client.max_retries, BULK_MAX_RETRIES))
+    cancel = threading.Event()  # set: the calls in flight end within a fraction of a second
+    paced = paced._cancelled_by(cancel)
     pacer = shared_pacer(
         job.operation_id,
         project_id=client.project_id,
@@ -126,10 +129,13 @@ def run(
         try:
             for batch in _batches(job, run_id, records, settle, stop):
                 keys = frozenset(job.key(r.value) for r in batch) if job.key is not None else frozenset()
-                while len(in_flight) >= min(concurrency, pacer.in_flight_target()) or (
-                    keys and _overlaps(keys, in_flight)
+                while not _stopped(stop) and (
+                    len(in_flight) >= min(concurrency, pacer.in_flight_target())
+                    or (keys and _overlaps(keys, in_flight))
                 ):
                     in_flight = settle.collect(in_flight, block=True)
+                if _stopped(stop):
+                    break  # this batch was never sent: not settled, not journaled
                 future = pool.submit(job.send, paced, [r.value for r in batch])
                 in_flight.append(_Batch(batch, future, keys))
                 settle.summary.batches += 1
@@ -137,9 +143,9 @@ def run(
             settle.summary.interrupted = stop is not None and stop.is_set()
         except KeyboardInterrupt:
             settle.summary.interrupted = True
-        while in_flight:
-            in_flight = settle.collect(in_flight, block=True)
+        _drain(settle, in_flight, cancel, stop)
     except KeyboardInterrupt:
+        cancel.set()  # the workers end at once, so the process can exit
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     finally:
@@ -147,6 +153,35 @@ def run(
         settle.close()
     pool.shutdown(wait=True)
     return settle.summary
+
+
+STOP_GRACE = 2.0
+"""Seconds the calls in flight get to finish once a run is stopping; then they are cancelled,
+and their records settle as the cancel leaves them (unknown when they may have been applied)."""
+
+
+def _stopped(stop: threading.Event | None) -> bool:
+    return stop is not None and stop.is_set()
+
+
+def _drain(
+    settle: _Settler, in_flight: list[_Batch], cancel: threading.Event, stop: threading.Event | None
+) -> None:
+    """Settle every call in flight; once stopping (now or while waiting), cancel those still
+    running after STOP_GRACE."""
+    ends: float | None = None
+    while in_flight:
+        if ends is None and (settle.summary.interrupted or _stopped(stop)):
+            settle.summary.interrupted = True
+            ends = time.monotonic() + STOP_GRACE
+        if ends is not None and time.monotonic() >= ends:
+            cancel.set()
+        try:
+            in_flight = settle.collect(in_flight, block=True)
+        except KeyboardInterrupt:  # the first Ctrl-C stops the run here too; a second gives up
+            if settle.summary.interrupted:
+                raise
+            settle.summary.interrupted = True
 
 
 def _overlaps(keys: frozenset[Hashable], in_flight: list[_Batch]) -> bool:
@@ -199,6 +234,8 @@ def failure_of(error: BaseException) -> tuple[Outcome, Failure]:
         failure = Failure(reason, code=error.code, msg=error.msg or str(error), status_code=error.status_code)
     elif isinstance(error, APIResponseError):
         failure = Failure("bad_response", msg=str(error), status_code=error.status_code)
+    elif isinstance(error, CancelledCallError):
+        failure = Failure("cancelled", msg=str(error))
     elif isinstance(error, APITimeoutError):
         failure = Failure("timeout", msg=str(error))
     elif isinstance(error, APIConnectionError):

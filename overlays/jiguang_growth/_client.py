@@ -10,21 +10,12 @@ from __future__ import annotations
 
 import ssl
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import replace
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast
 
 import httpx
-
-from jiguang_growth_generated.models import (
-    Event,
-    ReportEventsResult,
-    SetUserAttributesResult,
-    SetUserChannelsResult,
-    UserAttributes,
-    UserChannels,
-)
 
 from . import _operations as ops
 from . import _spec
@@ -33,6 +24,18 @@ from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Settings, check_max_r
 from ._exceptions import ConfigurationError
 from ._operations import CuidResult
 from ._pacing import shared_pacer
+
+if TYPE_CHECKING:  # the generated models load on the first call (see _operations)
+    from jiguang_growth_generated.models import (
+        Event,
+        ReportEventsResult,
+        SetUserAttributesResult,
+        SetUserChannelsResult,
+        UserAttributes,
+        UserChannels,
+    )
+
+    from ._params import EventParam, UserAttributesParam, UserChannelsParam
 
 __all__ = ["AsyncGrowthClient", "GrowthClient"]
 
@@ -233,13 +236,13 @@ class GrowthClient(_ClientBase[httpx.Client, httpx.BaseTransport]):
     _sleep = staticmethod(time.sleep)
 
     def report_events(
-        self, events: Iterable[Event | Mapping[str, Any]], app_key: str | None = None
+        self, events: Iterable[EventParam | Event], app_key: str | None = None
     ) -> ReportEventsResult:
         """Report 1 to 100 behaviour events; every event without a ``randomId`` gets a fresh one."""
         return self._run(ops.report_events(self._routes[ops.REPORT_EVENTS], events, app_key))
 
     def set_user_attributes(
-        self, cuid: int, attributes: UserAttributes | Mapping[str, Any]
+        self, cuid: int, attributes: UserAttributes | UserAttributesParam
     ) -> SetUserAttributesResult:
         """Write attribute values onto one CUID. Never replayed once it may have been applied."""
         return self._run(ops.set_user_attributes(self._routes[ops.SET_USER_ATTRIBUTES], cuid, attributes))
@@ -248,7 +251,7 @@ class GrowthClient(_ClientBase[httpx.Client, httpx.BaseTransport]):
         """The CUID of each identifier value, in request order (values not known yet get new CUIDs)."""
         return self._run(ops.get_cuids(self._routes[ops.GET_CUIDS], identity_name, identity_values))
 
-    def set_user_channels(self, items: Iterable[UserChannels | Mapping[str, Any]]) -> SetUserChannelsResult:
+    def set_user_channels(self, items: Iterable[UserChannelsParam | UserChannels]) -> SetUserChannelsResult:
         """Set the contact values of 1 to 100 users."""
         return self._run(ops.set_user_channels(self._routes[ops.SET_USER_CHANNELS], items))
 
@@ -295,13 +298,13 @@ class AsyncGrowthClient(_ClientBase[httpx.AsyncClient, httpx.AsyncBaseTransport]
     _sleep = staticmethod(_async_sleep)
 
     async def report_events(
-        self, events: Iterable[Event | Mapping[str, Any]], app_key: str | None = None
+        self, events: Iterable[EventParam | Event], app_key: str | None = None
     ) -> ReportEventsResult:
         """Async form of :meth:`GrowthClient.report_events`."""
         return await self._run(ops.report_events(self._routes[ops.REPORT_EVENTS], events, app_key))
 
     async def set_user_attributes(
-        self, cuid: int, attributes: UserAttributes | Mapping[str, Any]
+        self, cuid: int, attributes: UserAttributes | UserAttributesParam
     ) -> SetUserAttributesResult:
         """Async form of :meth:`GrowthClient.set_user_attributes`."""
         return await self._run(
@@ -313,7 +316,7 @@ class AsyncGrowthClient(_ClientBase[httpx.AsyncClient, httpx.AsyncBaseTransport]
         return await self._run(ops.get_cuids(self._routes[ops.GET_CUIDS], identity_name, identity_values))
 
     async def set_user_channels(
-        self, items: Iterable[UserChannels | Mapping[str, Any]]
+        self, items: Iterable[UserChannelsParam | UserChannels]
     ) -> SetUserChannelsResult:
         """Async form of :meth:`GrowthClient.set_user_channels`."""
         return await self._run(ops.set_user_channels(self._routes[ops.SET_USER_CHANNELS], items))

@@ -68,7 +68,11 @@ def lazy_client_import(text: str) -> str:
 
 
 def typed_dicts_command(output: Path) -> list[str]:
-    """datamodel-code-generator's ``typing.TypedDict`` output for openapi.yaml, formatted by ruff."""
+    """datamodel-code-generator's ``typing.TypedDict`` output for openapi.yaml.
+
+    Its own formatter (``builtin``) does not read the surrounding pyproject.toml, so the output
+    is the same wherever this runs; :data:`FORMAT_COMMANDS` then format it like the client.
+    """
     return [
         sys.executable,
         "-m",
@@ -87,11 +91,17 @@ def typed_dicts_command(output: Path) -> list[str]:
         "--custom-file-header",
         PARAMS_HEADER.rstrip("\n"),
         "--formatters",
-        "ruff-format",
-        "ruff-check",
+        "builtin",
         "--output",
         str(output),
     ]
+
+
+FORMAT_COMMANDS = (
+    ("check", "--isolated", "--no-cache", "--fix-only", "--extend-select=I"),
+    ("format", "--isolated", "--no-cache"),
+)
+"""ruff on ``params.py``, as config.yaml's post hooks run it on the client (isolated: no settings read)."""
 
 
 def run_step(command: list[str], cwd: str, tool: str) -> bool:
@@ -130,6 +140,11 @@ def main() -> int:
             return 1
         if not run_step(typed_dicts_command(staged / "params.py"), tmp, "datamodel-code-generator"):
             return 1
+        for arguments in FORMAT_COMMANDS:
+            if not run_step(
+                [sys.executable, "-m", "ruff", *arguments, str(staged / "params.py")], tmp, "ruff"
+            ):
+                return 1
         (staged / "py.typed").write_text("")
         init = staged / "__init__.py"
         init.write_text(lazy_client_import(init.read_text("utf-8")), encoding="utf-8")

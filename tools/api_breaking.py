@@ -107,7 +107,8 @@ def latest_baseline(folder: Path = BASELINES) -> Path:
                 found.append((version_tuple(match.group(1), str(path), "the version"), path))
     if not found:
         raise GuardError(
-            f"{folder} holds no {PACKAGE}-<version>.tar.gz; see 'Versioning and releasing' in docs/spec.md"
+            f"{folder} holds no {PACKAGE}-<version>.tar.gz; "
+            "see 'Releasing the Python package' in docs/spec.md"
         )
     return max(found)[1]
 

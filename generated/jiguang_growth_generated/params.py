@@ -180,13 +180,17 @@ class SetUserChannelsResponse(Envelope):
     data: NotRequired[SetUserChannelsResult]
 
 
-EventPropertyValue: TypeAlias = EventBoolValue | TimestampMillis | NumberValue | StringValue | ListValue
+EventPropertyValue: TypeAlias = (
+    EventBoolValue | TimestampMillis | NumberValue | StringValue | ListValue
+)
 """
 One event attribute value, in the format its attribute type requires.
 """
 
 
-UserAttributeValue: TypeAlias = UserBoolValue | NumberValue | UserDatetimeValue | StringValue | ListValue
+UserAttributeValue: TypeAlias = (
+    UserBoolValue | NumberValue | UserDatetimeValue | StringValue | ListValue
+)
 """
 One user attribute value, in the format its attribute type requires.
 """

@@ -5,6 +5,13 @@ from __future__ import annotations
 
 from typing import Literal, NotRequired, TypeAlias, TypedDict
 
+ProxyErrorBody: TypeAlias = str
+"""
+An error page or text from a proxy or gateway in front of the API, not
+an envelope. Its content is not specified; only its presence matters.
+
+"""
+
 
 class Envelope(TypedDict):
     """
@@ -89,9 +96,21 @@ A DATETIME user attribute as "yyyy-MM-dd HH:mm:ss". The time zone is not documen
 """
 
 
+IntegerValue: TypeAlias = int
+"""
+A whole NUMBER attribute. Listed before `NumberValue` so that readers
+keep whole numbers whole (`2` stays `2`, never `2.0`). Bounded to
+±(2^53-1), which every JSON reader keeps exact; larger magnitudes
+still match `NumberValue`.
+
+"""
+
+
 NumberValue: TypeAlias = float
 """
-A NUMBER attribute, integer or decimal.
+A NUMBER attribute with a fractional part, as an IEEE 754 double. Whole
+numbers match `IntegerValue` first.
+
 """
 
 
@@ -181,18 +200,38 @@ class SetUserChannelsResponse(Envelope):
 
 
 EventPropertyValue: TypeAlias = (
-    EventBoolValue | TimestampMillis | NumberValue | StringValue | ListValue
+    EventBoolValue
+    | TimestampMillis
+    | IntegerValue
+    | NumberValue
+    | StringValue
+    | ListValue
 )
 """
 One event attribute value, in the format its attribute type requires.
+The branches overlap (a BOOL string is also a string, a timestamp is
+also an integer, an integer is also a number); they are ordered from
+the narrowest to the widest, so a reader that takes the first match
+keeps every value as it was sent.
+
 """
 
 
 UserAttributeValue: TypeAlias = (
-    UserBoolValue | NumberValue | UserDatetimeValue | StringValue | ListValue
+    UserBoolValue
+    | IntegerValue
+    | NumberValue
+    | UserDatetimeValue
+    | StringValue
+    | ListValue
 )
 """
 One user attribute value, in the format its attribute type requires.
+The branches overlap (a BOOL is also an integer, an integer is also a
+number, a DATETIME is also a string); they are ordered from the
+narrowest to the widest, so a reader that takes the first match keeps
+every value as it was sent.
+
 """
 
 
@@ -226,8 +265,11 @@ class Channel(TypedDict):
 EventProperties: TypeAlias = dict[str, EventPropertyValue]
 """
 Event attributes keyed by attribute name. Names follow the metadata
-naming rule (`x-key-pattern`); attributes must be defined in the
-console. Values by attribute type: STRING a string, NUMBER a number,
+naming rule `^[a-z][a-z0-9_]*$`, stated in `x-key-pattern` because
+OpenAPI 3.0 has no keyword for a rule on property names: generated
+clients and standard validators do not check it, so check names
+yourself (a name like `Property_C` is refused by the jiguang-growth
+client and sandbox). Attributes must be defined in the console. Values by attribute type: STRING a string, NUMBER a number,
 BOOL one of the strings "true", "false", "0", "1", DATETIME a 13-digit
 millisecond timestamp, LIST an array of strings. Empty values are
 dropped by the platform and are not accepted here.
@@ -238,7 +280,11 @@ dropped by the platform and are not accepted here.
 UserAttributes: TypeAlias = dict[str, UserAttributeValue]
 """
 User attributes keyed by attribute name, at least one. Names follow the
-metadata naming rule (`x-key-pattern`) and must be defined in the
+metadata naming rule `^[a-z][a-z0-9_]*$`, stated in `x-key-pattern`
+because OpenAPI 3.0 has no keyword for a rule on property names:
+generated clients and standard validators do not check it, so check
+names yourself (a name like `Property_C` is refused by the
+jiguang-growth client and sandbox). Attributes must be defined in the
 console. Values by attribute type: STRING a string, NUMBER a number,
 BOOL the integer 0 or 1, DATETIME a "yyyy-MM-dd HH:mm:ss" string, LIST
 an array of strings.

@@ -8,15 +8,15 @@ builds and installs nothing; any change to an input builds and installs afresh.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+
+from ..docs.conftest import load_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / "build" / "release"
@@ -24,19 +24,7 @@ INPUTS = ("openapi.yaml", "README.md", "CHANGELOG.md", "LICENSE", "pyproject.tom
 INPUT_FOLDERS = ("overlays", "generated", "codegen")
 TOOLS = ROOT / "tools"
 
-
-def load_tool(name: str) -> ModuleType:
-    """Import tools/<name>.py (tools/ is a folder of scripts that import their _common.py)."""
-    if str(TOOLS) not in sys.path:
-        sys.path.insert(0, str(TOOLS))
-    module_name = f"_release_tools_{name}"
-    if module_name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(module_name, TOOLS / f"{name}.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[module_name]
+__all__ = ["CACHE", "ROOT", "Release", "inputs_key", "load_tool"]
 
 
 def _inputs() -> list[Path]:

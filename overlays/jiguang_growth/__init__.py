@@ -18,7 +18,9 @@ from ._exceptions import (
     RateLimitError,
     RequestValidationError,
 )
+from ._hooks import Attempt
 from ._operations import CuidResult
+from ._response import RawResponse
 from ._retry import is_retryable, possibly_applied, retry_delay
 from ._version import __version__
 
@@ -37,6 +39,7 @@ __all__ = [
     "APIResponseError",
     "APITimeoutError",
     "AsyncGrowthClient",
+    "Attempt",
     "AuthenticationError",
     "BadRequestError",
     "ChannelParam",
@@ -49,6 +52,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RawResponse",
     "RequestValidationError",
     "SetUserAttributesParam",
     "UserAttributesParam",

@@ -15,6 +15,7 @@ an import of an already loaded module costs well under a microsecond.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from itertools import repeat
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, Self, TypeVar
 
 from ._call import DATA_FIELD, Call, ResponseShapeError, Route, call, encode, json_kind
@@ -190,7 +191,11 @@ def set_user_channels(
     return call(route, encode(route.operation_id, body), _object_parser(SetUserChannelsResult))
 
 
-_ABSENT: Any = object()
+class _Absent:
+    """The type of :data:`_ABSENT` (so that a set of item types can hold it)."""
+
+
+_ABSENT: Any = _Absent()
 """What ``dict.get`` gives for a field the item does not have (told apart from an explicit null)."""
 
 _new_tuple = tuple.__new__
@@ -212,6 +217,9 @@ def _cuid_parser(requested: list[str]) -> Callable[[Any], list[CuidResult]]:
             )
         if not isinstance(data, list):
             raise ResponseShapeError(f"'{DATA_FIELD}' is {json_kind(data)}, expected an array")
+        in_order = _in_request_order(requested, data)
+        if in_order is not None:
+            return in_order
         found: dict[str, CuidResult] = {}
         for index, item in enumerate(data):
             if type(item) is dict:  # the common, well-formed item, checked inline
@@ -240,6 +248,31 @@ def _cuid_parser(requested: list[str]) -> Callable[[Any], list[CuidResult]]:
             ) from None
 
     return parse
+
+
+_CUID_TYPES = frozenset((int, type(None)))
+_CODE_TYPES = frozenset((int, _Absent))
+
+
+def _in_request_order(requested: list[str], data: list[Any]) -> list[CuidResult] | None:
+    """The results when ``data`` holds exactly one well-formed item per requested value, in request order.
+
+    The usual answer, checked a column at a time in C (``map``, ``set``,
+    list equality) instead of item by item; anything else gives ``None``
+    and is left to the item-by-item pairing.
+    """
+    if len(data) != len(requested) or set(map(type, data)) != {dict}:
+        return None
+    values = [item.get(CUID_VALUE_FIELD) for item in data]
+    if values != requested:  # equal lists of the requested strings: every value is that string
+        return None
+    cuids = [item.get(CUID_FIELD) for item in data]
+    codes = [item.get(CUID_ERROR_CODE_FIELD, _ABSENT) for item in data]
+    if not set(map(type, cuids)) <= _CUID_TYPES or not set(map(type, codes)) <= _CODE_TYPES:
+        return None
+    if _ABSENT in codes:
+        codes = [None if code is _ABSENT else code for code in codes]
+    return list(map(_new_tuple, repeat(CuidResult), zip(values, cuids, codes, strict=True)))
 
 
 def _cuid_item(index: int, item: Any) -> CuidResult:

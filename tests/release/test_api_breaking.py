@@ -62,7 +62,8 @@ def _set_version(source: Path, version: str) -> None:
 
 
 def _log(source: Path, entry: str) -> None:
-    """Add an entry at the top of the changelog's Python package part."""
+    """The changelog's Python package part with only this entry above the released sections."""
+    _drop_unreleased(source)
     path = source.parent / "CHANGELOG.md"
     text = path.read_text(encoding="utf-8")
     part = text.index("\n# Python package (jiguang-growth)\n")

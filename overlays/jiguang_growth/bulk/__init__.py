@@ -17,7 +17,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from .._client import GrowthClient
 from . import _jobs
@@ -25,6 +25,9 @@ from ._engine import BULK_MAX_RETRIES, DEFAULT_CONCURRENCY, Accepted, Job, run
 from ._input import BadLine, InputFormat, Record, number_values, read_lines
 from ._journal import Journal
 from ._outcomes import BulkSummary, Failure, Outcome, OutcomeFiles, RecordOutcome, ResultWriter
+
+if TYPE_CHECKING:
+    from .._params import EventParam, SetUserAttributesParam, UserChannelsParam
 
 __all__ = [
     "BULK_MAX_RETRIES",
@@ -67,7 +70,11 @@ class RunOptions(TypedDict, total=False):
 
 
 def report_events(
-    client: GrowthClient, events: Iterable[Any], *, app_key: str | None = None, **options: Unpack[RunOptions]
+    client: GrowthClient,
+    events: Iterable[EventParam],
+    *,
+    app_key: str | None = None,
+    **options: Unpack[RunOptions],
 ) -> BulkSummary:
     """Report any number of events (dicts). Events without a ``randomId`` get a stable one."""
     return _run_operation(_jobs.EVENTS, client, events, {"app_key": app_key}, options)
@@ -84,14 +91,14 @@ def get_cuids(
 
 
 def set_user_channels(
-    client: GrowthClient, items: Iterable[Any], **options: Unpack[RunOptions]
+    client: GrowthClient, items: Iterable[UserChannelsParam], **options: Unpack[RunOptions]
 ) -> BulkSummary:
     """Set the contact values of any number of users (``UserChannels`` dicts)."""
     return _run_operation(_jobs.CHANNELS, client, items, {}, options)
 
 
 def set_user_attributes(
-    client: GrowthClient, records: Iterable[Any], **options: Unpack[RunOptions]
+    client: GrowthClient, records: Iterable[SetUserAttributesParam], **options: Unpack[RunOptions]
 ) -> BulkSummary:
     """Write attributes of many users, one ``{"cuid": ..., "data": {...}}`` record per call.
 

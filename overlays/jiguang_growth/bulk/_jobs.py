@@ -15,8 +15,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jiguang_growth_generated.models import SetUserAttributesRequest
-
 from .. import _operations as ops
 from .. import _spec
 from .._client import GrowthClient
@@ -118,6 +116,8 @@ def attributes_job() -> Job:
     """
 
     def send(client: GrowthClient, records: list[Any]) -> list[Accepted | Failure]:
+        from jiguang_growth_generated.models import SetUserAttributesRequest  # noqa: PLC0415 - on first use
+
         (record,) = records  # the spec's batch size for this operation is 1
         body = SetUserAttributesRequest.from_dict(record)  # already checked against the schema
         client.set_user_attributes(body.cuid, body.data)

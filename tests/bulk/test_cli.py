@@ -135,25 +135,32 @@ def test_set_attributes_and_set_channels(tmp_path: Path, sandbox: SandboxServer)
     assert sandbox.state.channels(10000000001)
 
 
-def test_wrong_credentials_reject_everything_and_never_print_the_secret(
+def test_wrong_credentials_stop_the_run_and_resume_with_the_right_ones_sends_everything(
     tmp_path: Path, sandbox: SandboxServer
 ) -> None:
     secret = "wrong-secret-0123456789"
-    source = write_jsonl(tmp_path / "e.jsonl", [event(n) for n in range(3)])
+    source = write_jsonl(tmp_path / "e.jsonl", [event(n) for n in range(250)])
     env = {**sandbox_env(sandbox), "JIGUANG_PROJECT_SECRET": secret}
-    done = run("report-events", str(source), env=env)
-    assert done.returncode == 1
-    assert "api_error:40100 3" in done.stdout
-    everything = (
-        done.stdout + done.stderr + "".join(p.read_text() for p in (tmp_path / "e.jsonl.out").iterdir())
-    )
+    done = run("report-events", str(source), "--concurrency", "1", env=env)
+    assert done.returncode == 3, done.stderr
+    assert "refused the credentials (401" in done.stderr and "--project-secret" in done.stderr
+    assert "unsettled         100" in done.stdout and "accepted            0" in done.stdout
+    out = tmp_path / "e.jsonl.out"
+    everything = done.stdout + done.stderr + "".join(p.read_text() for p in out.iterdir())
     assert secret not in everything
+    assert not sandbox.state.events()
+
+    again = run("report-events", str(source), "--resume", env=sandbox_env(sandbox))
+    assert again.returncode == 0, again.stderr
+    assert "accepted          250" in again.stdout
+    assert len(sandbox.state.events()) == 250
 
 
 def test_missing_credentials_and_bad_settings_are_usage_errors(tmp_path: Path) -> None:
     source = write_jsonl(tmp_path / "e.jsonl", [event(1)])
     done = run("report-events", str(source))
     assert done.returncode == 2 and "JIGUANG_PROJECT_ID" in done.stderr
+    assert "--project-id" in done.stderr and "--project-secret" in done.stderr and "--sandbox" in done.stderr
     done = run("get-cuids", str(source), "--identity-name", "", "--sandbox")
     assert done.returncode == 2 and "--identity-name" in done.stderr and "Traceback" not in done.stderr
     done = run("report-events", str(tmp_path / "missing.jsonl"), "--sandbox")
@@ -194,7 +201,8 @@ def test_ctrl_c_stops_cleanly_and_resume_sends_only_the_rest(tmp_path: Path) -> 
         assert done.returncode == 0, done.stderr
         stored = sandbox.state.events()
 
-    assert f"skipped    {sent_before:>10,}" in done.stdout
+    assert f"resumed    {sent_before:>10,}" in done.stdout
+    assert f"{total:,} in the whole run" in done.stdout
     ids = collections.Counter(e["randomId"] for e in stored)
     assert len(ids) == total and max(ids.values()) == 1  # every event once
     assert sorted(e["cuid"] for e in stored) == [10000000000 + n for n in range(total)]

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import io
-import json
-from pathlib import Path
-
-import pytest
 
 from jiguang_growth.bulk import BulkSummary
 from jiguang_growth.bulk._input import BadLine, BlankLine, Record, read_lines
-from jiguang_growth.bulk._journal import Journal, LineSet, ranges
+from jiguang_growth.bulk._journal import LineSet, ranges
 from jiguang_growth.bulk._progress import BarProgress, LineProgress, format_duration
 
 

@@ -30,8 +30,12 @@ CHROMIUM := /usr/bin/chromium
 # Latin and CJK glyphs, so the spec's Chinese names are readable in screenshots (1.6 MB for CJK).
 BROWSER_FONTS := fonts-dejavu-core fonts-wqy-microhei
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# make clients: the generators other teams use, pinned in their own venv (see clients/requirements.txt).
+CLIENTS_VENV := build/clients-venv
+JAVA_PACKAGE := openjdk-17-jre-headless
 
-.PHONY: help demo setup validate lint generate check test typecheck clean docs bundle breaking types browser bench
+.PHONY: help demo setup validate lint generate check test typecheck clean docs bundle breaking types browser bench \
+	clients clients-setup java
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -45,6 +49,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "setup: Node.js is missing; install step 'apt-get install nodejs npm' is needed"; exit 1; }
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
@@ -72,8 +77,26 @@ check: validate lint generate ## validate + lint + generate, then fail if genera
 	  echo "$$drift"; git --no-pager diff --stat -- generated/; exit 1; \
 	fi; echo "check: generated/ matches $(SPEC)"
 
-test: setup browser ## Run the whole test suite
+test: setup browser clients-setup ## Run the whole test suite
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+$(CLIENTS_VENV)/.installed: clients/requirements.txt
+	@$(PYTHON) -m venv $(CLIENTS_VENV) || { echo "clients: install step 'python3 -m venv $(CLIENTS_VENV)' failed"; exit 1; }
+	@$(CLIENTS_VENV)/bin/pip install --quiet -r clients/requirements.txt || { \
+	  echo "clients: install step 'pip install -r clients/requirements.txt' (OpenAPI Generator, Go, datamodel-code-generator) failed"; exit 1; }
+	@touch $@
+
+java: ## Install Debian's Java 17 with apt, only if java is missing (OpenAPI Generator needs it)
+	@if command -v java >/dev/null; then echo "java: $$(command -v java) is installed"; else \
+	  { $(SUDO) apt-get -o DPkg::Lock::Timeout=600 update && \
+	    $(SUDO) apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends $(JAVA_PACKAGE); } || { \
+	    echo "clients: install step 'apt-get install $(JAVA_PACKAGE)' failed"; exit 1; }; fi
+	@command -v node >/dev/null || { echo "clients: Node.js is missing; install step 'apt-get install nodejs npm' is needed"; exit 1; }
+
+clients-setup: setup java $(CLIENTS_VENV)/.installed
+
+clients: clients-setup ## Generate, build, round-trip and run the Go, TypeScript and pydantic clients (Java/Kotlin: generate)
+	$(BIN)/pytest tests/clients $(PYTEST_ARGS)
 
 typecheck: $(VENV)/.installed ## mypy --strict (package, tools, benchmarks) and ruff over the tree (make test runs these too)
 	$(BIN)/mypy

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from .. import _spec
 from .._exceptions import RequestValidationError
 from ._fast import Check, compile_check
+from ._integers import decimal_for_integer
 
 if TYPE_CHECKING:
     from fastjsonschema import JsonSchemaValueException
@@ -140,6 +141,11 @@ def validate_schema(schema_name: str, value: Any) -> None:
             f"{field}: key {path[-1]!r} is not a string (JSON object keys are strings)",
             field=field,
             rule="propertyNames",
+        )
+    decimal = decimal_for_integer(schema_name, value)
+    if decimal is not None:  # fastjsonschema takes 1.0 for an integer; OpenAPI 3.0 does not
+        raise RequestValidationError(
+            f"{decimal} must be an integer, without a decimal point", field=decimal, rule="type"
         )
 
 

@@ -145,14 +145,22 @@ class _Compiler:
         self.check_keywords(node, kind)
         if nullable and "enum" in node:
             raise _UnsupportedError("enum on a nullable type")  # null must then be one of the values
+        expression = " and ".join(self.scalar_tests(node, kind, v))
+        return f"({v} is None or ({expression}))" if nullable else f"({expression})"
+
+    def scalar_tests(self, node: dict[str, Any], kind: str, v: str) -> list[str]:
+        """The tests a non-null ``v`` must pass: type, enum, length, pattern, then bounds."""
         tests = [_TYPE_TEST[kind].format(v=v)]
         if "enum" in node:
             tests.append(self.enum(node["enum"], kind, v))
-        for keyword, op in (("minLength", ">="), ("maxLength", "<=")):
-            if keyword in node:
-                tests.append(f"len({v}) {op} {int(node[keyword])}")
+        tests += self.sizes(node, v, "minLength", "maxLength")
         if "pattern" in node:
             tests.append(self.pattern(node["pattern"], v))
+        return tests + self.bounds(node, v)
+
+    def bounds(self, node: dict[str, Any], v: str) -> list[str]:
+        """Comparisons of a number ``v`` with the node's minimum and maximum, inclusive or exclusive."""
+        tests = []
         for keyword, op in (
             ("minimum", ">="),
             ("maximum", "<="),
@@ -163,8 +171,7 @@ class _Compiler:
                 bound = node[keyword]
                 literal = repr(bound) if type(bound) is int else self.constant(bound)
                 tests.append(f"{v} {op} {literal}")
-        expression = " and ".join(tests)
-        return f"({v} is None or ({expression}))" if nullable else f"({expression})"
+        return tests
 
     def pattern(self, pattern: str, v: str) -> str:
         """Test for a string ``v``: a set lookup for a string that matched before, else the search."""
@@ -213,26 +220,13 @@ class _Compiler:
                 out.append(f"{pad}if not {expression}: return False")
             return
         if "$ref" in node:
-            name, target = self.resolve(node["$ref"])
-            if name in self.inlining:  # a recursive schema: call its function
-                out.append(f"{pad}if not {self.function_for(name)}({v}): return False")
-                return
-            self.inlining.append(name)  # otherwise inline it: a call costs more than most checks
-            self.statements(target, v, out, depth)
-            self.inlining.pop()
+            self.ref_statements(node["$ref"], v, out, depth)
             return
         kind, nullable = self.single_type(node)
         self.check_keywords(node, kind)
         if "enum" in node:  # scalar() handles enums of strings and integers
             raise _UnsupportedError(f"enum on type {kind}")
-        for sub in node.get("allOf", []):
-            self.statements(sub, v, out, depth)
-        if "anyOf" in node:
-            branches = " or ".join(self.branch(sub, v) for sub in node["anyOf"])
-            out.append(f"{pad}if not ({branches}): return False")
-        if "oneOf" in node:
-            branches = ", ".join(f"bool({self.branch(sub, v)})" for sub in node["oneOf"])
-            out.append(f"{pad}if [{branches}].count(True) != 1: return False")
+        self.combinator_statements(node, v, out, depth)
         if kind is None:
             return
         if nullable:
@@ -246,6 +240,29 @@ class _Compiler:
             self.object(node, v, out, depth)
         else:
             raise _UnsupportedError(f"type {kind} with {sorted(node)}")
+
+    def ref_statements(self, ref: Any, v: str, out: list[str], depth: int) -> None:
+        """Lines for a ``$ref``: the referenced schema inlined, or a call if it is being inlined already."""
+        pad = "    " * depth
+        name, target = self.resolve(ref)
+        if name in self.inlining:  # a recursive schema: call its function
+            out.append(f"{pad}if not {self.function_for(name)}({v}): return False")
+            return
+        self.inlining.append(name)  # otherwise inline it: a call costs more than most checks
+        self.statements(target, v, out, depth)
+        self.inlining.pop()
+
+    def combinator_statements(self, node: dict[str, Any], v: str, out: list[str], depth: int) -> None:
+        """Lines for the node's ``allOf``, ``anyOf`` and ``oneOf``, in that order."""
+        pad = "    " * depth
+        for sub in node.get("allOf", []):
+            self.statements(sub, v, out, depth)
+        if "anyOf" in node:
+            branches = " or ".join(self.branch(sub, v) for sub in node["anyOf"])
+            out.append(f"{pad}if not ({branches}): return False")
+        if "oneOf" in node:
+            branches = ", ".join(f"bool({self.branch(sub, v)})" for sub in node["oneOf"])
+            out.append(f"{pad}if [{branches}].count(True) != 1: return False")
 
     def sizes(self, node: dict[str, Any], v: str, low: str, high: str) -> list[str]:
         tests = []
@@ -280,38 +297,57 @@ class _Compiler:
         properties: dict[str, Any] = node.get("properties", {})
         required = set(node.get("required", []))
         for name, sub in properties.items():
-            value = self.fresh("p")
-            if name in required:  # known to be there
-                body = [f"{pad}{value} = {v}[{name!r}]"]
-                self.statements(sub, value, body, depth)
-                out += body if len(body) > 1 else []
-            else:
-                body = [f"{pad}if {name!r} in {v}:", f"{pad}    {value} = {v}[{name!r}]"]
-                self.statements(sub, value, body, depth + 1)
-                out += body if len(body) > 2 else []
+            out += self.property_statements(name, sub, name in required, v, depth)
+        out += self.key_loop(node, properties, v, depth)
+
+    def property_statements(self, name: str, node: Any, required: bool, v: str, depth: int) -> list[str]:
+        """Lines checking ``v[name]`` against ``node``, or none if the property takes any value."""
+        pad = "    " * depth
+        value = self.fresh("p")
+        if required:  # known to be there
+            body = [f"{pad}{value} = {v}[{name!r}]"]
+            self.statements(node, value, body, depth)
+            return body if len(body) > 1 else []
+        body = [f"{pad}if {name!r} in {v}:", f"{pad}    {value} = {v}[{name!r}]"]
+        self.statements(node, value, body, depth + 1)
+        return body if len(body) > 2 else []
+
+    def key_loop(self, node: dict[str, Any], properties: dict[str, Any], v: str, depth: int) -> list[str]:
+        """A loop over the items of ``v`` for propertyNames and additionalProperties, if they restrict."""
+        pad = "    " * depth
         extra = node.get("additionalProperties", True)
-        names = node.get("propertyNames", True)
         key, value = self.fresh("k"), self.fresh("p")
-        loop: list[str] = []
-        if names is not True and names != {}:
-            if not isinstance(names, dict) or set(names) - {"pattern"}:
-                raise _UnsupportedError(f"propertyNames {names!r}")
-            loop.append(
-                f"{pad}    if not (isinstance({key}, str) and {self.pattern(names['pattern'], key)}):"
-            )
-            loop.append(f"{pad}        return False")
+        loop = self.key_name_test(node.get("propertyNames", True), key, depth)
         if extra is False:
             known = self.constant(frozenset(properties))
             loop.append(f"{pad}    if {key} not in {known}: return False")
         elif extra is not True and extra != {}:
-            checks: list[str] = []
-            self.statements(extra, value, checks, depth + (2 if properties else 1))
-            if properties:
-                known = self.constant(frozenset(properties))
-                checks = [f"{pad}    if {key} not in {known}:", *checks] if checks else []
-            loop += checks
-        if loop:
-            out += [f"{pad}for {key}, {value} in {v}.items():", *loop]
+            loop += self.additional_statements(extra, properties, key, value, depth)
+        return [f"{pad}for {key}, {value} in {v}.items():", *loop] if loop else []
+
+    def key_name_test(self, names: Any, key: str, depth: int) -> list[str]:
+        """Lines in the key loop that test the key against propertyNames (only a pattern is known)."""
+        if names is True or names == {}:
+            return []
+        if not isinstance(names, dict) or set(names) - {"pattern"}:
+            raise _UnsupportedError(f"propertyNames {names!r}")
+        pad = "    " * depth
+        return [
+            f"{pad}    if not (isinstance({key}, str) and {self.pattern(names['pattern'], key)}):",
+            f"{pad}        return False",
+        ]
+
+    def additional_statements(
+        self, extra: Any, properties: dict[str, Any], key: str, value: str, depth: int
+    ) -> list[str]:
+        """Lines in the key loop that check a ``value`` not under ``properties`` against ``extra``."""
+        pad = "    " * depth
+        checks: list[str] = []
+        self.statements(extra, value, checks, depth + (2 if properties else 1))
+        if not properties:
+            return checks
+        known = self.constant(frozenset(properties))
+        return [f"{pad}    if {key} not in {known}:", *checks] if checks else []
 
 
 def compile_check(components: dict[str, Any], schema_name: str) -> Check | None:

@@ -361,7 +361,11 @@ class SandboxApp:
 
     async def _read_body(self, request: Request) -> bytes:
         content_type = request.headers.get("content-type")
-        if content_type is not None:
+        if content_type is None:
+            raise _Answer(
+                envelope(SandboxCode.UNSUPPORTED_MEDIA_TYPE, "missing Content-Type; send application/json")
+            )
+        else:
             media = content_type.split(";", 1)[0].strip().lower()
             if media != "application/json" and not media.endswith("+json"):
                 raise _Answer(

@@ -6,6 +6,7 @@ import errno
 import json
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -182,3 +183,17 @@ def test_get_cuids_rejects_values_with_white_space_around_them_unless_asked_to_s
     stripped = bulk.get_cuids(client, "phone", values, strip=True)
     assert stripped.accepted == 3
     assert api.bodies[-1][1]["identityValues"] == ["18000000001", "18000000002", "18000000003"]
+
+
+def test_time_with_nothing_in_flight_does_not_count_as_silence(api: FakeApi, client: GrowthClient) -> None:
+    def slow_input() -> Iterator[dict[str, Any]]:
+        for n in range(300):
+            if n % 100 == 0:
+                time.sleep(0.35)  # a slow producer: no call is out meanwhile
+            yield event(n)
+
+    api.script = lambda path, body, attempt: httpx.ConnectError("refused")
+    summary = bulk.report_events(
+        client, slow_input(), concurrency=1, limits=Limits(no_answer=0.3, connection_failures=100)
+    )
+    assert summary.stopped is None and summary.batches == 3 and summary.unsettled == 300

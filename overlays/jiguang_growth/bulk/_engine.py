@@ -411,7 +411,9 @@ class _Engine:
             batch, results = self._unsettled.pop(0)
             self._in_flight.remove(batch)
             self.settle.batch(batch, results, self.limits.connection_failures)
-        if block and self._in_flight:
+        if not self._in_flight:
+            self.settle.mark_idle()
+        elif block:
             self.settle.check_no_answer(self.limits.no_answer)
 
     def _batches(self, records: Iterable[Record | BadLine | BlankLine]) -> Generator[_Batch, None, None]:
@@ -545,6 +547,7 @@ class _Settler:
         self._unjournaled: list[int] = []
         self._failures_in_a_row = 0
         self._last_answer = time.monotonic()
+        self._idle_since: float | None = self._last_answer  # idle until the first call starts
 
     def batch(self, batch: _Batch, results: list[BatchResult] | BaseException, budget: int) -> None:
         """Settle one finished batch (its results, or the error that ended it)."""
@@ -590,11 +593,18 @@ class _Settler:
         """Stop the run once no answer came for ``budget`` seconds while calls were in flight."""
         silent = time.monotonic() - self._last_answer
         if silent >= budget and self.summary.batches and self.summary.stopped is None:
-            self._stop("no_answer", f"no answer from the server for {silent:.0f} s")
+            self._stop("no_answer", f"no answer from the server for {silent:.1f} s")
+
+    def mark_idle(self) -> None:
+        """Nothing is in flight: the no-answer clock pauses until the next call starts."""
+        if self._idle_since is None:
+            self._idle_since = time.monotonic()
 
     def mark_busy(self) -> None:
-        """Restart the no-answer clock (a run that had nothing in flight was not waiting for one)."""
-        self._last_answer = time.monotonic()
+        """A call starts: the no-answer clock goes on, without the time nothing was in flight."""
+        if self._idle_since is not None:
+            self._last_answer += time.monotonic() - self._idle_since
+            self._idle_since = None
 
     def _stop(self, reason: str, message: str) -> None:
         if self.summary.stopped is None:

@@ -238,7 +238,7 @@ def run(
                 reply = _finished_futures(running, step.block)
             except KeyboardInterrupt as error:
                 interrupt = error
-    except KeyboardInterrupt:
+    except BaseException:  # a second Ctrl-C, or an output folder that stopped taking writes
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     finally:

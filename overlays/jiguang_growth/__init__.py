@@ -16,7 +16,9 @@ from ._exceptions import (
     RateLimitError,
     RequestValidationError,
 )
+from ._hooks import Attempt
 from ._operations import CuidResult
+from ._response import RawResponse
 from ._retry import is_retryable, possibly_applied, retry_delay
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
     "APIResponseError",
     "APITimeoutError",
     "AsyncGrowthClient",
+    "Attempt",
     "AuthenticationError",
     "BadRequestError",
     "ConfigurationError",
@@ -35,6 +38,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RawResponse",
     "RequestValidationError",
     "is_retryable",
     "possibly_applied",

@@ -9,15 +9,19 @@ exceptions, so every answer ends in exactly one outcome.
 A route with a pacer holds every attempt until the pacer grants a slot
 (``Sleep`` steps in between) and ends the slot when the attempt's answer is
 in, or when the driver closes the generator mid-attempt.
+
+A route with an observer (:mod:`._hooks`) has it told about the call's
+start, every attempt and the end; without one, nothing is built for it.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import httpx
 import orjson
@@ -31,6 +35,7 @@ from ._exceptions import (
     RequestValidationError,
     error_class_for,
 )
+from ._hooks import Attempt, Observer, Watch
 from ._pacing import Pacer
 from ._validation import validate_request
 
@@ -103,6 +108,10 @@ class Route:
     """Strings that must never reach an exception (the secret, the Authorization value)."""
     pacer: Pacer | None = field(default=None, repr=False, compare=False)
     """The process-wide pacer every attempt waits for; ``None``: attempts are sent at once."""
+    observer: Observer | None = field(default=None, repr=False, compare=False)
+    """Told about every call and attempt (hooks, logging, telemetry); ``None``: nobody watches."""
+    retry_log: bool = field(default=True, repr=False, compare=False)
+    """Log each retry at INFO; off when the observer already logs a line per attempt."""
 
 
 class ResponseShapeError(ValueError):
@@ -154,42 +163,108 @@ def call(route: Route, content: bytes, parse: Callable[[Any], T]) -> Call[T]:
     ``parse`` turns the envelope's ``data`` (``None`` when absent or null) into
     the typed result and may raise :class:`ResponseShapeError`.
     """
+    if route.observer is None:
+        result, _ = yield from _attempts(route, content, parse, None)
+        return result
+    watch = route.observer.start(route.operation_id, route.method, route.url)
+    try:
+        result, response = yield from _attempts(route, content, parse, watch)
+    except BaseException as error:
+        watch.end(error, None)
+        raise
+    watch.end(None, response)
+    return result
+
+
+def _attempts(
+    route: Route, content: bytes, parse: Callable[[Any], T], watch: Watch | None
+) -> Generator[Send | Sleep, Reply, tuple[T, httpx.Response]]:
+    """The retry loop; returns the result and the answer it came from. Errors carry the attempt count."""
     retries = 0
     send = Send(route.method, route.url, content, route.operation_id)
     while True:
         if route.pacer is None:
+            started = time.perf_counter()
             reply = yield send
+            elapsed = time.perf_counter() - started
         else:
-            reply = yield from _paced(route.pacer, send)
+            reply, elapsed = yield from _paced(route.pacer, send)
         try:
-            return _outcome(route, reply, parse)
-        except (APIConnectionError, APIError) as error:
-            delay = _retry.retry_delay(route.operation_id, error, retries, route.max_retries)
+            result = _outcome(route, reply, parse)
+        except (APIConnectionError, APIError, APIResponseError) as error:
+            error.attempts = retries + 1
+            delay = (
+                None
+                if isinstance(error, APIResponseError)
+                else _retry.retry_delay(route.operation_id, error, retries, route.max_retries)
+            )
+            if watch is not None:
+                watch.attempt(_record(route, retries + 1, reply, error, elapsed, delay=delay))
             if delay is None:
                 raise
             retries += 1
-            logger.info(
-                "retry %d of %d for %s %s in %.2fs after: %s",
-                retries,
-                route.max_retries,
-                route.method,
-                route.url,
-                delay,
-                error,
-            )
+            if route.retry_log:
+                _log_retry(route, retries, delay, error)
             yield Sleep(delay)
+        else:
+            if watch is not None:
+                watch.attempt(_record(route, retries + 1, reply, None, elapsed, delay=None))
+            return result, cast(httpx.Response, reply)
 
 
-def _paced(pacer: Pacer, send: Send) -> Generator[Send | Sleep, Reply, Reply]:
-    """One attempt inside a slot of ``pacer``: wait for the slot, send, end the slot."""
+def _log_retry(route: Route, retries: int, delay: float, error: Exception) -> None:
+    logger.info(
+        "retry %d of %d for %s %s in %.2fs after: %s",
+        retries,
+        route.max_retries,
+        route.method,
+        route.url,
+        delay,
+        error,
+    )
+
+
+def _record(
+    route: Route, attempt: int, reply: Reply, error: Exception | None, elapsed: float, *, delay: float | None
+) -> Attempt:
+    """What the observers learn about one attempt."""
+    if isinstance(reply, httpx.Response):
+        status: int | None = reply.status_code
+        sent = True
+    else:
+        status = None
+        sent = isinstance(error, APIConnectionError) and error.request_sent
+    if error is None:
+        code: int | None = 0  # a success is an envelope with code 0
+    else:
+        code = error.code if isinstance(error, APIError) else None
+    return Attempt(
+        route.operation_id,
+        attempt,
+        status,
+        code,
+        elapsed,
+        delay is not None,
+        delay,
+        sent,
+        None if error is None else type(error),
+    )
+
+
+def _paced(pacer: Pacer, send: Send) -> Generator[Send | Sleep, Reply, tuple[Reply, float]]:
+    """One attempt inside a slot of ``pacer``: wait for the slot, send, end the slot.
+
+    Returns the reply and the seconds it took, the wait for the slot left out.
+    """
     while (wait := pacer.acquire()) > 0:
         yield Sleep(wait)
     reply: Reply = None
+    started = time.perf_counter()
     try:
         reply = yield send
     finally:
         _release(pacer, reply)
-    return reply
+    return reply, time.perf_counter() - started
 
 
 def _release(pacer: Pacer, reply: Reply) -> None:
@@ -230,6 +305,11 @@ def _scrub(route: Route, text: str) -> str:
     return text
 
 
+def _headers(route: Route, response: httpx.Response) -> dict[str, str]:
+    """The answer's headers as a plain dict (lower-case names; repeated ones joined by ", "), scrubbed."""
+    return {name: _scrub(route, value) for name, value in response.headers.items()}
+
+
 def _prefix(route: Route, response: httpx.Response) -> str:
     return f"HTTP {response.status_code} from {route.method} {route.url}"
 
@@ -248,6 +328,7 @@ def _response_error(route: Route, response: httpx.Response, reason: str) -> APIR
         body=_scrub(route, response.content.decode("utf-8", "replace")),
         method=route.method,
         url=route.url,
+        headers=_headers(route, response),
     )
 
 
@@ -266,6 +347,7 @@ def _api_error(
         retry_after=_retry.parse_retry_after(response.headers.get("retry-after")),
         method=route.method,
         url=route.url,
+        headers=_headers(route, response),
     )
 
 

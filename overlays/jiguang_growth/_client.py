@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import ssl
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from functools import lru_cache
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar, cast
 
@@ -26,15 +27,18 @@ from jiguang_growth_generated.models import (
     UserChannels,
 )
 
+from . import _logging, _spec
 from . import _operations as ops
-from . import _spec
 from ._call import Call, Reply, Route, Send
 from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Settings, check_max_retries, resolve, user_agent
 from ._exceptions import ConfigurationError
+from ._hooks import AttemptHook, Hooks, Observer, check_hooks, combine
 from ._operations import CuidResult
+from ._options import CallOptions, Timeout, check_headers, check_timeout, merge_headers, per_call
 from ._pacing import shared_pacer
+from ._response import raw, raw_async
 
-__all__ = ["AsyncGrowthClient", "GrowthClient"]
+__all__ = ["AsyncGrowthClient", "AsyncRawGrowthClient", "GrowthClient", "RawGrowthClient"]
 
 T = TypeVar("T")
 _Http = TypeVar("_Http", httpx.Client, httpx.AsyncClient)
@@ -61,6 +65,9 @@ class _ClientBase(Generic[_Http, _Transport]):
         http_client: _Http | None = None,
         user_agent: str | None = None,
         pace: bool = False,
+        default_headers: Mapping[str, str] | None = None,
+        on_attempt: AttemptHook | Sequence[AttemptHook] | None = None,
+        telemetry: bool | None = None,
     ) -> None:
         """Check every setting now, so that a missing credential fails here and not on a request.
 
@@ -82,14 +89,32 @@ class _ClientBase(Generic[_Http, _Transport]):
         client, thread and task) grants a slot under the operation's
         ``x-qps-limit``; a 429 then pauses that pacer for everyone until its
         ``Retry-After`` has passed. The bulk helpers always pace.
+
+        ``default_headers`` go with every request (never ``Authorization``).
+        ``on_attempt`` (a callable or several) is called with an
+        :class:`~jiguang_growth.Attempt` after every attempt. ``telemetry``:
+        OpenTelemetry spans and metrics, on by default when
+        ``opentelemetry-api`` is installed; ``False`` turns them off.
+        ``JIGUANG_GROWTH_LOG=debug|info`` logs a line per attempt.
         """
         settings = resolve(project_id, project_secret, base_url, max_retries)
+        if timeout is not None:
+            timeout = check_timeout(timeout)
+        extra = {} if default_headers is None else check_headers(default_headers, "default_headers")
+        log = _logging.from_environment()
+        self._observer = combine(
+            Hooks(hooks) if (hooks := check_hooks(on_attempt)) else None, log, _telemetry(telemetry)
+        )
         self._project_id = settings.project_id
         self._base_url = settings.base_url
         self._api_url = settings.api_url
         self._max_retries = settings.max_retries
         self._auth = httpx.BasicAuth(settings.project_id, settings.project_secret)  # sent with every request
         self._routes = _routes(settings.api_url, settings.max_retries, _redactions(self._auth, settings))
+        self._routes = {
+            op_id: replace(route, observer=self._observer, retry_log=log is None)
+            for op_id, route in self._routes.items()
+        }
         if pace:
             self._routes = self._paced_routes(pace)
         headers = {
@@ -111,6 +136,8 @@ class _ClientBase(Generic[_Http, _Transport]):
             self._http = http_client
             self._owns_http = False
             self._request_headers = headers
+        self._request_headers = merge_headers(self._request_headers, extra)
+        self._timeout: Timeout | None = None  # per request; None: the HTTP client's
 
     def _new_http_client(
         self,
@@ -132,14 +159,26 @@ class _ClientBase(Generic[_Http, _Transport]):
         """Whether calls wait for the process-wide pacer (the ``pace`` option)."""
         return self._routes[ops.OPERATIONS[0]].pacer is not None
 
-    def with_options(self, *, pace: bool | None = None, max_retries: int | None = None) -> Self:
-        """A client with other ``pace``/``max_retries`` that shares this one's connection pool.
+    def with_options(
+        self,
+        *,
+        pace: bool | None = None,
+        max_retries: int | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> Self:
+        """A client with other ``pace``/``max_retries``/``timeout`` that shares this one's connection pool.
 
-        The copy never closes the pool; close this client when both are done.
+        ``default_headers`` are added to (or replace) this client's. The copy
+        never closes the pool; close this client when both are done.
         """
-        copy = object.__new__(type(self))
-        copy.__dict__.update(self.__dict__)
-        copy._owns_http = False
+        copy = self._copy()
+        if timeout is not None:
+            copy._timeout = check_timeout(timeout)
+        if default_headers is not None:
+            copy._request_headers = merge_headers(
+                self._request_headers, check_headers(default_headers, "default_headers")
+            )
         if max_retries is not None:
             copy._max_retries = check_max_retries(max_retries)
             copy._routes = {
@@ -148,6 +187,33 @@ class _ClientBase(Generic[_Http, _Transport]):
         if pace is not None:
             copy._routes = copy._paced_routes(pace)
         return copy
+
+    def _copy(self) -> Self:
+        """A shallow copy that never closes the shared connection pool."""
+        copy = object.__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        copy._owns_http = False
+        return copy
+
+    def _capturing(self, observer: Observer) -> Self:
+        """A copy whose calls are also reported to ``observer`` (``with_raw_response``)."""
+        copy = self._copy()
+        watched = combine(self._observer, observer)
+        copy._routes = {op_id: replace(route, observer=watched) for op_id, route in self._routes.items()}
+        return copy
+
+    def _options(
+        self, operation_id: str, timeout: object, max_retries: object, extra_headers: object
+    ) -> CallOptions:
+        """The route, headers and timeout of one call; what the method was given is checked first."""
+        return per_call(
+            self._routes[operation_id],
+            self._request_headers,
+            self._timeout,
+            call_timeout=timeout,
+            call_max_retries=max_retries,
+            extra_headers=extra_headers,
+        )
 
     def _paced_routes(self, pace: bool) -> dict[str, Route]:
         """The routes with the process-wide pacer of each operation, or with none."""
@@ -204,6 +270,23 @@ def _routes(api_url: str, max_retries: int, redactions: tuple[str, ...]) -> dict
     return routes
 
 
+def _telemetry(enabled: bool | None) -> Observer | None:
+    """OpenTelemetry for the calls: on when asked for or by default, and opentelemetry-api is there."""
+    if enabled is False:
+        return None
+    try:
+        from ._telemetry import shared  # noqa: PLC0415 - imports opentelemetry: only when it is used
+    except ModuleNotFoundError as error:
+        if not (error.name or "").startswith("opentelemetry"):
+            raise
+        if enabled:
+            raise ConfigurationError(
+                "telemetry=True needs opentelemetry-api: pip install 'jiguang-growth[otel]'"
+            ) from None
+        return None
+    return shared()
+
+
 def _check_no_http_options(**options: object) -> None:
     """Options that configure the HTTP client this client would create; not with ``http_client``."""
     given = [name for name, value in options.items() if value is not None]
@@ -213,6 +296,15 @@ def _check_no_http_options(**options: object) -> None:
 
 def _default_user_agent() -> str:
     return user_agent()
+
+
+_http_url = lru_cache(maxsize=64)(httpx.URL)
+"""The parsed ``httpx.URL`` of a route's URL: httpx would otherwise parse the string on every request."""
+
+
+def _timeout_of(options: CallOptions) -> Any:
+    """The ``timeout`` argument of ``request()``: the call's, or the HTTP client's own."""
+    return httpx.USE_CLIENT_DEFAULT if options.timeout is None else options.timeout
 
 
 async def _async_sleep(seconds: float) -> None:
@@ -233,28 +325,68 @@ class GrowthClient(_ClientBase[httpx.Client, httpx.BaseTransport]):
     _sleep = staticmethod(time.sleep)
 
     def report_events(
-        self, events: Iterable[Event | Mapping[str, Any]], app_key: str | None = None
+        self,
+        events: Iterable[Event | Mapping[str, Any]],
+        app_key: str | None = None,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> ReportEventsResult:
-        """Report 1 to 100 behaviour events; every event without a ``randomId`` gets a fresh one."""
-        return self._run(ops.report_events(self._routes[ops.REPORT_EVENTS], events, app_key))
+        """Report 1 to 100 behaviour events; every event without a ``randomId`` gets a fresh one.
+
+        Every method takes ``timeout``, ``max_retries`` and ``extra_headers`` for this call alone.
+        """
+        o = self._options(ops.REPORT_EVENTS, timeout, max_retries, extra_headers)
+        return self._run(ops.report_events(o.route, events, app_key), o)
 
     def set_user_attributes(
-        self, cuid: int, attributes: UserAttributes | Mapping[str, Any]
+        self,
+        cuid: int,
+        attributes: UserAttributes | Mapping[str, Any],
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> SetUserAttributesResult:
         """Write attribute values onto one CUID. Never replayed once it may have been applied."""
-        return self._run(ops.set_user_attributes(self._routes[ops.SET_USER_ATTRIBUTES], cuid, attributes))
+        o = self._options(ops.SET_USER_ATTRIBUTES, timeout, max_retries, extra_headers)
+        return self._run(ops.set_user_attributes(o.route, cuid, attributes), o)
 
-    def get_cuids(self, identity_name: str, identity_values: Iterable[str]) -> list[CuidResult]:
+    def get_cuids(
+        self,
+        identity_name: str,
+        identity_values: Iterable[str],
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> list[CuidResult]:
         """The CUID of each identifier value, in request order (values not known yet get new CUIDs)."""
-        return self._run(ops.get_cuids(self._routes[ops.GET_CUIDS], identity_name, identity_values))
+        o = self._options(ops.GET_CUIDS, timeout, max_retries, extra_headers)
+        return self._run(ops.get_cuids(o.route, identity_name, identity_values), o)
 
-    def set_user_channels(self, items: Iterable[UserChannels | Mapping[str, Any]]) -> SetUserChannelsResult:
+    def set_user_channels(
+        self,
+        items: Iterable[UserChannels | Mapping[str, Any]],
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> SetUserChannelsResult:
         """Set the contact values of 1 to 100 users."""
-        return self._run(ops.set_user_channels(self._routes[ops.SET_USER_CHANNELS], items))
+        o = self._options(ops.SET_USER_CHANNELS, timeout, max_retries, extra_headers)
+        return self._run(ops.set_user_channels(o.route, items), o)
 
-    def _run(self, call: Call[T]) -> T:
+    @property
+    def with_raw_response(self) -> RawGrowthClient:
+        """The same methods, returning a :class:`~jiguang_growth.RawResponse` around each result."""
+        return RawGrowthClient(self)
+
+    def _run(self, call: Call[T], options: CallOptions) -> T:
         """Send and sleep as the call asks; closing it ends a pacer slot an exception cut short."""
-        http, headers, auth = self._http, self._request_headers, self._auth
+        http, auth = self._http, self._auth
+        headers, timeout = options.headers, _timeout_of(options)
         try:
             step = next(call)
             while True:
@@ -262,7 +394,12 @@ class GrowthClient(_ClientBase[httpx.Client, httpx.BaseTransport]):
                 if isinstance(step, Send):
                     try:
                         reply = http.request(
-                            step.method, step.url, content=step.content, headers=headers, auth=auth
+                            step.method,
+                            _http_url(step.url),
+                            content=step.content,
+                            headers=headers,
+                            auth=auth,
+                            timeout=timeout,
                         )
                     except httpx.RequestError as error:
                         reply = error
@@ -295,32 +432,65 @@ class AsyncGrowthClient(_ClientBase[httpx.AsyncClient, httpx.AsyncBaseTransport]
     _sleep = staticmethod(_async_sleep)
 
     async def report_events(
-        self, events: Iterable[Event | Mapping[str, Any]], app_key: str | None = None
+        self,
+        events: Iterable[Event | Mapping[str, Any]],
+        app_key: str | None = None,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> ReportEventsResult:
         """Async form of :meth:`GrowthClient.report_events`."""
-        return await self._run(ops.report_events(self._routes[ops.REPORT_EVENTS], events, app_key))
+        o = self._options(ops.REPORT_EVENTS, timeout, max_retries, extra_headers)
+        return await self._run(ops.report_events(o.route, events, app_key), o)
 
     async def set_user_attributes(
-        self, cuid: int, attributes: UserAttributes | Mapping[str, Any]
+        self,
+        cuid: int,
+        attributes: UserAttributes | Mapping[str, Any],
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> SetUserAttributesResult:
         """Async form of :meth:`GrowthClient.set_user_attributes`."""
-        return await self._run(
-            ops.set_user_attributes(self._routes[ops.SET_USER_ATTRIBUTES], cuid, attributes)
-        )
+        o = self._options(ops.SET_USER_ATTRIBUTES, timeout, max_retries, extra_headers)
+        return await self._run(ops.set_user_attributes(o.route, cuid, attributes), o)
 
-    async def get_cuids(self, identity_name: str, identity_values: Iterable[str]) -> list[CuidResult]:
+    async def get_cuids(
+        self,
+        identity_name: str,
+        identity_values: Iterable[str],
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> list[CuidResult]:
         """Async form of :meth:`GrowthClient.get_cuids`."""
-        return await self._run(ops.get_cuids(self._routes[ops.GET_CUIDS], identity_name, identity_values))
+        o = self._options(ops.GET_CUIDS, timeout, max_retries, extra_headers)
+        return await self._run(ops.get_cuids(o.route, identity_name, identity_values), o)
 
     async def set_user_channels(
-        self, items: Iterable[UserChannels | Mapping[str, Any]]
+        self,
+        items: Iterable[UserChannels | Mapping[str, Any]],
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> SetUserChannelsResult:
         """Async form of :meth:`GrowthClient.set_user_channels`."""
-        return await self._run(ops.set_user_channels(self._routes[ops.SET_USER_CHANNELS], items))
+        o = self._options(ops.SET_USER_CHANNELS, timeout, max_retries, extra_headers)
+        return await self._run(ops.set_user_channels(o.route, items), o)
 
-    async def _run(self, call: Call[T]) -> T:
+    @property
+    def with_raw_response(self) -> AsyncRawGrowthClient:
+        """Async form of :attr:`GrowthClient.with_raw_response`."""
+        return AsyncRawGrowthClient(self)
+
+    async def _run(self, call: Call[T], options: CallOptions) -> T:
         """Async form of :meth:`GrowthClient._run`."""
-        http, headers, auth = self._http, self._request_headers, self._auth
+        http, auth = self._http, self._auth
+        headers, timeout = options.headers, _timeout_of(options)
         try:
             step = next(call)
             while True:
@@ -328,7 +498,12 @@ class AsyncGrowthClient(_ClientBase[httpx.AsyncClient, httpx.AsyncBaseTransport]
                 if isinstance(step, Send):
                     try:
                         reply = await http.request(
-                            step.method, step.url, content=step.content, headers=headers, auth=auth
+                            step.method,
+                            _http_url(step.url),
+                            content=step.content,
+                            headers=headers,
+                            auth=auth,
+                            timeout=timeout,
                         )
                     except httpx.RequestError as error:
                         reply = error
@@ -352,3 +527,23 @@ class AsyncGrowthClient(_ClientBase[httpx.AsyncClient, httpx.AsyncBaseTransport]
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
+
+
+class RawGrowthClient:
+    """``GrowthClient.with_raw_response``: its methods, each returning a :class:`RawResponse`."""
+
+    def __init__(self, client: GrowthClient) -> None:
+        self.report_events = raw(client, client.report_events)
+        self.set_user_attributes = raw(client, client.set_user_attributes)
+        self.get_cuids = raw(client, client.get_cuids)
+        self.set_user_channels = raw(client, client.set_user_channels)
+
+
+class AsyncRawGrowthClient:
+    """``AsyncGrowthClient.with_raw_response``: its methods, each returning a :class:`RawResponse`."""
+
+    def __init__(self, client: AsyncGrowthClient) -> None:
+        self.report_events = raw_async(client, client.report_events)
+        self.set_user_attributes = raw_async(client, client.set_user_attributes)
+        self.get_cuids = raw_async(client, client.get_cuids)
+        self.set_user_channels = raw_async(client, client.set_user_channels)

@@ -10,6 +10,7 @@ dicts with their ``to_dict``. Results are built with the generated models'
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from itertools import repeat
 from typing import Any, NamedTuple, Protocol, Self, TypeVar
 
 from jiguang_growth_generated.models import (
@@ -197,6 +198,9 @@ def _cuid_parser(requested: list[str]) -> Callable[[Any], list[CuidResult]]:
             )
         if not isinstance(data, list):
             raise ResponseShapeError(f"'{DATA_FIELD}' is {json_kind(data)}, expected an array")
+        in_order = _in_request_order(requested, data)
+        if in_order is not None:
+            return in_order
         found: dict[str, CuidResult] = {}
         for index, item in enumerate(data):
             if type(item) is dict:  # the common, well-formed item, checked inline
@@ -225,6 +229,31 @@ def _cuid_parser(requested: list[str]) -> Callable[[Any], list[CuidResult]]:
             ) from None
 
     return parse
+
+
+_CUID_TYPES = frozenset((int, type(None)))
+_CODE_TYPES = frozenset((int, Unset))
+
+
+def _in_request_order(requested: list[str], data: list[Any]) -> list[CuidResult] | None:
+    """The results when ``data`` holds exactly one well-formed item per requested value, in request order.
+
+    The usual answer, checked a column at a time in C (``map``, ``set``,
+    list equality) instead of item by item; anything else gives ``None``
+    and is left to the item-by-item pairing.
+    """
+    if len(data) != len(requested) or set(map(type, data)) != {dict}:
+        return None
+    values = [item.get(CUID_VALUE_FIELD) for item in data]
+    if values != requested:  # equal lists of the requested strings: every value is that string
+        return None
+    cuids = [item.get(CUID_FIELD) for item in data]
+    codes = [item.get(CUID_ERROR_CODE_FIELD, UNSET) for item in data]
+    if not set(map(type, cuids)) <= _CUID_TYPES or not set(map(type, codes)) <= _CODE_TYPES:
+        return None
+    if UNSET in codes:
+        codes = [None if code is UNSET else code for code in codes]
+    return list(map(_new_tuple, repeat(CuidResult), zip(values, cuids, codes, strict=True)))
 
 
 def _cuid_item(index: int, item: Any) -> CuidResult:

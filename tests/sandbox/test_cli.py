@@ -295,7 +295,16 @@ def test_ipv6_loopback_and_localhost_work() -> None:
 def test_every_behaviour_and_fault_option_sets_the_configuration_field_it_is_named_after() -> None:
     parser = argparse.ArgumentParser()
     sandbox_cli.SANDBOX_COMMAND.add_arguments(parser)
-    serving = {"help", "host", "port", "allow_non_loopback", "config", "log_level", "access_log"}
+    serving = {
+        "help",
+        "host",
+        "port",
+        "allow_non_loopback",
+        "allowed_hosts",
+        "config",
+        "log_level",
+        "access_log",
+    }
     settings = {action.dest for action in parser._actions} - serving
     fields = {f.name for f in dataclasses.fields(SandboxConfig)} | {
         f.name for f in dataclasses.fields(FaultConfig)

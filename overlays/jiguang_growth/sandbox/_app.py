@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -40,8 +41,9 @@ from .._validation import validate_request
 from ._codes import SandboxCode, injected_code
 from ._config import SandboxConfig
 from ._faults import REFUSING_STATUSES, Draw, Fault, FaultInjector, FaultKind
+from ._hosts import LOOPBACK_NAMES, host_allowed
 from ._ratelimit import RateLimiter
-from ._state import RequestRejectedError, SandboxState
+from ._state import RequestRejectedError, SandboxState, short_repr
 
 __all__ = [
     "INSPECTION_PATH",
@@ -59,6 +61,10 @@ INSPECTION_PATH = INSPECTION_PREFIX + "/state"
 
 LOOPBACK_ORIGIN = r"https?://(localhost|127\.0\.0\.1|\[::1\])(:[0-9]{1,5})?"
 """Browser origins allowed by CORS: pages served from this machine (e.g. Swagger UI)."""
+
+INLINE_BODY_BYTES = 64 * 1024
+"""Bodies up to this size are parsed, checked and applied on the event loop; larger ones in a
+worker thread (the work is linear in the body's size, so this bounds the time the loop is held)."""
 
 REALM = 'Basic realm="jiguang-growth sandbox", charset="UTF-8"'
 
@@ -210,6 +216,10 @@ class SandboxApp:
         """Set by the server: closes the connection of a request without answering."""
         self.stopping = threading.Event()
         """Set when the server shuts down; ends held connections early."""
+        self.any_ip_host = False
+        """Set by a server listening beyond loopback: ``Host`` may then be any IP address too."""
+        self.allowed_hosts: frozenset[str] = frozenset()
+        """Host names accepted besides the loopback ones (``--allow-host``)."""
         self._paths = {op.full_path: op for op in operations.values()}
         routes = [
             Route(op.full_path, self._endpoint(op), methods=[op.method], name=op.operation_id)
@@ -232,7 +242,45 @@ class SandboxApp:
         self._asgi.router.redirect_slashes = False  # a trailing slash is a 404 envelope, not a redirect
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Before anything else, routing and CORS included: a request naming another host (DNS
+        # rebinding) gets 421 and is neither read nor applied.
+        if scope["type"] == "http" and not self._host_allowed(scope):
+            await self._misdirected(scope)(scope, receive, send)
+            return
         await self._asgi(scope, receive, send)
+
+    def _host_allowed(self, scope: Scope) -> bool:
+        server = scope.get("server")
+        return host_allowed(
+            Headers(scope=scope).get("host"),
+            server[1] if server else None,
+            any_ip=self.any_ip_host,
+            names=self.allowed_hosts,
+        )
+
+    def _misdirected(self, scope: Scope) -> EnvelopeResponse:
+        """The answer to a request that names another host: nothing is read, stored or served."""
+        server = scope.get("server")
+        response = envelope(
+            SandboxCode.HOST_NOT_ALLOWED,
+            f"this sandbox answers only to Host {LOOPBACK_NAMES} with port {server[1] if server else '?'}; "
+            f"got {short_repr(Headers(scope=scope).get('host'))} (a guard against DNS rebinding)",
+            headers={"Connection": "close"},
+        )
+        self._record_unrouted(str(scope.get("method", "")), str(scope.get("path", "")), response)
+        return response
+
+    def _record_unrouted(self, method: str, path: str, response: EnvelopeResponse) -> None:
+        """Log an answer given before an operation ran (the state view's are not logged)."""
+        if not path.startswith(INSPECTION_PREFIX):
+            op = self._paths.get(path)
+            self.state.record(
+                operation=op.operation_id if op else None,
+                method=method,
+                path=path,
+                status=response.status_code,
+                code=response.code,
+            )
 
     # --- operations ---------------------------------------------------------------------------
 
@@ -294,13 +342,20 @@ class SandboxApp:
         if fault is not None and fault.kind is FaultKind.DROP:
             call.fault = fault.label
             return _CloseConnection(self, 0.0)
-        answer = self._process(op, raw, call)
+        # A small body takes well under a millisecond: done here, unless another write holds the state.
+        answer = self._process(op, raw, call, inline=True) if len(raw) <= INLINE_BODY_BYTES else None
+        if answer is None:  # long work goes to a worker thread, so the loop keeps serving other calls
+            answer = await run_in_threadpool(self._process, op, raw, call)
+            assert answer is not None  # not inline: the write waits for the state instead
         if fault is None:
             return answer
         call.fault = fault.label
         return self._after_write(fault, draw, answer)
 
-    def _process(self, op: _spec.Operation, raw: bytes, call: _Call) -> EnvelopeResponse:
+    def _process(
+        self, op: _spec.Operation, raw: bytes, call: _Call, *, inline: bool = False
+    ) -> EnvelopeResponse | None:
+        """Parse, check and apply one body; ``inline``: ``None`` if the state is busy (nothing done)."""
         body = _parse(raw)
         try:
             validate_request(op.operation_id, body)
@@ -311,9 +366,11 @@ class SandboxApp:
                 data={"field": error.field, "rule": error.rule},
             )
         try:
-            payload = self.state.apply(op.operation_id, body)
+            payload = (self.state.try_apply if inline else self.state.apply)(op.operation_id, body)
         except RequestRejectedError as rejection:
             return envelope(rejection.code, rejection.message)
+        if payload is None:
+            return None
         call.applied = True
         return EnvelopeResponse(payload)
 
@@ -407,6 +464,10 @@ class SandboxApp:
             self._authenticate(request)
         except _Answer as answer:
             return answer.response
+        return await run_in_threadpool(self._state_view)
+
+    def _state_view(self) -> EnvelopeResponse:
+        """The state as an answer; copying and rendering a big state take a while, so a worker thread."""
         return EnvelopeResponse({"code": 0, "msg": "success", "data": self.state.snapshot().to_json()})
 
     async def _http_error(self, request: Request, exc: Exception) -> Response:
@@ -427,15 +488,7 @@ class SandboxApp:
         else:
             content = {"code": exc.status_code * 100, "msg": str(exc.detail)}
             response = EnvelopeResponse(content, exc.status_code, headers)
-        if not path.startswith(INSPECTION_PREFIX):
-            op = self._paths.get(path)
-            self.state.record(
-                operation=op.operation_id if op else None,
-                method=request.method,
-                path=path,
-                status=response.status_code,
-                code=response.code,
-            )
+        self._record_unrouted(request.method, path, response)
         return response
 
     async def _crash(self, request: Request, exc: Exception) -> Response:

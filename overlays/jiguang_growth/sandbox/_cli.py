@@ -34,6 +34,14 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="allow a --host other than loopback (the credentials are fixed: think twice)",
     )
+    where.add_argument(
+        "--allow-host",
+        dest="allowed_hosts",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer to this Host name, e.g. a container's service name (repeatable)",
+    )
     behaviour = parser.add_argument_group("behaviour (override the --config file)")
     behaviour.add_argument("--config", metavar="FILE", help="settings file, JSON or YAML (docs/sandbox.md)")
     behaviour.add_argument("--project-id", help="HTTP Basic user name (default 100102)")
@@ -155,6 +163,7 @@ def _start(args: argparse.Namespace) -> SandboxServer:
             host=args.host,
             port=args.port,
             allow_non_loopback=args.allow_non_loopback,
+            allowed_hosts=args.allowed_hosts,
             log_level=args.log_level,
             access_log=args.access_log,
             uvicorn_logging=True,

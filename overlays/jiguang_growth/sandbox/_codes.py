@@ -37,6 +37,7 @@ class SandboxCode(IntEnum):
     BODY_TIMEOUT = 40800
     BODY_TOO_LARGE = 41300
     UNSUPPORTED_MEDIA_TYPE = 41500
+    HOST_NOT_ALLOWED = 42100
     RATE_LIMITED = 42900
     INTERNAL_ERROR = 50000
 
@@ -73,6 +74,10 @@ _TABLE: Mapping[SandboxCode, tuple[int, str]] = {
     SandboxCode.BODY_TIMEOUT: (408, "the body did not arrive within `body_timeout_seconds`"),
     SandboxCode.BODY_TOO_LARGE: (413, "the body is larger than `max_body_bytes`"),
     SandboxCode.UNSUPPORTED_MEDIA_TYPE: (415, "a `Content-Type` other than JSON"),
+    SandboxCode.HOST_NOT_ALLOWED: (
+        421,
+        "the `Host` header is not 127.0.0.1, localhost or [::1] with the sandbox's port (DNS rebinding)",
+    ),
     SandboxCode.RATE_LIMITED: (429, "over the operation's calls-per-second limit; see `Retry-After`"),
     SandboxCode.INTERNAL_ERROR: (500, "a bug in the sandbox; the details go to its log, never to the answer"),
 }

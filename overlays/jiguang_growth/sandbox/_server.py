@@ -15,12 +15,11 @@ from __future__ import annotations
 import asyncio
 import copy
 import errno
-import ipaddress
 import logging
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from types import TracebackType
@@ -34,7 +33,16 @@ from .. import _spec
 from .._config import ENV_BASE_URL, ENV_PROJECT_ID, ENV_PROJECT_SECRET
 from ._app import INSPECTION_PATH, ConnectionCloser, SandboxApp
 from ._config import SandboxConfig
+from ._connections import (
+    DEFAULT_HEAD_TIMEOUT,
+    KEEP_ALIVE_SECONDS,
+    MAX_HEAD_BYTES,
+    ConnectionLimits,
+    default_max_connections,
+    guarded_protocol,
+)
 from ._faults import FaultInjector
+from ._hosts import is_loopback
 from ._state import SandboxState
 
 __all__ = ["PortInUseError", "SandboxServer", "SandboxStartError", "run_sandbox"]
@@ -66,16 +74,21 @@ def check_host(host: str, *, allow_non_loopback: bool = False) -> str:
     """The address to bind: ``localhost`` becomes 127.0.0.1; other hosts must be loopback."""
     if host == "localhost":
         return DEFAULT_HOST
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback and not allow_non_loopback:
+    if not is_loopback(host) and not allow_non_loopback:
         raise SandboxStartError(
             f"refusing to listen on {host!r}: the sandbox serves fixed credentials and is meant for "
             f"this machine only; use 127.0.0.1, or allow it explicitly (--allow-non-loopback)"
         )
     return host
+
+
+def _host_names(names: Iterable[str]) -> frozenset[str]:
+    """Extra ``Host`` names, checked: bare names, without port, scheme or brackets."""
+    checked = frozenset(name.strip().lower() for name in names)
+    bad = sorted(name for name in checked if not name or any(c in name for c in ":/[]@ \t"))
+    if bad:
+        raise SandboxStartError(f"an allowed host is a bare host name, without port or scheme; got {bad}")
+    return checked
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -133,6 +146,13 @@ class SandboxServer:
     started, ``base_url`` is where it listens (without the API's base path,
     which clients add), ``state`` shows what arrived and ``faults`` changes the
     fault injection while it runs.
+
+    A connection must send each request head within ``head_timeout`` seconds;
+    at most ``max_connections`` stay open (default: half the soft
+    file-descriptor limit, at most 1000), the one idle longest making room for
+    a new one. It answers only requests whose ``Host`` is 127.0.0.1, localhost
+    or [::1] with its port (421 otherwise, against DNS rebinding), or one of
+    ``allowed_hosts`` (names such as a container's service name).
     """
 
     def __init__(
@@ -145,16 +165,27 @@ class SandboxServer:
         log_level: str = "warning",
         access_log: bool = False,
         uvicorn_logging: bool = False,
+        head_timeout: float = DEFAULT_HEAD_TIMEOUT,
+        max_connections: int | None = None,
+        allowed_hosts: Iterable[str] = (),
     ) -> None:
         self.config = config or SandboxConfig()
         self.host = check_host(host, allow_non_loopback=allow_non_loopback)
         self._requested_port = port
         self.port = port
         self.app = SandboxApp(self.config)
+        self.app.any_ip_host = not is_loopback(self.host)  # deliberately beyond loopback: IP addresses too
+        self.app.allowed_hosts = _host_names(allowed_hosts)
+        self.limits = ConnectionLimits(head_timeout, max_connections or default_max_connections())
+        """Request heads must arrive within ``head_timeout`` s; at most ``max_connections`` stay open."""
         self._uvicorn = uvicorn.Server(
             uvicorn.Config(
                 self.app,
-                http="h11",
+                http=guarded_protocol(self.limits),
+                timeout_keep_alive=KEEP_ALIVE_SECONDS,
+                h11_max_incomplete_event_size=MAX_HEAD_BYTES,
+                # No limit_concurrency: it answers plain-text 503s and keeps the sockets open; the
+                # connection cap above closes idle connections instead (see _connections).
                 ws="none",
                 lifespan="off",
                 log_config=_stderr_logging() if uvicorn_logging else None,
@@ -285,11 +316,15 @@ def run_sandbox(
     host: str = DEFAULT_HOST,
     port: int = 0,
     allow_non_loopback: bool = False,
+    head_timeout: float = DEFAULT_HEAD_TIMEOUT,
+    max_connections: int | None = None,
+    allowed_hosts: Iterable[str] = (),
     **changes: Any,
 ) -> Iterator[SandboxServer]:
     """Run a sandbox on a loopback port (a free one by default) for the ``with`` block.
 
-    ``changes`` override fields of ``config``: ``run_sandbox(qps_limit=3)``.
+    ``changes`` override fields of ``config``: ``run_sandbox(qps_limit=3)``. ``head_timeout``,
+    ``max_connections`` and ``allowed_hosts`` are those of :class:`SandboxServer`.
     """
     base = config or SandboxConfig()
     server = SandboxServer(
@@ -297,6 +332,9 @@ def run_sandbox(
         host=host,
         port=port,
         allow_non_loopback=allow_non_loopback,
+        head_timeout=head_timeout,
+        max_connections=max_connections,
+        allowed_hosts=allowed_hosts,
     )
     with server.start():
         yield server

@@ -1,9 +1,10 @@
 """What the sandbox has received, in memory, and what the four operations do to it.
 
-Every method takes one lock, so the server's event-loop thread can write while
-a test thread reads. Writes are all or nothing: a request that breaks a rule
-changes nothing. Readers get copies (:class:`StateSnapshot`), never the live
-structures.
+Every method takes a lock, so the server's worker threads can write while a
+test thread reads: one lock for the data, another for the request log, so that
+logging a call never waits for a long write. Writes are all or nothing: a
+request that breaks a rule changes nothing. Readers get copies
+(:class:`StateSnapshot`), never the live structures.
 
 Semantics, where the vendor leaves room:
 
@@ -12,7 +13,10 @@ Semantics, where the vendor leaves room:
 * getCuids maps each (identityName, value) to one CUID for good; a value never
   seen gets the next CUID of a counter that starts at ``first_cuid``.
 * setUserAttributes applies each attribute's configured rule (overwrite, once,
-  accumulate, append with duplicates removed).
+  accumulate, append with duplicates removed). A NUMBER, and an accumulated
+  total, must fit a 64-bit float (finite, at most about 1.8e308 in size), so
+  that what is stored can always be served as JSON. Append de-duplicates with
+  a set per user and attribute: linear in the elements sent.
 * setUserChannels merges: per CUID, per channel ID, per contact label, the
   latest value wins; labels not in the request are kept.
 * None of the writes checks that the CUID came from getCuids.
@@ -21,6 +25,7 @@ Semantics, where the vendor leaves room:
 from __future__ import annotations
 
 import copy
+import math
 import threading
 import time
 from collections import deque
@@ -32,7 +37,7 @@ from typing import Any
 from ._codes import SandboxCode
 from ._config import AttributeDef, AttributeRule, AttributeType, SandboxConfig
 
-__all__ = ["RequestRecord", "RequestRejectedError", "SandboxState", "StateSnapshot"]
+__all__ = ["RequestRecord", "RequestRejectedError", "SandboxState", "StateSnapshot", "short_repr"]
 
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 """The "yyyy-MM-dd HH:mm:ss" of UserDatetimeValue; checked as a real date and time."""
@@ -108,14 +113,28 @@ def _int(value: Any) -> int:
     return int(value)
 
 
-def _short(value: Any) -> str:
+def short_repr(value: Any) -> str:
+    """``repr(value)`` cut to 60 characters, for messages that quote what was sent."""
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+NUMBER_RANGE = "a NUMBER must fit a 64-bit float (finite, magnitude at most about 1.8e308)"
+
+
+def _is_number(value: Any) -> bool:
+    """A JSON number that a 64-bit float can hold (Python's integers have no limit)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # an integer beyond the float range
+        return False
+
+
 def _fits(kind: AttributeType, value: Any) -> bool:
     if kind is AttributeType.NUMBER:
-        return isinstance(value, int | float) and not isinstance(value, bool)
+        return _is_number(value)
     if kind is AttributeType.STRING:
         return isinstance(value, str)
     if kind is AttributeType.BOOL:
@@ -137,6 +156,7 @@ class SandboxState:
     def __init__(self, config: SandboxConfig | None = None) -> None:
         self._config = config or SandboxConfig()
         self._lock = threading.Lock()
+        self._log_lock = threading.Lock()
         self._handlers: Mapping[str, Callable[[Any], dict[str, Any]]] = {
             "reportEvents": self._report_events,
             "setUserAttributes": self._set_user_attributes,
@@ -152,6 +172,8 @@ class SandboxState:
         self._identities: dict[str, dict[str, int]] = {}
         self._next_cuid = self._config.first_cuid
         self._attributes: dict[int, dict[str, Any]] = {}
+        self._members: dict[tuple[int, str], set[str]] = {}
+        """(CUID, name) -> the elements of an append attribute's stored list."""
         self._channels: dict[int, dict[int, dict[str, str]]] = {}
         self._requests: deque[RequestRecord] = deque(maxlen=self._config.request_log_limit)
         self._request_seq = 0
@@ -168,6 +190,16 @@ class SandboxState:
         handler = self._handlers[operation_id]
         with self._lock:
             return handler(body)
+
+    def try_apply(self, operation_id: str, body: Any) -> dict[str, Any] | None:
+        """:meth:`apply`, or ``None`` at once (nothing applied) while another write holds the state."""
+        handler = self._handlers[operation_id]
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            return handler(body)
+        finally:
+            self._lock.release()
 
     def _report_events(self, body: Mapping[str, Any]) -> dict[str, Any]:
         events = body["data"]
@@ -215,14 +247,26 @@ class SandboxState:
                         f"body.data.{name}: user attribute {name!r} is not defined in the sandbox settings",
                     )
             elif not _fits(definition.type, value):
+                rule = f" ({NUMBER_RANGE})" if definition.type is AttributeType.NUMBER else ""
                 raise RequestRejectedError(
                     SandboxCode.ATTRIBUTE_TYPE_MISMATCH,
-                    f"body.data.{name}: {_short(value)} is not a valid {definition.type} value",
+                    f"body.data.{name}: {short_repr(value)} is not a valid {definition.type} value{rule}",
                 )
-        stored = self._attributes.setdefault(cuid, {})
+        stored = self._attributes.get(cuid, {})
+        plan = []
         for name, value in values.items():
-            definition = definitions.get(name) or AttributeDef(AttributeType.STRING, AttributeRule.OVERWRITE)
-            _apply_rule(stored, name, definition.rule, value)
+            rule = (definitions.get(name) or _UNDEFINED).rule
+            plan.append(
+                (name, rule, _next_value(stored, name, rule, value, self._members.get((cuid, name), set())))
+            )
+        # Every check is done: from here on nothing fails, so the write is all or nothing.
+        stored = self._attributes.setdefault(cuid, stored)
+        for name, rule, new in plan:
+            if rule is not AttributeRule.APPEND:
+                stored[name] = new
+            elif new or name not in stored:
+                stored.setdefault(name, []).extend(new)
+                self._members.setdefault((cuid, name), set()).update(new)
         return {"code": 0, "msg": "ok"}
 
     def _get_cuids(self, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -274,7 +318,7 @@ class SandboxState:
     ) -> RequestRecord:
         """Add one entry to the request log."""
         duration = 0.0 if started is None else (time.perf_counter() - started) * 1000.0
-        with self._lock:
+        with self._log_lock:
             self._request_seq += 1
             entry = RequestRecord(
                 self._request_seq, operation, method, path, status, code, fault, applied, round(duration, 3)
@@ -287,14 +331,13 @@ class SandboxState:
     def snapshot(self) -> StateSnapshot:
         """A deep copy of everything, taken atomically."""
         with self._lock:
-            return StateSnapshot(
-                events=tuple(copy.deepcopy(self._events)),
-                duplicate_events=self._duplicates,
-                identities=copy.deepcopy(self._identities),
-                attributes=copy.deepcopy(self._attributes),
-                channels=copy.deepcopy(self._channels),
-                requests=tuple(self._requests),
-            )
+            events = tuple(copy.deepcopy(self._events))
+            identities = copy.deepcopy(self._identities)
+            attributes = copy.deepcopy(self._attributes)
+            channels = copy.deepcopy(self._channels)
+            with self._log_lock:  # briefly: the event loop logs every call under this lock
+                requests = tuple(self._requests)
+            return StateSnapshot(events, self._duplicates, identities, attributes, channels, requests)
 
     def events(self) -> list[dict[str, Any]]:
         """Copies of the stored events, in arrival order."""
@@ -318,26 +361,35 @@ class SandboxState:
 
     def requests(self) -> list[RequestRecord]:
         """The request log, oldest first."""
-        with self._lock:
+        with self._log_lock:
             return list(self._requests)
 
     def reset(self) -> None:
         """Forget everything received; CUIDs start again at ``first_cuid``."""
-        with self._lock:
+        with self._lock, self._log_lock:
             self._clear()
 
 
-def _apply_rule(stored: dict[str, Any], name: str, rule: AttributeRule, value: Any) -> None:
+_UNDEFINED = AttributeDef(AttributeType.STRING, AttributeRule.OVERWRITE)
+"""How an attribute the settings do not define is stored (``strict_attributes=False``)."""
+
+
+def _next_value(
+    stored: Mapping[str, Any], name: str, rule: AttributeRule, value: Any, members: set[str]
+) -> Any:
+    """What ``rule`` stores for ``value``; for append, the elements to add. Changes nothing."""
     if rule is AttributeRule.ONCE:
-        if name not in stored:
-            stored[name] = copy.deepcopy(value)
-    elif rule is AttributeRule.ACCUMULATE:
-        stored[name] = stored.get(name, 0) + value
-    elif rule is AttributeRule.APPEND:
-        merged = list(stored.get(name, []))
-        for item in value:
-            if item not in merged:
-                merged.append(item)
-        stored[name] = merged
-    else:
-        stored[name] = copy.deepcopy(value)
+        return stored[name] if name in stored else copy.deepcopy(value)
+    if rule is AttributeRule.ACCUMULATE:
+        current = stored.get(name, 0)
+        total = current + value
+        if not _is_number(total):
+            raise RequestRejectedError(
+                SandboxCode.ATTRIBUTE_TYPE_MISMATCH,
+                f"body.data.{name}: adding {short_repr(value)} to the stored {short_repr(current)} gives "
+                f"a total outside the NUMBER range ({NUMBER_RANGE}); nothing was changed",
+            )
+        return total
+    if rule is AttributeRule.APPEND:
+        return [item for item in dict.fromkeys(value) if item not in members]
+    return copy.deepcopy(value)

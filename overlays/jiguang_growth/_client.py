@@ -9,8 +9,9 @@ Everything else (validation, pacing, retries, error mapping) is the same code, i
 from __future__ import annotations
 
 import ssl
+import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import replace
 from functools import lru_cache
 from types import TracebackType
@@ -27,10 +28,21 @@ from jiguang_growth_generated.models import (
     UserChannels,
 )
 
-from . import _logging, _spec
+from . import _deadline, _logging, _spec
 from . import _operations as ops
+from ._body import ACCEPT_ENCODING, DEFAULT_MAX_RESPONSE_BYTES, BodyReader
 from ._call import Call, Reply, Route, Send
-from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Settings, check_max_retries, resolve, user_agent
+from ._config import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    Settings,
+    check_attempt_timeout,
+    check_max_response_bytes,
+    check_max_retries,
+    resolve,
+    user_agent,
+)
+from ._deadline import DEFAULT_ATTEMPT_TIMEOUT
 from ._exceptions import ConfigurationError
 from ._hooks import AttemptHook, Hooks, Observer, check_hooks, combine
 from ._operations import CuidResult
@@ -68,6 +80,8 @@ class _ClientBase(Generic[_Http, _Transport]):
         default_headers: Mapping[str, str] | None = None,
         on_attempt: AttemptHook | Sequence[AttemptHook] | None = None,
         telemetry: bool | None = None,
+        attempt_timeout: float | None = DEFAULT_ATTEMPT_TIMEOUT,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         """Check every setting now, so that a missing credential fails here and not on a request.
 
@@ -77,12 +91,14 @@ class _ClientBase(Generic[_Http, _Transport]):
         the production host. Give the host (``https://growth.jiguang.cn``);
         the API's base path is added unless it is already there.
 
-        ``timeout`` (default 10 s, 5 s to connect) and ``verify`` (default:
-        TLS certificates are checked) configure the HTTP client this client
-        creates; ``transport`` replaces its transport (``httpx.MockTransport``
-        in tests). Pass ``http_client`` to use your own client instead; it is
+        ``timeout`` (default 10 s, 5 s to connect) bounds each connect, each
+        read and each write, and ``verify`` (default: TLS certificates are
+        checked); both configure the HTTP client this client creates.
+        ``transport`` replaces its transport (``httpx.MockTransport`` in
+        tests). Pass ``http_client`` to use your own client instead; it is
         then yours to configure and to close, and the three options above
-        must not be given.
+        must not be given (the sync client then checks ``attempt_timeout``
+        only between the chunks of an answer).
 
         ``pace=True`` holds every attempt until the process-wide pacer of its
         operation (one per project, server and operation, shared by every
@@ -96,8 +112,18 @@ class _ClientBase(Generic[_Http, _Transport]):
         OpenTelemetry spans and metrics, on by default when
         ``opentelemetry-api`` is installed; ``False`` turns them off.
         ``JIGUANG_GROWTH_LOG=debug|info`` logs a line per attempt.
+
+        ``attempt_timeout`` (default 30 s; ``None``: no limit) bounds one whole
+        attempt by the wall clock, from connecting to the last byte of the
+        answer, however slowly the server sends; a late attempt ends in
+        :class:`~jiguang_growth.APITimeoutError` and is retried as a timeout.
+        ``max_response_bytes`` (default 4 MiB) is the largest answer body read,
+        counted after gzip/deflate decoding; a larger one ends the attempt with
+        :class:`~jiguang_growth.APIResponseError` for a 2xx (the status's error
+        otherwise) without reading the rest.
         """
         settings = resolve(project_id, project_secret, base_url, max_retries)
+        limits = (check_attempt_timeout(attempt_timeout), check_max_response_bytes(max_response_bytes))
         if timeout is not None:
             timeout = check_timeout(timeout)
         extra = {} if default_headers is None else check_headers(default_headers, "default_headers")
@@ -110,7 +136,10 @@ class _ClientBase(Generic[_Http, _Transport]):
         self._api_url = settings.api_url
         self._max_retries = settings.max_retries
         self._auth = httpx.BasicAuth(settings.project_id, settings.project_secret)  # sent with every request
-        self._routes = _routes(settings.api_url, settings.max_retries, _redactions(self._auth, settings))
+        self._routes = _routes(
+            settings.api_url, settings.max_retries, _redactions(self._auth, settings), *limits
+        )
+        self._cancel: threading.Event | None = None
         self._routes = {
             op_id: replace(route, observer=self._observer, retry_log=log is None)
             for op_id, route in self._routes.items()
@@ -120,6 +149,7 @@ class _ClientBase(Generic[_Http, _Transport]):
         headers = {
             "Content-Type": "application/json",
             "Accept": "application/json",
+            "Accept-Encoding": ACCEPT_ENCODING,
             "User-Agent": user_agent if user_agent is not None else _default_user_agent(),
         }
         if http_client is None:
@@ -148,6 +178,8 @@ class _ClientBase(Generic[_Http, _Transport]):
     ) -> _Http:
         http_class: Any = self._http_class
         client: _Http = http_class(timeout=timeout, verify=verify, transport=transport, headers=headers)
+        if isinstance(client, httpx.Client):  # the async driver keeps to the deadline on its own
+            _deadline.install(client)
         return client
 
     @property
@@ -261,12 +293,26 @@ def _redactions(auth: httpx.BasicAuth, settings: Settings) -> tuple[str, ...]:
     return tuple(text for text in candidates if len(text) >= 8)
 
 
-def _routes(api_url: str, max_retries: int, redactions: tuple[str, ...]) -> dict[str, Route]:
+def _routes(
+    api_url: str,
+    max_retries: int,
+    redactions: tuple[str, ...],
+    attempt_timeout: float | None,
+    max_response_bytes: int,
+) -> dict[str, Route]:
     """One unpaced route per operation the clients implement, keyed by operationId."""
     routes = {}
     for op_id in ops.OPERATIONS:
         op = _spec.operation(op_id)
-        routes[op_id] = Route(op.operation_id, op.method, api_url + op.path, max_retries, redactions)
+        routes[op_id] = Route(
+            op.operation_id,
+            op.method,
+            api_url + op.path,
+            max_retries,
+            redactions,
+            attempt_timeout=attempt_timeout,
+            max_response_bytes=max_response_bytes,
+        )
     return routes
 
 
@@ -312,6 +358,13 @@ async def _async_sleep(seconds: float) -> None:
     import asyncio  # noqa: PLC0415
 
     await asyncio.sleep(seconds)
+
+
+async def _no_chunks() -> AsyncIterator[bytes]:
+    """No raw chunks: the transport read the body already."""
+    empty: tuple[bytes, ...] = ()
+    for chunk in empty:
+        yield chunk
 
 
 class GrowthClient(_ClientBase[httpx.Client, httpx.BaseTransport]):
@@ -385,31 +438,71 @@ class GrowthClient(_ClientBase[httpx.Client, httpx.BaseTransport]):
 
     def _run(self, call: Call[T], options: CallOptions) -> T:
         """Send and sleep as the call asks; closing it ends a pacer slot an exception cut short."""
-        http, auth = self._http, self._auth
-        headers, timeout = options.headers, _timeout_of(options)
         try:
             step = next(call)
             while True:
                 reply: Reply = None
                 if isinstance(step, Send):
-                    try:
-                        reply = http.request(
-                            step.method,
-                            _http_url(step.url),
-                            content=step.content,
-                            headers=headers,
-                            auth=auth,
-                            timeout=timeout,
-                        )
-                    except httpx.RequestError as error:
-                        reply = error
+                    reply = self._attempt(step, options)
                 else:
-                    self._sleep(step.seconds)
+                    self._wait(step.seconds)
                 step = call.send(reply)
         except StopIteration as done:
             return cast(T, done.value)
         finally:
             call.close()
+
+    def _wait(self, seconds: float) -> None:
+        """Sleep; a cancellable client sleeps in slices and stops at the first one after a cancel."""
+        cancel = self._cancel
+        if cancel is None:
+            self._sleep(seconds)
+            return
+        while seconds > 0 and not cancel.is_set():
+            piece = min(seconds, _deadline.CANCEL_POLL)
+            self._sleep(piece)
+            seconds -= piece
+
+    def _attempt(self, step: Send, options: CallOptions) -> Reply:
+        """One attempt: send, then read the answer as it streams in, within its deadline and cap."""
+        http = self._http
+        request = http.build_request(
+            step.method,
+            _http_url(step.url),
+            content=step.content,
+            headers=options.headers,
+            timeout=_timeout_of(options),
+        )
+        with _deadline.attempt(step.attempt_timeout, self._cancel):
+            try:
+                response = http.send(request, auth=self._auth, stream=True)
+            except httpx.RequestError as error:
+                return error
+            try:
+                reader = BodyReader(response, step.max_response_bytes)
+                for chunk in () if reader.done else response.iter_raw():
+                    late = _deadline.check(request)  # for transports whose reads it cannot bound
+                    if late is not None:
+                        return late
+                    if not reader.feed(chunk):
+                        break
+                return reader.answer()
+            except httpx.RequestError as error:
+                return error
+            finally:
+                response.close()
+
+    def _cancelled_by(self, cancel: threading.Event) -> Self:
+        """A copy whose calls end soon after ``cancel`` is set, with :class:`CancelledCallError`.
+
+        For the bulk engine, whose worker threads must stop when a run is
+        interrupted, whatever the server does: a blocked read wakes within
+        :data:`~._deadline.CANCEL_POLL` seconds, a wait at once. Shares the pool.
+        """
+        copy = self._copy()
+        copy._cancel = cancel
+        copy._routes = {op_id: replace(route, cancel=cancel) for op_id, route in copy._routes.items()}
+        return copy
 
     def close(self) -> None:
         """Close the connection pool, unless it belongs to an ``http_client`` you passed."""
@@ -489,24 +582,12 @@ class AsyncGrowthClient(_ClientBase[httpx.AsyncClient, httpx.AsyncBaseTransport]
 
     async def _run(self, call: Call[T], options: CallOptions) -> T:
         """Async form of :meth:`GrowthClient._run`."""
-        http, auth = self._http, self._auth
-        headers, timeout = options.headers, _timeout_of(options)
         try:
             step = next(call)
             while True:
                 reply: Reply = None
                 if isinstance(step, Send):
-                    try:
-                        reply = await http.request(
-                            step.method,
-                            _http_url(step.url),
-                            content=step.content,
-                            headers=headers,
-                            auth=auth,
-                            timeout=timeout,
-                        )
-                    except httpx.RequestError as error:
-                        reply = error
+                    reply = await self._attempt(step, options)
                 else:
                     await self._sleep(step.seconds)
                 step = call.send(reply)
@@ -514,6 +595,35 @@ class AsyncGrowthClient(_ClientBase[httpx.AsyncClient, httpx.AsyncBaseTransport]
             return cast(T, done.value)
         finally:
             call.close()
+
+    async def _attempt(self, step: Send, options: CallOptions) -> Reply:
+        """Async form of :meth:`GrowthClient._attempt`; ``asyncio.timeout`` keeps the deadline."""
+        import asyncio  # noqa: PLC0415 - loaded already by whoever runs this coroutine
+
+        http = self._http
+        request = http.build_request(
+            step.method,
+            _http_url(step.url),
+            content=step.content,
+            headers=options.headers,
+            timeout=_timeout_of(options),
+        )
+        try:
+            async with asyncio.timeout(step.attempt_timeout):
+                response = await http.send(request, auth=self._auth, stream=True)
+                try:
+                    reader = BodyReader(response, step.max_response_bytes)
+                    async for chunk in _no_chunks() if reader.done else response.aiter_raw():
+                        if not reader.feed(chunk):
+                            break
+                    return reader.answer()
+                finally:
+                    await response.aclose()
+        except httpx.RequestError as error:
+            return error
+        except TimeoutError:
+            assert step.attempt_timeout is not None
+            return _deadline.timed_out(request, step.attempt_timeout)
 
     async def aclose(self) -> None:
         """Close the connection pool, unless it belongs to an ``http_client`` you passed."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 from dataclasses import dataclass, field
 from functools import cache
@@ -21,6 +22,8 @@ __all__ = [
     "ENV_PROJECT_ID",
     "ENV_PROJECT_SECRET",
     "Settings",
+    "check_attempt_timeout",
+    "check_max_response_bytes",
     "resolve",
 ]
 
@@ -67,6 +70,24 @@ def resolve(
 def check_max_retries(max_retries: object) -> int:
     """``max_retries`` if it is a whole number of at least 0; otherwise raise."""
     return whole_number("max_retries", max_retries, 0, ConfigurationError)
+
+
+def check_attempt_timeout(attempt_timeout: object) -> float | None:
+    """``attempt_timeout`` if it is ``None`` or a finite number of seconds above 0; otherwise raise."""
+    if attempt_timeout is None:
+        return None
+    if isinstance(attempt_timeout, bool) or not isinstance(attempt_timeout, int | float):
+        raise ConfigurationError(
+            f"attempt_timeout must be a number of seconds or None, got {type(attempt_timeout).__name__}"
+        )
+    if not math.isfinite(attempt_timeout) or attempt_timeout <= 0:
+        raise ConfigurationError(f"attempt_timeout must be a finite number above 0, got {attempt_timeout!r}")
+    return float(attempt_timeout)
+
+
+def check_max_response_bytes(max_response_bytes: object) -> int:
+    """``max_response_bytes`` if it is a whole number of at least 1; otherwise raise."""
+    return whole_number("max_response_bytes", max_response_bytes, 1, ConfigurationError)
 
 
 def _credential(name: str, value: str | None, variable: str) -> str:

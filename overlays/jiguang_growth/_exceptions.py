@@ -19,6 +19,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "CancelledCallError",
     "ConfigurationError",
     "GrowthError",
     "InternalServerError",
@@ -129,7 +130,15 @@ class APIConnectionError(GrowthError):
 
 
 class APITimeoutError(APIConnectionError):
-    """The request timed out."""
+    """The request timed out: one read or write took longer than ``timeout``, or the whole
+    attempt longer than ``attempt_timeout``."""
+
+
+class CancelledCallError(APIConnectionError):
+    """The call was cancelled from another thread (bulk runs stopping) and not retried.
+
+    ``request_sent`` is True when its last attempt may have been applied.
+    """
 
 
 class APIResponseError(GrowthError):

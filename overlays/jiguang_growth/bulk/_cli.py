@@ -146,7 +146,7 @@ def _add_arguments(command: _BulkCommand) -> Callable[[argparse.ArgumentParser],
             type=_seconds,
             default=None,
             metavar="SECONDS",
-            help="seconds per attempt (default 10)",
+            help="seconds per attempt, and per read or write within it (default 30 and 10)",
         )
         run.add_argument(
             "--progress",
@@ -344,6 +344,7 @@ def _client(args: argparse.Namespace) -> Iterator[GrowthClient]:
     options: dict[str, Any] = {}
     if args.timeout is not None:
         options["timeout"] = args.timeout
+        options["attempt_timeout"] = args.timeout  # "seconds per attempt": the whole attempt
     if not args.sandbox:
         try:
             client = GrowthClient(args.project_id, args.project_secret, args.base_url, **options)

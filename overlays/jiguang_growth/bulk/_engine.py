@@ -33,6 +33,7 @@ from .._exceptions import (
     APIResponseError,
     APITimeoutError,
     AuthenticationError,
+    CancelledCallError,
     GrowthError,
     PermissionDeniedError,
     RateLimitError,
@@ -75,6 +76,9 @@ NO_ANSWER_BUDGET = 120.0
 """Seconds without any answer from the server, while calls are in flight, before the run stops."""
 _Client = TypeVar("_Client", GrowthClient, AsyncGrowthClient)
 
+STOP_GRACE = 2.0
+"""Seconds the calls in flight get to finish once a run is stopping; then they are cancelled, and
+their records settle as the cancel leaves them (unknown when they may have been applied)."""
 _POLL = 0.25
 """Seconds a driver waits for a batch before the engine looks at the stop flag again."""
 
@@ -144,10 +148,15 @@ class _Wait:
     block: bool
 
 
+@dataclass(frozen=True)
+class _Cancel:
+    """Step: cancel the calls in flight (the run is stopping and their grace is over)."""
+
+
 Finished = list[tuple[_Batch, list[BatchResult] | BaseException]]
 """What a driver answers a :class:`_Wait` with: each finished batch with its results or its error."""
 
-Steps = Generator[_Start | _Wait, Finished | None, None]
+Steps = Generator[_Start | _Wait | _Cancel, Finished | None, None]
 
 
 # -- sending one batch: a 413 splits it, the same for both clients -------------------------------------
@@ -218,7 +227,8 @@ def run(
     The other keywords go to :class:`_Engine`.
     """
     core = _Engine(job, client, run_id=run_id, concurrency=concurrency, stop=stop, **engine)
-    paced = core.paced(client)
+    cancel = threading.Event()  # set: the calls in flight end within a fraction of a second
+    paced = core.paced(client)._cancelled_by(cancel)
     running: dict[_Batch, Future[list[BatchResult]]] = {}
     pool = ThreadPoolExecutor(concurrency, thread_name_prefix=f"jiguang-bulk-{job.operation_id}")
     steps = core.steps(records)
@@ -234,11 +244,15 @@ def run(
             if isinstance(step, _Start):
                 running[step.batch] = pool.submit(send_batch, job, paced, step.batch.values)
                 continue
+            if isinstance(step, _Cancel):
+                cancel.set()
+                continue
             try:
                 reply = _finished_futures(running, step.block)
             except KeyboardInterrupt as error:
                 interrupt = error
     except BaseException:  # a second Ctrl-C, or an output folder that stopped taking writes
+        cancel.set()  # the workers end at once, so the process can exit
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     finally:
@@ -288,6 +302,9 @@ async def run_async(
             reply = None
             if isinstance(step, _Start):
                 running[step.batch] = asyncio.ensure_future(send_batch_async(job, paced, step.batch.values))
+            elif isinstance(step, _Cancel):
+                for task in running.values():
+                    task.cancel()
             else:
                 reply = await _finished_tasks(running, step.block)
     except BaseException:
@@ -308,9 +325,15 @@ async def _finished_tasks(running: dict[_Batch, asyncio.Task[list[BatchResult]]]
     finished: Finished = []
     for batch in done:
         task = running.pop(batch)
+        if task.cancelled():  # by _Cancel: the call may have gone out
+            finished.append((batch, CancelledCallError(CANCELLED, method="", url="", request_sent=True)))
+            continue
         error = task.exception()
         finished.append((batch, error if error is not None else task.result()))
     return finished
+
+
+CANCELLED = f"the call was cancelled: the run was stopping and it took more than {STOP_GRACE:g} s"
 
 
 # -- the engine: every decision, no I/O of its own -----------------------------------------------------
@@ -381,9 +404,24 @@ class _Engine:
                 yield from self._collect(block=False)
         except KeyboardInterrupt:
             self.summary.interrupted = True
-        self._halted()
-        while in_flight or self._unsettled:
-            yield from self._collect(block=True)
+        yield from self._drain()
+
+    def _drain(self) -> Steps:
+        """Settle every call in flight; once stopping (now or meanwhile), cancel those still out after
+        STOP_GRACE. A first Ctrl-C here stops the run as one while reading does; a second gives up."""
+        ends: float | None = None
+        while self._in_flight or self._unsettled:
+            if ends is None and self._halted():
+                ends = time.monotonic() + STOP_GRACE
+            if ends is not None and time.monotonic() >= ends:
+                yield _Cancel()
+                ends = float("inf")  # once
+            try:
+                yield from self._collect(block=True)
+            except KeyboardInterrupt:
+                if self.summary.interrupted:
+                    raise
+                self.summary.interrupted = True
 
     def _room_for(self, batch: _Batch, in_flight: list[_Batch]) -> bool:
         """Whether ``batch`` may start now: a free slot, and no batch in flight for one of its users."""
@@ -500,6 +538,8 @@ def failure_of(error: BaseException) -> tuple[Outcome, Failure]:
         failure = Failure(reason, code=error.code, msg=error.msg or str(error), status_code=error.status_code)
     elif isinstance(error, APIResponseError):
         failure = Failure("bad_response", msg=str(error), status_code=error.status_code)
+    elif isinstance(error, CancelledCallError):
+        failure = Failure("cancelled", msg=str(error))
     elif isinstance(error, APITimeoutError):
         failure = Failure("timeout", msg=str(error))
     elif isinstance(error, APIConnectionError):

@@ -6,11 +6,13 @@ import asyncio
 import collections
 import json
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from jiguang_growth import AsyncGrowthClient, GrowthClient, bulk
@@ -150,3 +152,26 @@ def test_async_refused_credentials_stop_the_run_and_journal_nothing(
     assert refused.stopped == "credentials" and refused.records == 0 and refused.unsettled == 100
     fixed = asyncio.run(main(sandbox.project_secret))
     assert fixed.accepted == 500 and fixed.ok
+
+
+def test_a_stopped_async_run_cancels_calls_that_hang_after_the_grace() -> None:
+    async def hang(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(60)
+        raise AssertionError("never answered")
+
+    async def main() -> tuple[BulkSummary, float]:
+        stop = threading.Event()
+        async with AsyncGrowthClient(
+            f"p{uuid.uuid4().hex[:10]}",
+            "secret-12345678",
+            "https://x.test",
+            transport=httpx.MockTransport(hang),
+        ) as client:
+            asyncio.get_running_loop().call_later(0.2, stop.set)
+            started = time.monotonic()
+            summary = await bulk.report_events_async(client, [event(n) for n in range(300)], stop=stop)
+            return summary, time.monotonic() - started
+
+    summary, seconds = asyncio.run(main())
+    assert summary.interrupted and seconds < 10  # 2 s of grace, then cancelled
+    assert summary.batches == 3 and summary.unknown == 300 and summary.by_reason == {"cancelled": 300}

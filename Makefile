@@ -23,8 +23,10 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 DOCS_PORT ?=
 SANDBOX_PORT ?=
 DOCS_ARGS ?=
-# make breaking: the released spec to compare with (default: newest in spec-baseline/).
+# make breaking: the released spec and Python API to compare with (default: newest in
+# spec-baseline/ and api-baseline/).
 BASELINE ?=
+API_BASELINE ?=
 # make browser: Debian's Chromium for the browser tests (never a downloaded browser).
 CHROMIUM := /usr/bin/chromium
 # Latin and CJK glyphs, so the spec's Chinese names are readable in screenshots (1.6 MB for CJK).
@@ -37,11 +39,11 @@ CLIENTS_VENV := build/clients-venv
 JAVA_PACKAGE := openjdk-17-jre-headless
 
 .PHONY: help demo setup validate lint generate check test typecheck clean docs bundle breaking types browser redis bench \
-	clients clients-setup java
+	clients clients-setup java dist
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
-	@echo "  (make docs DOCS_PORT=N SANDBOX_PORT=N; make breaking BASELINE=path/to/released.yaml)"
+	@echo "  (make docs DOCS_PORT=N SANDBOX_PORT=N; make breaking BASELINE=released.yaml API_BASELINE=released.tar.gz)"
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required (set PYTHON=...)")'
@@ -119,8 +121,12 @@ docs: $(VENV)/.installed node_modules/.installed ## Serve Swagger UI + sandbox o
 bundle: $(VENV)/.installed node_modules/.installed ## Write validated dist/openapi.json, dist/openapi.yaml and dist/README.md
 	$(PY) tools/bundle.py
 
-breaking: $(VENV)/.installed node_modules/.installed ## Fail on a breaking change vs the released spec without a major bump
+breaking: $(VENV)/.installed node_modules/.installed ## Fail on a breaking change (spec or Python API) without a major bump
 	$(PY) tools/breaking.py $(if $(BASELINE),--baseline $(BASELINE))
+	$(PY) tools/api_breaking.py $(if $(API_BASELINE),--baseline $(API_BASELINE))
+
+dist: $(VENV)/.installed ## Build the sdist and the wheel into dist/ (python -m build) and check the wheel's contents
+	$(PY) tools/dist.py
 
 types: $(VENV)/.installed node_modules/.installed ## TypeScript types (openapi-typescript) checked by tsc --strict
 	$(PY) tools/typescript.py

@@ -33,18 +33,12 @@ from typing import Any
 
 import yaml
 from _common import ROOT, SPEC, node_tool
+from _versioning import CHANGELOG, GuardError, changelog_problems, version_problems, version_tuple
 
-CHANGELOG = ROOT / "CHANGELOG.md"
 BASELINES = ROOT / "spec-baseline"
 OPENAPI_DIFF = node_tool("openapi-diff")
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 BASELINE_NAME = re.compile(r"^openapi-(\d+\.\d+\.\d+)\.ya?ml$")
-BREAKING_MARK = "(breaking change)"
-
-
-class GuardError(Exception):
-    """The comparison could not be made; exit 2 with this message."""
 
 
 @dataclass(frozen=True)
@@ -57,14 +51,6 @@ class Change:
 
 
 # --- reading -----------------------------------------------------------------------------------
-
-
-def version_tuple(version: object, source: str) -> tuple[int, int, int]:
-    match = SEMVER.match(str(version)) if isinstance(version, str) else None
-    if not match:
-        raise GuardError(f"{source}: info.version {version!r} is not MAJOR.MINOR.PATCH")
-    major, minor, patch = (int(part) for part in match.groups())
-    return major, minor, patch
 
 
 def load_spec(path: Path, role: str) -> dict[str, Any]:
@@ -251,37 +237,6 @@ def _scheme_key(definition: Any) -> tuple[Any, ...]:
     return tuple(definition.get(key) for key in ("type", "scheme", "in", "name", "bearerFormat"))
 
 
-# --- CHANGELOG ---------------------------------------------------------------------------------
-
-
-def changelog_problems(
-    changelog: Path, baseline_version: str, current_version: str, breaking: bool
-) -> list[str]:
-    """What CHANGELOG.md lacks for a spec that differs from the baseline."""
-    try:
-        text = changelog.read_text(encoding="utf-8")
-    except OSError as error:
-        raise GuardError(f"cannot read {changelog}: {error}") from None
-    released = re.search(rf"^## \[{re.escape(baseline_version)}\]", text, re.MULTILINE)
-    if not released:
-        raise GuardError(f"{changelog.name} has no '## [{baseline_version}]' section for the baseline")
-    # Entries of unreleased versions: the sections above the baseline's (not the preamble).
-    first_section = re.search(r"^## ", text, re.MULTILINE)
-    pending = text[first_section.start() if first_section else 0 : released.start()]
-    problems = []
-    if not re.search(r"^\s*[-*] \S", pending, re.MULTILINE):
-        problems.append(
-            f"{changelog.name} lists no change above '## [{baseline_version}]'; add an entry for this change"
-        )
-    if current_version != baseline_version and not re.search(
-        rf"^## \[{re.escape(current_version)}\]", pending, re.MULTILINE
-    ):
-        problems.append(f"{changelog.name} has no '## [{current_version}]' section for info.version")
-    if breaking and BREAKING_MARK not in pending:
-        problems.append(f"{changelog.name} does not mark the breaking change '{BREAKING_MARK}'")
-    return problems
-
-
 # --- the rule ----------------------------------------------------------------------------------
 
 
@@ -303,15 +258,9 @@ def check(spec: Path, baseline: Path, changelog: Path) -> list[str]:
         print(f"  BREAKING:     {change}")
     if not breaking and not other:
         print("  (changes openapi-diff does not classify, e.g. descriptions or examples)")
-    problems = []
-    old_version, new_version = version_tuple(old, str(baseline)), version_tuple(new, str(spec))
-    if new_version < old_version:
-        problems.append(f"info.version {new} is lower than the released {old}")
-    if breaking and new_version[0] <= old_version[0]:
-        problems.append(
-            f"{len(breaking)} breaking change(s) need a new major version: set info.version to "
-            f"{old_version[0] + 1}.0.0 (now {new}), or undo them"
-        )
+    problems = version_problems(
+        old, new, len(breaking), sources=(str(baseline), str(spec)), what="info.version"
+    )
     problems += changelog_problems(changelog, old, new, bool(breaking))
     return problems
 

@@ -1,5 +1,7 @@
 """Typed, production-grade Python client for the Jiguang Operation Growth REST API."""
 
+from typing import TYPE_CHECKING, Any
+
 from ._client import AsyncGrowthClient, GrowthClient
 from ._exceptions import (
     APIConnectionError,
@@ -20,6 +22,16 @@ from ._hooks import Attempt
 from ._operations import CuidResult
 from ._response import RawResponse
 from ._retry import is_retryable, possibly_applied, retry_delay
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._params import (
+        ChannelParam,
+        EventParam,
+        SetUserAttributesParam,
+        UserAttributesParam,
+        UserChannelsParam,
+    )
 
 __all__ = [
     "APIConnectionError",
@@ -30,8 +42,10 @@ __all__ = [
     "Attempt",
     "AuthenticationError",
     "BadRequestError",
+    "ChannelParam",
     "ConfigurationError",
     "CuidResult",
+    "EventParam",
     "GrowthClient",
     "GrowthError",
     "InternalServerError",
@@ -40,7 +54,24 @@ __all__ = [
     "RateLimitError",
     "RawResponse",
     "RequestValidationError",
+    "SetUserAttributesParam",
+    "UserAttributesParam",
+    "UserChannelsParam",
+    "__version__",
     "is_retryable",
     "possibly_applied",
     "retry_delay",
 ]
+
+_PARAMS = frozenset(
+    {"ChannelParam", "EventParam", "SetUserAttributesParam", "UserAttributesParam", "UserChannelsParam"}
+)
+
+
+def __getattr__(name: str) -> Any:
+    """The TypedDicts of ``_params``, imported on first use (``import jiguang_growth`` stays lean)."""
+    if name in _PARAMS:
+        from . import _params  # noqa: PLC0415
+
+        return getattr(_params, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

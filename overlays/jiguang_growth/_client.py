@@ -15,18 +15,9 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import replace
 from functools import lru_cache
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast
 
 import httpx
-
-from jiguang_growth_generated.models import (
-    Event,
-    ReportEventsResult,
-    SetUserAttributesResult,
-    SetUserChannelsResult,
-    UserAttributes,
-    UserChannels,
-)
 
 from . import _deadline, _logging, _spec
 from . import _operations as ops
@@ -50,6 +41,18 @@ from ._options import CallOptions, Timeout, check_headers, check_timeout, merge_
 from ._pacing import shared_pacer
 from ._response import raw, raw_async
 from ._shared_quota import check_quota_url
+
+if TYPE_CHECKING:  # the generated models load on the first call (see _operations)
+    from jiguang_growth_generated.models import (
+        Event,
+        ReportEventsResult,
+        SetUserAttributesResult,
+        SetUserChannelsResult,
+        UserAttributes,
+        UserChannels,
+    )
+
+    from ._params import EventParam, UserAttributesParam, UserChannelsParam
 
 __all__ = ["AsyncGrowthClient", "AsyncRawGrowthClient", "GrowthClient", "RawGrowthClient"]
 
@@ -393,7 +396,7 @@ class GrowthClient(_ClientBase[httpx.Client, httpx.BaseTransport]):
 
     def report_events(
         self,
-        events: Iterable[Event | Mapping[str, Any]],
+        events: Iterable[EventParam | Event],
         app_key: str | None = None,
         *,
         timeout: float | httpx.Timeout | None = None,
@@ -410,7 +413,7 @@ class GrowthClient(_ClientBase[httpx.Client, httpx.BaseTransport]):
     def set_user_attributes(
         self,
         cuid: int,
-        attributes: UserAttributes | Mapping[str, Any],
+        attributes: UserAttributes | UserAttributesParam,
         *,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
@@ -435,7 +438,7 @@ class GrowthClient(_ClientBase[httpx.Client, httpx.BaseTransport]):
 
     def set_user_channels(
         self,
-        items: Iterable[UserChannels | Mapping[str, Any]],
+        items: Iterable[UserChannelsParam | UserChannels],
         *,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
@@ -540,7 +543,7 @@ class AsyncGrowthClient(_ClientBase[httpx.AsyncClient, httpx.AsyncBaseTransport]
 
     async def report_events(
         self,
-        events: Iterable[Event | Mapping[str, Any]],
+        events: Iterable[EventParam | Event],
         app_key: str | None = None,
         *,
         timeout: float | httpx.Timeout | None = None,
@@ -554,7 +557,7 @@ class AsyncGrowthClient(_ClientBase[httpx.AsyncClient, httpx.AsyncBaseTransport]
     async def set_user_attributes(
         self,
         cuid: int,
-        attributes: UserAttributes | Mapping[str, Any],
+        attributes: UserAttributes | UserAttributesParam,
         *,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
@@ -579,7 +582,7 @@ class AsyncGrowthClient(_ClientBase[httpx.AsyncClient, httpx.AsyncBaseTransport]
 
     async def set_user_channels(
         self,
-        items: Iterable[UserChannels | Mapping[str, Any]],
+        items: Iterable[UserChannelsParam | UserChannels],
         *,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,

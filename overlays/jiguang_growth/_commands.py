@@ -6,11 +6,32 @@ import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["INTERRUPTED", "PROG", "USAGE_ERROR", "Command", "CommandError"]
+__all__ = [
+    "CANNOT_RESUME",
+    "CREDENTIALS_REFUSED",
+    "INTERRUPTED",
+    "NO_CONNECTION",
+    "OUTPUT_ERROR",
+    "PROG",
+    "SOME_FAILED",
+    "USAGE_ERROR",
+    "Command",
+    "CommandError",
+]
 
 PROG = "jiguang-growth"
+SOME_FAILED = 1
+"""Exit status of a bulk run in which some record was rejected, is unknown, or was left unsettled."""
 USAGE_ERROR = 2
 """Exit status for wrong usage, as argparse uses: bad options, a busy port, a bad config file."""
+CREDENTIALS_REFUSED = 3
+"""Exit status when the server refused the credentials (401 or 403): the bulk run stopped at once."""
+NO_CONNECTION = 4
+"""Exit status when a bulk run stopped because calls kept getting no answer (see docs/bulk.md)."""
+CANNOT_RESUME = 5
+"""Exit status when ``--resume`` was refused: the journal is damaged or belongs to another run."""
+OUTPUT_ERROR = 6
+"""Exit status when the output folder cannot be written: not a folder, read-only, or full."""
 INTERRUPTED = 130
 """Exit status after Ctrl-C, as shells report SIGINT."""
 

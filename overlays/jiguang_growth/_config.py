@@ -14,6 +14,7 @@ import httpx
 from . import _spec
 from ._checks import whole_number
 from ._exceptions import ConfigurationError
+from ._version import __version__
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
@@ -132,10 +133,4 @@ def _api_url(base_url: str | None) -> tuple[str, str]:
 @cache
 def user_agent() -> str:
     """Default User-Agent: this package's version and httpx's."""
-    from importlib import metadata  # noqa: PLC0415 - 5 ms of start-up, needed only here
-
-    try:
-        version = metadata.version("jiguang-growth")
-    except metadata.PackageNotFoundError:
-        version = "unknown"
-    return f"jiguang-growth/{version} python-httpx/{httpx.__version__}"
+    return f"jiguang-growth/{__version__} python-httpx/{httpx.__version__}"

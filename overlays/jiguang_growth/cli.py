@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from ._commands import INTERRUPTED, PROG, USAGE_ERROR, Command, CommandError
 from .bulk._cli import BULK_COMMANDS
@@ -24,10 +25,28 @@ COMMANDS: list[Command] = [SANDBOX_COMMAND, *BULK_COMMANDS]
 """Every subcommand, in the order ``--help`` lists them."""
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: the installed package's version, read from its metadata only when asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        from importlib import metadata  # noqa: PLC0415 - only for --version
+
+        try:
+            version = metadata.version(PROG)
+        except metadata.PackageNotFoundError:
+            version = "unknown (not installed)"
+        print(f"{PROG} {version}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG, description="Tools for the Jiguang Operation Growth REST API (jiguang_growth)."
     )
+    parser.add_argument("--version", action=_VersionAction, help="print the package version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in COMMANDS:
         child = sub.add_parser(command.name, help=command.help, description=command.help)

@@ -99,7 +99,6 @@ def answer_batches(status: int, *, retry_after: str | None = None, fail_batch: i
     ("status", "retry_after", "outcome", "attempts"),
     [
         (400, None, Outcome.REJECTED, 1),  # refused: not applied, not retried
-        (401, None, Outcome.REJECTED, 1),
         (429, "0", Outcome.REJECTED, 7),  # refused every time: 1 + BULK_MAX_RETRIES attempts
         (503, "0", Outcome.REJECTED, 7),  # a deliberate "come back later": not applied
         (500, None, Outcome.UNKNOWN, 1),  # may have been applied, never retried
@@ -251,14 +250,14 @@ def test_a_stopped_run_settles_what_is_in_flight_and_resume_sends_only_the_rest(
         bulk.report_events(client, [event(n) for n in range(1000)], out_dir=tmp_path)
     api.script = None
     second = bulk.report_events(client, [event(n) for n in range(1000)], out_dir=tmp_path, resume=True)
-    assert second.skipped == first.records
-    assert second.records == 1000 - first.records and second.ok
+    assert second.resumed == first.records and second.skipped == 0
+    assert second.records == 1000 and second.accepted == 1000 and second.ok  # the whole run
     sent = api.sent_events()
     assert sorted(e["cuid"] for e in sent) == [10000000000 + n for n in range(1000)]  # each once
     run_id = journal_run_id(tmp_path)
     assert all(e["randomId"] == stable_random_id(run_id, f"line:{e['cuid'] - 10000000000 + 1}") for e in sent)
     summary_file = json.loads((tmp_path / bulk.SUMMARY_NAME).read_text(encoding="utf-8"))
-    assert summary_file["skipped"] == first.records and summary_file["records"] == second.records
+    assert summary_file["resumed"] == first.records and summary_file["records"] == 1000
 
 
 def test_ctrl_c_while_reading_ends_cleanly(api: FakeApi, client: GrowthClient, tmp_path: Path) -> None:
@@ -295,7 +294,7 @@ def test_resume_needs_an_out_dir(client: GrowthClient) -> None:
 
 def test_a_journal_of_another_operation_is_refused(client: GrowthClient, tmp_path: Path) -> None:
     bulk.report_events(client, [event(1)], out_dir=tmp_path)
-    with pytest.raises(ValueError, match="reportEvents"):
+    with pytest.raises(bulk.JournalError, match="operation 'reportEvents' then, 'getCuids' now"):
         bulk.get_cuids(client, "phone", ["a"], out_dir=tmp_path, resume=True)
 
 
@@ -305,13 +304,13 @@ def test_an_unexpected_error_in_a_batch_settles_its_records_as_unknown_and_the_r
     job = _jobs.channels_job()
     calls = [0]
 
-    def send(growth: GrowthClient, items: list[Any]) -> list[Any]:
+    def call(growth: GrowthClient, items: list[Any]) -> Any:
         calls[0] += 1
         if calls[0] == 1:
             raise TypeError("a bug")
-        return job.send(growth, items)
+        return job.call(growth, items)
 
-    broken = dataclasses.replace(job, send=send)
+    broken = dataclasses.replace(job, call=call)
     items = [
         {"cuid": 10000000000 + n, "channels": [{"id": 1, "channelValues": {"a": "b"}}]} for n in range(150)
     ]

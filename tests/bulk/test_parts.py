@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import io
-import json
-from pathlib import Path
-
-import pytest
 
 from jiguang_growth.bulk import BulkSummary
-from jiguang_growth.bulk._input import BadLine, Record, read_lines
-from jiguang_growth.bulk._journal import Journal, LineSet, ranges
+from jiguang_growth.bulk._input import BadLine, BlankLine, Record, read_lines
+from jiguang_growth.bulk._journal import LineSet, ranges
 from jiguang_growth.bulk._progress import BarProgress, LineProgress, format_duration
 
 
@@ -25,10 +21,11 @@ def test_read_lines_numbers_records_and_explains_bad_lines() -> None:
     ]
     got = list(read_lines(lines, "jsonl"))
     assert got[0] == Record(1, {"a": 1})
-    assert isinstance(got[1], BadLine) and got[1].line == 4 and "not valid JSON" in got[1].reason
-    assert isinstance(got[2], BadLine) and got[2].line == 5 and "not UTF-8" in got[2].reason
-    assert got[3] == Record(6, {"c": "极光"})
-    assert len(got) == 4  # blank lines are not records
+    assert got[1:3] == [BlankLine(2), BlankLine(3)]  # not records: counted as skipped
+    assert isinstance(got[3], BadLine) and got[3].line == 4 and "not valid JSON" in got[3].reason
+    assert isinstance(got[4], BadLine) and got[4].line == 5 and "not UTF-8" in got[4].reason
+    assert got[5] == Record(6, {"c": "极光"})
+    assert len(got) == 6
 
 
 def test_read_lines_as_text_keeps_values_exactly() -> None:
@@ -44,24 +41,6 @@ def test_line_sets_merge_ranges_and_answer_membership() -> None:
     assert len(done) == 9
     assert 8 in done and 9 not in done and 10 in done and 0 not in done
     assert ranges([9, 3, 4, 5, 1]) == [(1, 1), (3, 5), (9, 9)]
-
-
-def test_the_journal_survives_a_torn_last_line_and_keeps_its_run(tmp_path: Path) -> None:
-    path = tmp_path / "journal.jsonl"
-    journal = Journal(path, "reportEvents", resume=False)
-    journal.record([1, 2, 3])
-    journal.record([7])
-    journal.close()
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write('{"lines": [[8, ')  # the process died while writing
-    again = Journal(path, "reportEvents", resume=True)
-    assert again.run_id == journal.run_id
-    assert again.done.ranges() == [(1, 3), (7, 7)]
-    again.close()
-    with pytest.raises(ValueError, match="reportEvents"):
-        Journal(path, "getCuids", resume=True)
-    header = json.loads(path.read_text(encoding="utf-8").splitlines()[0])
-    assert header == {"run": str(journal.run_id), "operation": "reportEvents"}
 
 
 class Clock:

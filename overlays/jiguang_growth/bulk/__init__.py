@@ -13,40 +13,71 @@ resend, and a journal lets ``resume=True`` skip what an earlier run settled.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
-from .._client import GrowthClient
+from .._client import AsyncGrowthClient, GrowthClient
 from . import _jobs
-from ._engine import BULK_MAX_RETRIES, DEFAULT_CONCURRENCY, Accepted, Job, run
-from ._input import BadLine, InputFormat, Record, number_values, read_lines
-from ._journal import Journal
-from ._outcomes import BulkSummary, Failure, Outcome, OutcomeFiles, RecordOutcome, ResultWriter
+from ._engine import (
+    BULK_MAX_RETRIES,
+    CONNECTION_FAILURE_BUDGET,
+    DEFAULT_CONCURRENCY,
+    MAX_BATCH_BYTES,
+    NO_ANSWER_BUDGET,
+    Accepted,
+    Job,
+    Limits,
+    run,
+    run_async,
+)
+from ._errors import JournalError, OutputError
+from ._input import BadLine, BlankLine, InputFormat, Record, number_values, read_lines
+from ._journal import Journal, RunIdentity
+from ._outcomes import MESSAGE_LIMIT, BulkSummary, Failure, Outcome, OutcomeFiles, RecordOutcome, ResultWriter
+
+if TYPE_CHECKING:
+    from .._params import EventParam, SetUserAttributesParam, UserChannelsParam
 
 __all__ = [
     "BULK_MAX_RETRIES",
+    "CONNECTION_FAILURE_BUDGET",
     "DEFAULT_CONCURRENCY",
     "JOURNAL_NAME",
+    "MAX_BATCH_BYTES",
+    "MESSAGE_LIMIT",
+    "NO_ANSWER_BUDGET",
     "SUMMARY_NAME",
     "Accepted",
     "BadLine",
+    "BlankLine",
     "BulkSummary",
     "Failure",
     "Job",
+    "JournalError",
+    "Limits",
     "Outcome",
+    "OutputError",
     "Record",
     "RecordOutcome",
     "RunOptions",
+    "check_out_dir",
     "get_cuids",
+    "get_cuids_async",
     "read_lines",
     "report_events",
+    "report_events_async",
     "run_job",
+    "run_job_async",
     "set_user_attributes",
+    "set_user_attributes_async",
     "set_user_channels",
+    "set_user_channels_async",
 ]
 
 JOURNAL_NAME = "journal.jsonl"
@@ -54,6 +85,7 @@ SUMMARY_NAME = "summary.json"
 
 ProgressCallback = Callable[[BulkSummary], None]
 OutcomeCallback = Callable[[RecordOutcome], None]
+StoppingCallback = Callable[[BulkSummary, int], None]
 
 
 class RunOptions(TypedDict, total=False):
@@ -64,35 +96,48 @@ class RunOptions(TypedDict, total=False):
     resume: bool
     on_outcome: OutcomeCallback | None
     on_progress: ProgressCallback | None
+    on_stopping: StoppingCallback | None
     stop: threading.Event | None
+    limits: Limits | None
 
 
 def report_events(
-    client: GrowthClient, events: Iterable[Any], *, app_key: str | None = None, **options: Unpack[RunOptions]
+    client: GrowthClient,
+    events: Iterable[EventParam],
+    *,
+    app_key: str | None = None,
+    **options: Unpack[RunOptions],
 ) -> BulkSummary:
     """Report any number of events (dicts). Events without a ``randomId`` get a stable one."""
     return _run_operation(_jobs.EVENTS, client, events, {"app_key": app_key}, options)
 
 
 def get_cuids(
-    client: GrowthClient, identity_name: str, identity_values: Iterable[str], **options: Unpack[RunOptions]
+    client: GrowthClient,
+    identity_name: str,
+    identity_values: Iterable[str],
+    *,
+    strip: bool = False,
+    **options: Unpack[RunOptions],
 ) -> BulkSummary:
     """Look up the CUID of any number of values; each accepted record's ``result`` is a ``CuidResult``.
 
-    With ``out_dir`` the CUIDs also go to ``results.jsonl`` (line, value, cuid).
+    A value with white space around it is rejected, unless ``strip`` removes
+    it first. With ``out_dir`` the CUIDs also go to ``results.jsonl`` (line, value, cuid).
     """
-    return _run_operation(_jobs.CUIDS, client, identity_values, {"identity_name": identity_name}, options)
+    settings = {"identity_name": identity_name, "strip": strip}
+    return _run_operation(_jobs.CUIDS, client, identity_values, settings, options)
 
 
 def set_user_channels(
-    client: GrowthClient, items: Iterable[Any], **options: Unpack[RunOptions]
+    client: GrowthClient, items: Iterable[UserChannelsParam], **options: Unpack[RunOptions]
 ) -> BulkSummary:
     """Set the contact values of any number of users (``UserChannels`` dicts)."""
     return _run_operation(_jobs.CHANNELS, client, items, {}, options)
 
 
 def set_user_attributes(
-    client: GrowthClient, records: Iterable[Any], **options: Unpack[RunOptions]
+    client: GrowthClient, records: Iterable[SetUserAttributesParam], **options: Unpack[RunOptions]
 ) -> BulkSummary:
     """Write attributes of many users, one ``{"cuid": ..., "data": {...}}`` record per call.
 
@@ -100,6 +145,44 @@ def set_user_attributes(
     its record ends as unknown.
     """
     return _run_operation(_jobs.ATTRIBUTES, client, records, {}, options)
+
+
+async def report_events_async(
+    client: AsyncGrowthClient,
+    events: Iterable[Any],
+    *,
+    app_key: str | None = None,
+    **options: Unpack[RunOptions],
+) -> BulkSummary:
+    """:func:`report_events` with an :class:`AsyncGrowthClient`, on the running event loop."""
+    return await _run_operation_async(_jobs.EVENTS, client, events, {"app_key": app_key}, options)
+
+
+async def get_cuids_async(
+    client: AsyncGrowthClient,
+    identity_name: str,
+    identity_values: Iterable[str],
+    *,
+    strip: bool = False,
+    **options: Unpack[RunOptions],
+) -> BulkSummary:
+    """:func:`get_cuids` with an :class:`AsyncGrowthClient`, on the running event loop."""
+    settings = {"identity_name": identity_name, "strip": strip}
+    return await _run_operation_async(_jobs.CUIDS, client, identity_values, settings, options)
+
+
+async def set_user_channels_async(
+    client: AsyncGrowthClient, items: Iterable[Any], **options: Unpack[RunOptions]
+) -> BulkSummary:
+    """:func:`set_user_channels` with an :class:`AsyncGrowthClient`, on the running event loop."""
+    return await _run_operation_async(_jobs.CHANNELS, client, items, {}, options)
+
+
+async def set_user_attributes_async(
+    client: AsyncGrowthClient, records: Iterable[Any], **options: Unpack[RunOptions]
+) -> BulkSummary:
+    """:func:`set_user_attributes` with an :class:`AsyncGrowthClient`, on the running event loop."""
+    return await _run_operation_async(_jobs.ATTRIBUTES, client, records, {}, options)
 
 
 def _run_operation(
@@ -115,89 +198,165 @@ def _run_operation(
     )
 
 
+async def _run_operation_async(
+    operation: _jobs.BulkOperation,
+    client: AsyncGrowthClient,
+    values: Iterable[Any],
+    settings: dict[str, Any],
+    options: RunOptions,
+) -> BulkSummary:
+    job = operation.job(settings)
+    return await run_job_async(
+        job, client, number_values(values), operation.fmt, result_line=operation.result_line, **options
+    )
+
+
 def run_job(
     job: Job,
     client: GrowthClient,
-    records: Iterable[Record | BadLine],
+    records: Iterable[Record | BadLine | BlankLine],
     fmt: InputFormat,
     *,
     result_line: ResultWriter | None = None,
+    input_identity: Mapping[str, Any] | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
     out_dir: str | Path | None = None,
     resume: bool = False,
-    on_outcome: OutcomeCallback | None = None,
-    on_progress: ProgressCallback | None = None,
-    stop: threading.Event | None = None,
+    **options: Any,
 ) -> BulkSummary:
     """Run a job over numbered records, with the output folder and journal when ``out_dir`` is given.
 
     At most ``concurrency`` calls are kept in flight (default 64; as many as
     the pacer's rate times the answer time needs). ``on_outcome`` gets
     every record's :class:`RecordOutcome` as it settles; ``on_progress`` gets
-    the running :class:`BulkSummary` after each batch; setting ``stop`` ends
-    the run like Ctrl-C does.
+    the running :class:`BulkSummary` after each batch; ``on_stopping`` gets
+    the summary and the number of calls in flight once the run stops reading
+    early; setting ``stop`` ends the run like Ctrl-C does. ``limits`` changes
+    when the run stops on its own and how big a batch gets (:class:`Limits`).
 
     The run gets a new ID, which ``job.prepare`` receives; with ``out_dir`` it
-    is kept in the journal, so a resumed run has the same one. An ``out_dir``
-    that holds a run is refused unless ``resume`` is true: starting over there
-    would resend settled records under new ``randomId``\\ s.
+    is kept in the journal with the run's identity (operation, base URL,
+    project ID, and ``input_identity``: the input file's path, size and
+    SHA-256), so a resumed run has the same ID and a different run is refused
+    (:class:`JournalError`). An ``out_dir`` that holds a run is refused unless
+    ``resume`` is true: starting over there would resend settled records under
+    new ``randomId``\\ s. The summary counts the whole run, earlier invocations
+    included. An output folder that cannot be written raises :class:`OutputError`.
     """
-    if out_dir is None:
-        if resume:
-            raise ValueError("resume=True needs the out_dir of the run to resume")
-        return run(
-            job,
-            client,
-            records,
-            run_id=uuid.uuid4(),
-            concurrency=concurrency,
-            on_outcome=on_outcome,
-            on_progress=on_progress,
-            stop=stop,
-        )
+    with _prepared(
+        job,
+        client,
+        records,
+        fmt,
+        result_line=result_line,
+        input_identity=input_identity,
+        out_dir=out_dir,
+        resume=resume,
+    ) as (inputs, engine):
+        summary = run(job, client, inputs, concurrency=concurrency, **engine, **options)
+    return _finished(summary, out_dir)
+
+
+async def run_job_async(
+    job: Job,
+    client: AsyncGrowthClient,
+    records: Iterable[Record | BadLine | BlankLine],
+    fmt: InputFormat,
+    *,
+    result_line: ResultWriter | None = None,
+    input_identity: Mapping[str, Any] | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    out_dir: str | Path | None = None,
+    resume: bool = False,
+    **options: Any,
+) -> BulkSummary:
+    """:func:`run_job` with an :class:`AsyncGrowthClient`: the same outcomes, journal and resume."""
+    with _prepared(
+        job,
+        client,
+        records,
+        fmt,
+        result_line=result_line,
+        input_identity=input_identity,
+        out_dir=out_dir,
+        resume=resume,
+    ) as (inputs, engine):
+        summary = await run_async(job, client, inputs, concurrency=concurrency, **engine, **options)
+    return _finished(summary, out_dir)
+
+
+def check_out_dir(out_dir: str | Path, *, resume: bool) -> Path:
+    """Refuse an output folder before anything starts: not a folder, not writable, or holding a run.
+
+    Raises :class:`OutputError`, or ``FileExistsError`` for a folder that
+    holds a run when ``resume`` is false.
+    """
     folder = Path(out_dir)
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{folder} is not a folder")
+    existing = next((p for p in (folder, *folder.absolute().parents) if p.exists()), None)
+    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write to {folder}: {existing} is not writable")
     journal_path = folder / JOURNAL_NAME
     if journal_path.exists() and not resume:
         raise FileExistsError(
-            f"{folder} holds an earlier {job.operation_id} run ({JOURNAL_NAME}); resume it, "
-            "or choose another folder"
+            f"{folder} holds an earlier run ({JOURNAL_NAME}); resume it, or choose another folder"
         )
-    journal = Journal(journal_path, job.operation_id, resume=resume)
-    files = OutcomeFiles(folder, fmt, append=resume, result_line=result_line)
-    skipped = [0]
+    return folder
 
-    def progress(summary: BulkSummary) -> None:
-        summary.skipped = skipped[0]
-        if on_progress is not None:
-            on_progress(summary)
 
+@contextlib.contextmanager
+def _prepared(
+    job: Job,
+    client: GrowthClient | AsyncGrowthClient,
+    records: Iterable[Record | BadLine | BlankLine],
+    fmt: InputFormat,
+    *,
+    result_line: ResultWriter | None,
+    input_identity: Mapping[str, Any] | None,
+    out_dir: str | Path | None,
+    resume: bool,
+) -> Iterator[tuple[Iterable[Record | BadLine | BlankLine], dict[str, Any]]]:
+    """The records to send and the engine's settings; with ``out_dir``, the journal and files around it."""
+    if out_dir is None:
+        if resume:
+            raise ValueError("resume=True needs the out_dir of the run to resume")
+        yield records, {"run_id": uuid.uuid4()}
+        return
+    folder = check_out_dir(out_dir, resume=resume)
+    identity = RunIdentity(job.operation_id, client.api_url, client.project_id, input_identity)
+    journal = Journal(folder / JOURNAL_NAME, identity, resume=resume)
     try:
-        summary = run(
-            job,
-            client,
-            _skipping(records, journal, skipped),
-            run_id=journal.run_id,
-            files=files,
-            journal=journal,
-            concurrency=concurrency,
-            on_outcome=on_outcome,
-            on_progress=progress,
-            stop=stop,
-        )
+        resumed = resume and journal.last.seq > 0
+        files = OutcomeFiles(folder, fmt, append=resumed, result_line=result_line, sizes=journal.last.sizes)
+    except BaseException:
+        journal.close()
+        raise
+    summary = BulkSummary(job.operation_id)
+    summary.add_totals(journal.last.totals)
+    engine = {"run_id": journal.run_id, "files": files, "journal": journal, "summary": summary}
+    try:
+        yield _skipping(records, journal), engine
     finally:
         files.close()
         journal.close()
-    summary.skipped = skipped[0]
-    (folder / SUMMARY_NAME).write_text(json.dumps(summary.as_dict(), indent=2) + "\n", encoding="utf-8")
+
+
+def _finished(summary: BulkSummary, out_dir: str | Path | None) -> BulkSummary:
+    if out_dir is not None:
+        path = Path(out_dir) / SUMMARY_NAME
+        try:
+            path.write_text(json.dumps(summary.as_dict(), indent=2) + "\n", encoding="utf-8")
+        except OSError as error:
+            raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
     return summary
 
 
 def _skipping(
-    records: Iterable[Record | BadLine], journal: Journal, skipped: list[int]
-) -> Iterator[Record | BadLine]:
+    records: Iterable[Record | BadLine | BlankLine], journal: Journal
+) -> Iterator[Record | BadLine | BlankLine]:
     done = journal.done
     for record in records:
-        if record.line in done:
-            skipped[0] += 1
+        if not isinstance(record, BlankLine) and record.line in done:
             continue
         yield record

@@ -3,35 +3,65 @@
 Each reads one record per line from a file or standard input, runs the
 matching job of :mod:`jiguang_growth.bulk`, shows progress, and ends with a
 summary. Rejected and unknown records land in the output folder in the
-input's format. Exit status: 0 when every record was accepted, 1 when any
-was rejected or is unknown, 130 after Ctrl-C, 2 for wrong usage.
+input's format. Exit statuses (``_commands``; the table is in docs/bulk.md):
+0 every record accepted, 1 some rejected, unknown or unsettled, 2 wrong
+usage, 3 credentials refused, 4 no connection, 5 resume refused, 6 output
+folder not writable, 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
+import math
+import os
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import IO, Any, TextIO
 
 from .._client import GrowthClient
-from .._commands import INTERRUPTED, PROG, Command, CommandError
+from .._commands import (
+    CANNOT_RESUME,
+    CREDENTIALS_REFUSED,
+    INTERRUPTED,
+    NO_CONNECTION,
+    OUTPUT_ERROR,
+    PROG,
+    SOME_FAILED,
+    Command,
+    CommandError,
+)
 from .._exceptions import ConfigurationError, RequestValidationError
 from .._signals import stop_on_signals
-from . import DEFAULT_CONCURRENCY, BulkSummary, Job, RecordOutcome, read_lines, run_job
+from . import (
+    DEFAULT_CONCURRENCY,
+    BulkSummary,
+    Job,
+    JournalError,
+    OutputError,
+    RecordOutcome,
+    check_out_dir,
+    read_lines,
+    run_job,
+)
 from ._input import InputFormat
 from ._jobs import ATTRIBUTES, CHANNELS, CUIDS, EVENTS, BulkOperation
 from ._progress import BarProgress, LineProgress
 
 __all__ = ["BULK_COMMANDS"]
 
-FAILED = 1
-"""Exit status when any record was rejected or is unknown."""
+STOP_STATUS = {"credentials": CREDENTIALS_REFUSED, "connection": NO_CONNECTION, "no_answer": NO_CONNECTION}
+"""Exit status of a run that stopped on its own, by ``BulkSummary.stopped``."""
+CREDENTIAL_HINT = (
+    "check --project-id and --project-secret (or JIGUANG_PROJECT_ID and JIGUANG_PROJECT_SECRET), "
+    "or try the run against a local sandbox with --sandbox"
+)
 REPORTED_LINES = 20
 """Bad input lines printed one by one; the rest are counted (all are in failures.jsonl)."""
 
@@ -84,6 +114,8 @@ def _add_arguments(command: _BulkCommand) -> Callable[[argparse.ArgumentParser],
         parser.add_argument("input", metavar="FILE", help=command.input_help)
         for setting in command.operation.settings:
             parser.add_argument(_flag(setting.name), required=setting.required, help=setting.help)
+        for flag in command.operation.flags:
+            parser.add_argument(_flag(flag.name), action="store_true", help=flag.help)
         where = parser.add_argument_group("where to send (default: the JIGUANG_* environment variables)")
         where.add_argument("--project-id", help="project ID (or JIGUANG_PROJECT_ID)")
         where.add_argument(
@@ -111,8 +143,9 @@ def _add_arguments(command: _BulkCommand) -> Callable[[argparse.ArgumentParser],
         run.add_argument("--concurrency", type=int, default=None, help="most calls in flight (default 64)")
         run.add_argument(
             "--timeout",
-            type=float,
+            type=_seconds,
             default=None,
+            metavar="SECONDS",
             help="seconds per attempt, and per read or write within it (default 30 and 10)",
         )
         run.add_argument(
@@ -123,13 +156,24 @@ def _add_arguments(command: _BulkCommand) -> Callable[[argparse.ArgumentParser],
         )
         run.add_argument(
             "--progress-interval",
-            type=float,
+            type=_seconds,
             default=10.0,
             metavar="SECONDS",
             help="seconds between progress lines (default 10)",
         )
 
     return add
+
+
+def _seconds(text: str) -> float:
+    """A positive, finite number of seconds (argparse turns the ValueError into a usage error)."""
+    value = float(text)
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(text)
+    return value
+
+
+_seconds.__name__ = "positive finite number of seconds"  # argparse names the type in its message
 
 
 def _runner(command: _BulkCommand) -> Callable[[argparse.Namespace], int]:
@@ -145,14 +189,46 @@ BULK_COMMANDS = [Command(c.name, c.help, _add_arguments(c), _runner(c)) for c in
 def _run(command: _BulkCommand, args: argparse.Namespace) -> int:
     job = _checked_job(command.operation, args)
     out = Path(args.out) if args.out else _default_out(command.name, args.input)
+    _check_out(out, args)  # before the input is read or a sandbox is started
     reporter = _BadLineReporter(sys.stderr)
-    summary = _send(command.operation, job, args, out, reporter)
+    try:
+        summary = _send(command.operation, job, args, out, reporter)
+    except JournalError as error:
+        raise CommandError(str(error), CANNOT_RESUME) from None
+    except OutputError as error:
+        raise CommandError(f"{error} (--out {out})", OUTPUT_ERROR) from None
     reporter.close()
     _print_summary(summary, out, command.operation.fmt, command.operation.result_line is not None, sys.stdout)
+    return _status(summary, out)
+
+
+def _status(summary: BulkSummary, out: Path) -> int:
+    """The exit status of a finished run, with the advice that goes with it on standard error."""
+    resume = f"run again with --resume --out {out} to send the rest"
+    if summary.stopped is not None:
+        hint = f"; {CREDENTIAL_HINT}" if summary.stopped == "credentials" else ""
+        print(f"stopped: {summary.stop_message}{hint}; then {resume}", file=sys.stderr)
+        return STOP_STATUS.get(summary.stopped, SOME_FAILED)
     if summary.interrupted:
-        print(f"interrupted: run again with --resume --out {out} to send the rest", file=sys.stderr)
+        print(f"interrupted: {resume}", file=sys.stderr)
         return INTERRUPTED
-    return 0 if summary.ok else FAILED
+    if summary.unsettled:
+        print(f"{summary.unsettled:,} records were not settled: {resume}", file=sys.stderr)
+    return 0 if summary.ok else SOME_FAILED
+
+
+def _check_out(out: Path, args: argparse.Namespace) -> None:
+    if args.resume and args.input == "-":
+        raise CommandError(
+            "--resume needs the input as a file: a run read from standard input cannot be checked to be "
+            "the same run"
+        )
+    try:
+        check_out_dir(out, resume=args.resume)
+    except OutputError as error:
+        raise CommandError(f"--out {out}: {error}", OUTPUT_ERROR) from None
+    except FileExistsError as error:
+        raise CommandError(f"{error}: pass --resume to continue it, or another --out") from None
 
 
 def _checked_job(operation: BulkOperation, args: argparse.Namespace) -> Job:
@@ -170,29 +246,52 @@ def _send(
 ) -> BulkSummary:
     """Run the job over the input; SIGTERM ends it the way Ctrl-C does (in flight is finished)."""
     stop = threading.Event()
-    with _input(args.input) as lines, _client(args) as client, stop_on_signals(stop, [signal.SIGTERM]):
-        progress = _progress(args, _count_lines(args.input) if args.input != "-" else None)
-        try:
-            summary = run_job(
-                job,
-                client,
-                read_lines(lines, operation.fmt),
-                operation.fmt,
-                result_line=operation.result_line,
-                concurrency=args.concurrency or DEFAULT_CONCURRENCY,
-                out_dir=out,
-                resume=args.resume,
-                on_outcome=reporter,
-                on_progress=progress,
-                stop=stop,
-            )
-        except FileExistsError as error:
-            raise CommandError(f"{error}: pass --resume to continue it, or another --out") from None
-        except (ConfigurationError, ValueError) as error:
-            raise CommandError(str(error)) from None
+    with _input(args.input) as lines:
+        total, identity = _measure(args.input)
+        with _client(args) as client, stop_on_signals(stop, [signal.SIGTERM]), _ctrl_c_stops(stop):
+            progress = _progress(args, total)
+            try:
+                summary = run_job(
+                    job,
+                    client,
+                    read_lines(lines, operation.fmt),
+                    operation.fmt,
+                    result_line=operation.result_line,
+                    input_identity=identity,
+                    concurrency=args.concurrency or DEFAULT_CONCURRENCY,
+                    out_dir=out,
+                    resume=args.resume,
+                    on_outcome=reporter,
+                    on_progress=progress,
+                    on_stopping=_announce_stop,
+                    stop=stop,
+                )
+            except FileExistsError as error:
+                raise CommandError(f"{error}: pass --resume to continue it, or another --out") from None
+            except (ConfigurationError, ValueError) as error:
+                raise CommandError(str(error)) from None
         if progress is not None:
             progress.finish(summary)
     return summary
+
+
+@contextlib.contextmanager
+def _ctrl_c_stops(stop: threading.Event) -> Iterator[None]:
+    """The first Ctrl-C sets ``stop`` (calls in flight are finished); a second one gives up at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_sigint(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _default_out(command: str, source: str) -> Path:
@@ -214,33 +313,45 @@ def _input(source: str) -> Iterator[IO[bytes]]:
         yield handle
 
 
-def _count_lines(source: str) -> int | None:
-    """Lines in a regular file, for the ETA (one fast pass over the bytes)."""
+def _measure(source: str) -> tuple[int | None, dict[str, Any] | None]:
+    """Lines in a file (for the ETA) and what identifies it (path, size, SHA-256), in one pass."""
+    if source == "-":
+        return None, None
+    digest = hashlib.sha256()
     try:
         with open(source, "rb") as handle:
-            count, last = 0, b"\n"
+            count, last, size = 0, b"\n", 0
             for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
                 count += chunk.count(b"\n")
+                size += len(chunk)
                 last = chunk[-1:]
-            return count + (last != b"\n")
-    except OSError:
-        return None
+    except OSError as error:
+        raise CommandError(f"cannot read {source}: {error.strerror}") from None
+    identity = {"path": os.path.abspath(source), "size": size, "sha256": digest.hexdigest()}
+    return count + (last != b"\n"), identity
+
+
+def _announce_stop(summary: BulkSummary, in_flight: int) -> None:
+    """Say at once that the run is stopping, and what it still waits for."""
+    why = f" ({summary.stop_message})" if summary.stop_message else ""
+    calls = "1 call" if in_flight == 1 else f"{in_flight:,} calls"
+    print(f"\nstopping{why}, {calls} in flight; nothing more is sent", file=sys.stderr, flush=True)
 
 
 @contextlib.contextmanager
 def _client(args: argparse.Namespace) -> Iterator[GrowthClient]:
     options: dict[str, Any] = {}
     if args.timeout is not None:
-        if args.timeout <= 0:
-            raise CommandError("--timeout must be positive")
         options["timeout"] = args.timeout
         options["attempt_timeout"] = args.timeout  # "seconds per attempt": the whole attempt
     if not args.sandbox:
         try:
-            with GrowthClient(args.project_id, args.project_secret, args.base_url, **options) as client:
-                yield client
+            client = GrowthClient(args.project_id, args.project_secret, args.base_url, **options)
         except ConfigurationError as error:
-            raise CommandError(str(error)) from None
+            raise CommandError(f"{error}; {CREDENTIAL_HINT}") from None
+        with client:
+            yield client
         return
     if args.project_id or args.project_secret or args.base_url:
         raise CommandError("--sandbox brings its own address and credentials; drop the other options")
@@ -290,15 +401,21 @@ class _BadLineReporter:
 
 def _print_summary(summary: BulkSummary, out: Path, fmt: InputFormat, results: bool, stream: TextIO) -> None:
     ext = "jsonl" if fmt == "jsonl" else "txt"
-    rate = f" ({summary.records / summary.elapsed:,.0f} records/s)" if summary.elapsed > 0 else ""
-    lines = [f"{summary.operation}: {summary.records:,} records in {summary.elapsed:.2f} s{rate}"]
+    sent = summary.records - summary.resumed
+    rate = f" ({sent / summary.elapsed:,.0f} records/s)" if summary.elapsed > 0 else ""
+    lines = [f"{summary.operation}: {sent:,} records in {summary.elapsed:.2f} s{rate}"]
+    if summary.resumed:
+        lines[0] += f"; {summary.records:,} in the whole run"
+        lines.append(f"  resumed    {summary.resumed:>10,}  (settled by earlier runs, not sent again)")
     if summary.skipped:
-        lines.append(f"  skipped    {summary.skipped:>10,}  (settled by the earlier run)")
+        lines.append(f"  skipped    {summary.skipped:>10,}  (blank lines)")
     lines.append(f"  accepted   {summary.accepted:>10,}")
     rejected_to = f"  -> {out / f'rejected.{ext}'}" if summary.rejected else ""
     unknown_to = f"  -> {out / f'unknown.{ext}'}" if summary.unknown else ""
     lines.append(f"  rejected   {summary.rejected:>10,}{rejected_to}")
     lines.append(f"  unknown    {summary.unknown:>10,}{unknown_to}")
+    if summary.unsettled:
+        lines.append(f"  unsettled  {summary.unsettled:>10,}  (not sent; --resume sends them)")
     if summary.by_reason:
         reasons = ", ".join(f"{reason} {count:,}" for reason, count in sorted(summary.by_reason.items()))
         lines.append(f"  reasons    {reasons}  (per record: {out / 'failures.jsonl'})")

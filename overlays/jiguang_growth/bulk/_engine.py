@@ -1,51 +1,87 @@
 """The bulk loop: check each record, cut batches, keep calls in flight, settle every record.
 
-One engine serves every operation; a :class:`Job` says how one operation's
-records are prepared, which schema checks one record, how big a batch is and
-how a batch is sent. Worker threads only make calls; the calling thread reads
-the input, submits batches and settles their outcomes, so outcome files, the
-journal and the summary are written from one thread.
+One engine serves every operation and both clients. A :class:`Job` says how
+one operation's records are prepared, which schema checks one record, how
+big a batch is and how a batch is sent. :class:`_Engine` holds every decision
+and does no I/O of its own: its :meth:`~_Engine.steps` generator asks for a
+batch to be started (:class:`_Start`) or for finished batches
+(:class:`_Wait`). Two thin drivers answer it: :func:`run` with worker
+threads for :class:`GrowthClient`, :func:`run_async` with tasks for
+:class:`AsyncGrowthClient`. Either way input, outcome files, the journal and
+the summary are handled by the one thread (or event loop) that drives it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Generator, Hashable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from .._client import GrowthClient
+import orjson
+
+from .._client import AsyncGrowthClient, GrowthClient
 from .._exceptions import (
     APIConnectionError,
     APIError,
     APIResponseError,
     APITimeoutError,
+    AuthenticationError,
     CancelledCallError,
     GrowthError,
+    PermissionDeniedError,
     RateLimitError,
     RequestValidationError,
 )
 from .._pacing import Pacer, shared_pacer
 from .._retry import possibly_applied
 from .._validation import validate_schema
-from ._input import BadLine, Record
+from ._input import BadLine, BlankLine, Record
 from ._journal import Journal
-from ._outcomes import BulkSummary, Failure, Outcome, OutcomeFiles, RecordOutcome
+from ._outcomes import BulkSummary, Failure, Outcome, OutcomeFiles, RecordOutcome, capped
 
-__all__ = ["BULK_MAX_RETRIES", "DEFAULT_CONCURRENCY", "Accepted", "Job", "failure_of", "run"]
+__all__ = [
+    "BULK_MAX_RETRIES",
+    "CONNECTION_FAILURE_BUDGET",
+    "DEFAULT_CONCURRENCY",
+    "MAX_BATCH_BYTES",
+    "NO_ANSWER_BUDGET",
+    "Accepted",
+    "Job",
+    "Limits",
+    "failure_of",
+    "run",
+    "run_async",
+]
 
 logger = logging.getLogger("jiguang_growth.bulk")
 
 DEFAULT_CONCURRENCY = 64
 """Most calls in flight. The run keeps as many in flight as the pacer's rate times the answer
-time needs (Little's law), up to this: at 100 calls a second, answers up to about 600 ms away."""
+time needs (Little's law), up to this: at 100 calls a second, answers up to about 500 ms away."""
 BULK_MAX_RETRIES = 6
 """Retries per call in a bulk run (where the retry policy allows any): a long run
 rides out short outages instead of turning them into rejected records."""
+MAX_BATCH_BYTES = 1_000_000
+"""A batch is cut before its records' JSON passes this many bytes (the sandbox takes 1 MiB bodies;
+the vendor documents no limit). A bigger record goes alone; a 413 splits a batch in halves."""
+CONNECTION_FAILURE_BUDGET = 5
+"""Calls in a row that end without an answer (each after its retries) before the run stops."""
+NO_ANSWER_BUDGET = 120.0
+"""Seconds without any answer from the server, while calls are in flight, before the run stops."""
+_Client = TypeVar("_Client", GrowthClient, AsyncGrowthClient)
+
+STOP_GRACE = 2.0
+"""Seconds the calls in flight get to finish once a run is stopping; then they are cancelled, and
+their records settle as the cancel leaves them (unknown when they may have been applied)."""
+_POLL = 0.25
+"""Seconds a driver waits for a batch before the engine looks at the stop flag again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +91,8 @@ class Accepted:
     result: Any = None
 
 
-SendBatch = Callable[[GrowthClient, list[Any]], list[Accepted | Failure]]
-"""Send one batch of prepared values; return one outcome per value, in order."""
+BatchResult = Accepted | Failure | Exception
+"""One record's end in a call: accepted, rejected with a reason, or the error its call ended with."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +103,11 @@ class Job:
     record_schema: str
     """openapi.yaml schema one prepared record must satisfy before it is batched."""
     batch_size: int
-    send: SendBatch
+    call: Callable[[Any, list[Any]], Any]
+    """Send one batch of prepared values with a client: returns the operation's result, or (with an
+    :class:`AsyncGrowthClient`) an awaitable of it."""
+    outcomes: Callable[[list[Any], Any], list[Accepted | Failure]] | None = None
+    """One outcome per value from the call's result, in order; ``None``: every value is accepted."""
     prepare: Callable[[uuid.UUID, Record], Any] | None = None
     """Turn an input record into the value to send, given the run's ID (e.g. fill a ``randomId``
     that a resumed run, which keeps its ID, derives again the same way)."""
@@ -76,148 +116,419 @@ class Job:
     earlier batch for one of its users is in flight, so each user's writes land in input order."""
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True)
+class Limits:
+    """When a run stops on its own, and how big a batch may get."""
+
+    connection_failures: int = CONNECTION_FAILURE_BUDGET
+    no_answer: float = NO_ANSWER_BUDGET
+    batch_bytes: int = MAX_BATCH_BYTES
+
+
+@dataclass(eq=False)
 class _Batch:
     records: list[Record]
-    future: Future[list[Accepted | Failure]]
     keys: frozenset[Hashable] = frozenset()
+
+    @property
+    def values(self) -> list[Any]:
+        return [record.value for record in self.records]
+
+
+@dataclass(frozen=True)
+class _Start:
+    """Step: start sending ``batch``."""
+
+    batch: _Batch
+
+
+@dataclass(frozen=True)
+class _Wait:
+    """Step: hand back the batches that finished, waiting up to a poll interval for one if ``block``."""
+
+    block: bool
+
+
+@dataclass(frozen=True)
+class _Cancel:
+    """Step: cancel the calls in flight (the run is stopping and their grace is over)."""
+
+
+Finished = list[tuple[_Batch, list[BatchResult] | BaseException]]
+"""What a driver answers a :class:`_Wait` with: each finished batch with its results or its error."""
+
+Steps = Generator[_Start | _Wait | _Cancel, Finished | None, None]
+
+
+# -- sending one batch: a 413 splits it, the same for both clients -------------------------------------
+
+
+def _parts(job: Job, values: list[Any]) -> Generator[list[Any], Any, list[BatchResult]]:
+    """Ask for ``values`` to be sent (the answer: the result or the exception); split a batch on 413."""
+    answer = yield values
+    if isinstance(answer, APIError) and answer.status_code == 413 and len(values) > 1:
+        half = len(values) // 2
+        first = yield from _parts(job, values[:half])
+        return first + (yield from _parts(job, values[half:]))
+    if isinstance(answer, Exception):
+        return [answer] * len(values)
+    if job.outcomes is None:
+        return [Accepted()] * len(values)
+    return list(job.outcomes(values, answer))
+
+
+def send_batch(job: Job, client: GrowthClient, values: list[Any]) -> list[BatchResult]:
+    """Send one batch with a thread's client; one result per value."""
+    parts = _parts(job, values)
+    answer: Any = None
+    while True:
+        try:
+            chunk = parts.send(answer)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        try:
+            answer = job.call(client, chunk)
+        except Exception as error:  # settled per record by the engine
+            answer = error
+
+
+async def send_batch_async(job: Job, client: AsyncGrowthClient, values: list[Any]) -> list[BatchResult]:
+    """Send one batch with an async client; one result per value."""
+    parts = _parts(job, values)
+    answer: Any = None
+    while True:
+        try:
+            chunk = parts.send(answer)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        try:
+            answer = await job.call(client, chunk)
+        except Exception as error:  # settled per record by the engine
+            answer = error
+
+
+# -- the drivers -------------------------------------------------------------------------------------
 
 
 def run(
     job: Job,
     client: GrowthClient,
-    records: Iterable[Record | BadLine],
+    records: Iterable[Record | BadLine | BlankLine],
     *,
     run_id: uuid.UUID,
-    files: OutcomeFiles | None = None,
-    journal: Journal | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
-    on_outcome: Callable[[RecordOutcome], None] | None = None,
-    on_progress: Callable[[BulkSummary], None] | None = None,
     stop: threading.Event | None = None,
+    **engine: Any,
 ) -> BulkSummary:
-    """Settle every record of ``records`` in the run ``run_id``; return the counts.
+    """Settle every record of ``records`` in the run ``run_id`` with worker threads; return the counts.
 
     Ctrl-C (``KeyboardInterrupt``) or ``stop`` ends the reading: calls in
     flight are finished and settled, nothing more is sent, and the summary
     says ``interrupted``. A second Ctrl-C while draining gives up at once.
+    The other keywords go to :class:`_Engine`.
     """
-    if concurrency < 1:
-        raise ValueError(f"concurrency must be at least 1, got {concurrency}")
-    pace = client.pace or True  # keep a shared quota the client was given
-    paced = client.with_options(pace=pace, max_retries=max(client.max_retries, BULK_MAX_RETRIES))
+    core = _Engine(job, client, run_id=run_id, concurrency=concurrency, stop=stop, **engine)
     cancel = threading.Event()  # set: the calls in flight end within a fraction of a second
-    paced = paced._cancelled_by(cancel)
-    pacer = shared_pacer(
-        job.operation_id,
-        project_id=client.project_id,
-        base_url=client.api_url,
-        quota_url=pace if isinstance(pace, str) else None,
-    )
-    settle = _Settler(
-        job.operation_id,
-        files=files,
-        journal=journal,
-        on_outcome=on_outcome,
-        on_progress=on_progress,
-        pacer=pacer,
-    )
-    started = time.monotonic()
-    in_flight: list[_Batch] = []
+    paced = core.paced(client)._cancelled_by(cancel)
+    running: dict[_Batch, Future[list[BatchResult]]] = {}
     pool = ThreadPoolExecutor(concurrency, thread_name_prefix=f"jiguang-bulk-{job.operation_id}")
+    steps = core.steps(records)
+    reply: Finished | None = None
+    interrupt: KeyboardInterrupt | None = None
     try:
-        try:
-            for batch in _batches(job, run_id, records, settle, stop):
-                keys = frozenset(job.key(r.value) for r in batch) if job.key is not None else frozenset()
-                while not _stopped(stop) and (
-                    len(in_flight) >= min(concurrency, pacer.in_flight_target())
-                    or (keys and _overlaps(keys, in_flight))
-                ):
-                    in_flight = settle.collect(in_flight, block=True)
-                if _stopped(stop):
-                    break  # this batch was never sent: not settled, not journaled
-                future = pool.submit(job.send, paced, [r.value for r in batch])
-                in_flight.append(_Batch(batch, future, keys))
-                settle.summary.batches += 1
-                in_flight = settle.collect(in_flight, block=False)
-            settle.summary.interrupted = stop is not None and stop.is_set()
-        except KeyboardInterrupt:
-            settle.summary.interrupted = True
-        _drain(settle, in_flight, cancel, stop)
-    except KeyboardInterrupt:
+        while True:
+            try:
+                step = steps.send(reply) if interrupt is None else steps.throw(interrupt)
+            except StopIteration:
+                break
+            reply, interrupt = None, None
+            if isinstance(step, _Start):
+                running[step.batch] = pool.submit(send_batch, job, paced, step.batch.values)
+                continue
+            if isinstance(step, _Cancel):
+                cancel.set()
+                continue
+            try:
+                reply = _finished_futures(running, step.block)
+            except KeyboardInterrupt as error:
+                interrupt = error
+    except BaseException:  # a second Ctrl-C, or an output folder that stopped taking writes
         cancel.set()  # the workers end at once, so the process can exit
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     finally:
-        settle.summary.elapsed = time.monotonic() - started
-        settle.close()
+        core.close()
     pool.shutdown(wait=True)
-    return settle.summary
+    return core.summary
 
 
-STOP_GRACE = 2.0
-"""Seconds the calls in flight get to finish once a run is stopping; then they are cancelled,
-and their records settle as the cancel leaves them (unknown when they may have been applied)."""
+def _finished_futures(running: dict[_Batch, Future[list[BatchResult]]], block: bool) -> Finished:
+    if block and running:
+        wait(running.values(), timeout=_POLL, return_when=FIRST_COMPLETED)
+    done = [batch for batch, future in running.items() if future.done()]
+    finished: Finished = []
+    for batch in done:
+        future = running.pop(batch)
+        error = future.exception()
+        finished.append((batch, error if error is not None else future.result()))
+    return finished
 
 
-def _stopped(stop: threading.Event | None) -> bool:
-    return stop is not None and stop.is_set()
-
-
-def _drain(
-    settle: _Settler, in_flight: list[_Batch], cancel: threading.Event, stop: threading.Event | None
-) -> None:
-    """Settle every call in flight; once stopping (now or while waiting), cancel those still
-    running after STOP_GRACE."""
-    ends: float | None = None
-    while in_flight:
-        if ends is None and (settle.summary.interrupted or _stopped(stop)):
-            settle.summary.interrupted = True
-            ends = time.monotonic() + STOP_GRACE
-        if ends is not None and time.monotonic() >= ends:
-            cancel.set()
-        try:
-            in_flight = settle.collect(in_flight, block=True)
-        except KeyboardInterrupt:  # the first Ctrl-C stops the run here too; a second gives up
-            if settle.summary.interrupted:
-                raise
-            settle.summary.interrupted = True
-
-
-def _overlaps(keys: frozenset[Hashable], in_flight: list[_Batch]) -> bool:
-    return any(not keys.isdisjoint(batch.keys) for batch in in_flight)
-
-
-def _batches(
+async def run_async(
     job: Job,
+    client: AsyncGrowthClient,
+    records: Iterable[Record | BadLine | BlankLine],
+    *,
     run_id: uuid.UUID,
-    records: Iterable[Record | BadLine],
-    settle: _Settler,
-    stop: threading.Event | None,
-) -> Iterator[list[Record]]:
-    """Checked records in batches of ``job.batch_size``; failures are settled on the way."""
-    batch: list[Record] = []
-    for item in records:
-        if stop is not None and stop.is_set():
-            return
-        if isinstance(item, BadLine):
-            settle.one(item.line, item.text, None, Outcome.REJECTED, Failure("unreadable", msg=item.reason))
+    concurrency: int = DEFAULT_CONCURRENCY,
+    stop: threading.Event | None = None,
+    **engine: Any,
+) -> BulkSummary:
+    """:func:`run` for an async client: ``concurrency`` tasks in flight on the running event loop.
+
+    Cancelling the task that awaits it cancels the calls in flight; their
+    records are not journaled, so a resumed run sends them.
+    """
+    core = _Engine(job, client, run_id=run_id, concurrency=concurrency, stop=stop, **engine)
+    paced = core.paced(client)
+    running: dict[_Batch, asyncio.Task[list[BatchResult]]] = {}
+    steps = core.steps(records)
+    reply: Finished | None = None
+    try:
+        while True:
+            try:
+                step = steps.send(reply)
+            except StopIteration:
+                break
+            reply = None
+            if isinstance(step, _Start):
+                running[step.batch] = asyncio.ensure_future(send_batch_async(job, paced, step.batch.values))
+            elif isinstance(step, _Cancel):
+                for task in running.values():
+                    task.cancel()
+            else:
+                reply = await _finished_tasks(running, step.block)
+    except BaseException:
+        for task in running.values():
+            task.cancel()
+        raise
+    finally:
+        core.close()
+    return core.summary
+
+
+async def _finished_tasks(running: dict[_Batch, asyncio.Task[list[BatchResult]]], block: bool) -> Finished:
+    if block and running:
+        await asyncio.wait(running.values(), timeout=_POLL, return_when=asyncio.FIRST_COMPLETED)
+    else:
+        await asyncio.sleep(0)  # let the calls in flight move on
+    done = [batch for batch, task in running.items() if task.done()]
+    finished: Finished = []
+    for batch in done:
+        task = running.pop(batch)
+        if task.cancelled():  # by _Cancel: the call may have gone out
+            finished.append((batch, CancelledCallError(CANCELLED, method="", url="", request_sent=True)))
             continue
+        error = task.exception()
+        finished.append((batch, error if error is not None else task.result()))
+    return finished
+
+
+CANCELLED = f"the call was cancelled: the run was stopping and it took more than {STOP_GRACE:g} s"
+
+
+# -- the engine: every decision, no I/O of its own -----------------------------------------------------
+
+
+class _Engine:
+    """Reads and checks records, cuts batches, decides when to start and when to stop, settles."""
+
+    def __init__(
+        self,
+        job: Job,
+        client: GrowthClient | AsyncGrowthClient,
+        *,
+        run_id: uuid.UUID,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        stop: threading.Event | None = None,
+        files: OutcomeFiles | None = None,
+        journal: Journal | None = None,
+        summary: BulkSummary | None = None,
+        limits: Limits | None = None,
+        on_outcome: Callable[[RecordOutcome], None] | None = None,
+        on_progress: Callable[[BulkSummary], None] | None = None,
+        on_stopping: Callable[[BulkSummary, int], None] | None = None,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+        self.job = job
+        self.run_id = run_id
+        self.concurrency = concurrency
+        self.limits = limits or Limits()
+        self._stop = stop
+        self._on_stopping = on_stopping
+        self._pace = client.pace or True  # a shared quota the client was given stays
+        quota_url = self._pace if isinstance(self._pace, str) else None
+        pacer = shared_pacer(
+            job.operation_id, project_id=client.project_id, base_url=client.api_url, quota_url=quota_url
+        )
+        self._pacer = pacer
+        self.settle = _Settler(
+            summary or BulkSummary(job.operation_id),
+            files=files,
+            journal=journal,
+            on_outcome=on_outcome,
+            on_progress=on_progress,
+            pacer=pacer,
+        )
+        self.summary = self.settle.summary
+        self._started = time.monotonic()
+        self._announced = False
+        self._in_flight: list[_Batch] = []
+        """Batches started and not yet settled."""
+        self._unsettled: Finished = []
+        """Batches the driver reported finished that are not settled yet."""
+
+    def paced(self, client: _Client) -> _Client:
+        """The client the calls go through: paced, with the bulk run's retries."""
+        return client.with_options(pace=self._pace, max_retries=max(client.max_retries, BULK_MAX_RETRIES))
+
+    def steps(self, records: Iterable[Record | BadLine | BlankLine]) -> Steps:
+        """Run the whole job, asking the driver to start batches and to report finished ones."""
+        in_flight = self._in_flight
+        try:
+            for batch in self._batches(records):
+                while not self._room_for(batch, in_flight) and not self._halted():
+                    yield from self._collect(block=True)
+                if self._halted():
+                    break
+                if not in_flight:
+                    self.settle.mark_busy()  # the no-answer clock runs only while calls are out
+                yield _Start(batch)
+                in_flight.append(batch)
+                self.summary.batches += 1
+                yield from self._collect(block=False)
+        except KeyboardInterrupt:
+            self.summary.interrupted = True
+        yield from self._drain()
+
+    def _drain(self) -> Steps:
+        """Settle every call in flight; once stopping (now or meanwhile), cancel those still out after
+        STOP_GRACE. A first Ctrl-C here stops the run as one while reading does; a second gives up."""
+        ends: float | None = None
+        while self._in_flight or self._unsettled:
+            if ends is None and self._halted():
+                ends = time.monotonic() + STOP_GRACE
+            if ends is not None and time.monotonic() >= ends:
+                yield _Cancel()
+                ends = float("inf")  # once
+            try:
+                yield from self._collect(block=True)
+            except KeyboardInterrupt:
+                if self.summary.interrupted:
+                    raise
+                self.summary.interrupted = True
+
+    def _room_for(self, batch: _Batch, in_flight: list[_Batch]) -> bool:
+        """Whether ``batch`` may start now: a free slot, and no batch in flight for one of its users.
+
+        The slots are what the pacer's rate times the answer time needs (Little's law), at most
+        ``concurrency``."""
+        if len(in_flight) >= min(self.concurrency, self._pacer.in_flight_target()):
+            return False
+        return not batch.keys or all(batch.keys.isdisjoint(other.keys) for other in in_flight)
+
+    def _halted(self) -> bool:
+        """Whether the run reads no further (interrupt, ``stop``, or a stop of its own); says so once."""
+        if self._stop is not None and self._stop.is_set():
+            self.summary.interrupted = True
+        halted = self.summary.interrupted or self.summary.stopped is not None
+        if halted and not self._announced:
+            self._announced = True
+            self.summary.interrupted = True
+            if self._on_stopping is not None:
+                self._on_stopping(self.summary, len(self._in_flight))
+        return halted
+
+    def _collect(self, *, block: bool) -> Generator[_Wait, Finished | None, None]:
+        """Settle the batches the driver reports finished (kept until settled, should Ctrl-C come)."""
+        if not self._unsettled:
+            self._unsettled.extend((yield _Wait(block)) or ())
+        while self._unsettled:
+            batch, results = self._unsettled.pop(0)
+            self._in_flight.remove(batch)
+            self.settle.batch(batch, results, self.limits.connection_failures)
+        if not self._in_flight:
+            self.settle.mark_idle()
+        elif block:
+            self.settle.check_no_answer(self.limits.no_answer)
+
+    def _batches(self, records: Iterable[Record | BadLine | BlankLine]) -> Generator[_Batch, None, None]:
+        """Checked records in batches of at most ``batch_size`` records and ``batch_bytes`` bytes."""
+        job, settle = self.job, self.settle
+        batch: list[Record] = []
+        size = 0
+        for item in records:
+            if self._halted():
+                return
+            if isinstance(item, BlankLine):
+                self.summary.skipped += 1
+                continue
+            if isinstance(item, BadLine):
+                settle.one(item.line, item.text, None, Failure("unreadable", msg=item.reason))
+                continue
+            checked = self._checked(item)
+            if checked is None:
+                continue
+            record, record_size = checked
+            if batch and size + record_size > self.limits.batch_bytes:
+                yield self._batch(batch)
+                batch, size = [], 0
+            batch.append(record)
+            size += record_size
+            if len(batch) == job.batch_size:
+                yield self._batch(batch)
+                batch, size = [], 0
+        if batch and not self._halted():
+            yield self._batch(batch)
+
+    def _batch(self, records: list[Record]) -> _Batch:
+        key = self.job.key
+        return _Batch(records, frozenset(key(r.value) for r in records) if key is not None else frozenset())
+
+    def _checked(self, item: Record) -> tuple[Record, int] | None:
+        """The prepared record and its size in JSON, or ``None`` once it is settled as rejected."""
         value = item.value
         try:
-            if job.prepare is not None:
-                value = job.prepare(run_id, item)
-            validate_schema(job.record_schema, value)
+            if self.job.prepare is not None:
+                value = self.job.prepare(self.run_id, item)
+            validate_schema(self.job.record_schema, value)
+            return Record(item.line, value), _json_size(value)
         except RequestValidationError as error:
-            failure = Failure("invalid", msg=_record_message(str(error)))
-            settle.one(item.line, None, value, Outcome.REJECTED, failure)
-            continue
-        batch.append(Record(item.line, value))
-        if len(batch) == job.batch_size:
-            yield batch
-            batch = []
-    if batch and not (stop is not None and stop.is_set()):
-        yield batch
+            message = _record_message(str(error))
+        except ValueError as error:  # int-to-text digit limit, NaN or infinity: JSON cannot carry it
+            message = f"record: cannot be sent as JSON: {_json_problem(error)}"
+        self.settle.one(item.line, None, value, Failure("invalid", msg=message))
+        return None
+
+    def close(self) -> None:
+        self.summary.elapsed = time.monotonic() - self._started
+        self.settle.close()
+
+
+def _json_size(value: Any) -> int:
+    """Bytes of ``value`` as JSON, the way the client writes it; ValueError when JSON cannot carry it."""
+    try:
+        return len(orjson.dumps(value))
+    except TypeError:  # beyond 64 bits, or a type orjson does not know: the standard library decides
+        return len(json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode())
+
+
+def _json_problem(error: ValueError) -> str:
+    text = str(error)
+    if "integer string conversion" in text:
+        return "it holds an integer of more than 4,300 digits"
+    return capped(text) or type(error).__name__
 
 
 def _record_message(message: str) -> str:
@@ -231,6 +542,8 @@ def failure_of(error: BaseException) -> tuple[Outcome, Failure]:
         return Outcome.REJECTED, Failure("invalid", msg=str(error))
     if isinstance(error, APIError):
         reason = "rate_limited" if isinstance(error, RateLimitError) else "api_error"
+        if error.status_code == 413:
+            reason = "too_large"
         failure = Failure(reason, code=error.code, msg=error.msg or str(error), status_code=error.status_code)
     elif isinstance(error, APIResponseError):
         failure = Failure("bad_response", msg=str(error), status_code=error.status_code)
@@ -245,12 +558,26 @@ def failure_of(error: BaseException) -> tuple[Outcome, Failure]:
     return (Outcome.UNKNOWN if possibly_applied(error) else Outcome.REJECTED), failure
 
 
+def _holds_back(error: BaseException) -> bool:
+    """Whether a record whose call ended in ``error`` stays unsettled, for a resumed run to send.
+
+    Bad credentials (401, 403) say nothing about the record, and a call that
+    never left (no connection) surely did not apply it.
+    """
+    if isinstance(error, AuthenticationError | PermissionDeniedError):
+        return True
+    return isinstance(error, APIConnectionError) and not error.request_sent
+
+
+CREDENTIALS_MESSAGE = "the server refused the credentials ({status} {msg})"
+
+
 class _Settler:
-    """Turns finished calls into per-record outcomes, files, journal lines and counts."""
+    """Turns finished calls into per-record outcomes, files, journal lines, counts and stops."""
 
     def __init__(
         self,
-        operation_id: str,
+        summary: BulkSummary,
         *,
         files: OutcomeFiles | None,
         journal: Journal | None,
@@ -258,50 +585,84 @@ class _Settler:
         on_progress: Callable[[BulkSummary], None] | None,
         pacer: Pacer,
     ) -> None:
-        self.operation_id = operation_id
-        self.summary = BulkSummary(operation_id)
+        self.summary = summary
         self._files = files
         self._journal = journal
         self._on_outcome = on_outcome
         self._on_progress = on_progress
         self._pacer = pacer
-        self._rate_limited_before = pacer.rate_limited
+        self._pacer_rate_limited_before = pacer.rate_limited
+        self._rate_limited_before = summary.rate_limited
         self._unjournaled: list[int] = []
+        self._failures_in_a_row = 0
+        self._last_answer = time.monotonic()
+        self._idle_since: float | None = self._last_answer  # idle until the first call starts
 
-    def collect(self, in_flight: list[_Batch], *, block: bool) -> list[_Batch]:
-        """Settle the finished batches (waiting for one if ``block``); return those still running."""
-        if block:
-            wait([b.future for b in in_flight], timeout=0.25, return_when=FIRST_COMPLETED)
-        still: list[_Batch] = []
-        for batch in in_flight:
-            if batch.future.done():
-                self._settle_batch(batch)
+    def batch(self, batch: _Batch, results: list[BatchResult] | BaseException, budget: int) -> None:
+        """Settle one finished batch (its results, or the error that ended it)."""
+        if isinstance(results, BaseException):
+            if not isinstance(results, Exception):
+                raise results
+            if not isinstance(results, GrowthError):
+                logger.error("unexpected error in a %s batch", self.summary.operation, exc_info=results)
+            results = [results] * len(batch.records)
+        if len(results) != len(batch.records):
+            raise RuntimeError(f"{len(results)} results for a batch of {len(batch.records)}")
+        self._note_answers(results, budget)
+        for record, result in zip(batch.records, results, strict=True):
+            if isinstance(result, Accepted):
+                self._record(record.line, record.value, Outcome.ACCEPTED, result=result.result)
+            elif isinstance(result, Failure):
+                self._record(record.line, record.value, Outcome.REJECTED, failure=result)
+            elif _holds_back(result):
+                self.summary.unsettled += 1
             else:
-                still.append(batch)
-        return still
-
-    def _settle_batch(self, batch: _Batch) -> None:
-        try:
-            results = batch.future.result()
-        except Exception as error:  # every record must still be settled, even after a bug
-            if not isinstance(error, GrowthError):
-                logger.error("unexpected error in a %s batch", self.operation_id, exc_info=error)
-            outcome, failure = failure_of(error)
-            for record in batch.records:
+                outcome, failure = failure_of(result)
                 self._record(record.line, record.value, outcome, failure=failure)
-        else:
-            if len(results) != len(batch.records):
-                raise RuntimeError(f"{len(results)} results for a batch of {len(batch.records)}")
-            for record, result in zip(batch.records, results, strict=True):
-                if isinstance(result, Failure):
-                    self._record(record.line, record.value, Outcome.REJECTED, failure=result)
-                else:
-                    self._record(record.line, record.value, Outcome.ACCEPTED, result=result.result)
         self._checkpoint()
 
-    def one(self, line: int, text: str | None, value: Any, outcome: Outcome, failure: Failure) -> None:
-        """Settle a record that never reached a batch (unreadable or invalid)."""
-        self._record(line, value, outcome, failure=failure, text=text)
+    def _note_answers(self, results: list[BatchResult], budget: int) -> None:
+        """Count calls that got no answer, and stop the run on bad credentials or too many in a row."""
+        errors = [r for r in results if isinstance(r, Exception)]
+        refused = next(
+            (e for e in errors if isinstance(e, AuthenticationError | PermissionDeniedError)), None
+        )
+        if refused is not None:
+            message = CREDENTIALS_MESSAGE.format(status=refused.status_code, msg=refused.msg or refused)
+            self._stop("credentials", message)
+        if len(errors) < len(results) or any(not isinstance(e, APIConnectionError) for e in errors):
+            self._failures_in_a_row = 0
+            self._last_answer = time.monotonic()
+            return
+        self._failures_in_a_row += 1
+        if self._failures_in_a_row >= budget:
+            self._stop("connection", f"{self._failures_in_a_row} calls in a row got no answer ({errors[0]})")
+
+    def check_no_answer(self, budget: float) -> None:
+        """Stop the run once no answer came for ``budget`` seconds while calls were in flight."""
+        silent = time.monotonic() - self._last_answer
+        if silent >= budget and self.summary.batches and self.summary.stopped is None:
+            self._stop("no_answer", f"no answer from the server for {silent:.1f} s")
+
+    def mark_idle(self) -> None:
+        """Nothing is in flight: the no-answer clock pauses until the next call starts."""
+        if self._idle_since is None:
+            self._idle_since = time.monotonic()
+
+    def mark_busy(self) -> None:
+        """A call starts: the no-answer clock goes on, without the time nothing was in flight."""
+        if self._idle_since is not None:
+            self._last_answer += time.monotonic() - self._idle_since
+            self._idle_since = None
+
+    def _stop(self, reason: str, message: str) -> None:
+        if self.summary.stopped is None:
+            self.summary.stopped, self.summary.stop_message = reason, capped(message)
+            logger.error("stopping the %s run: %s", self.summary.operation, message)
+
+    def one(self, line: int, text: str | None, value: Any, failure: Failure) -> None:
+        """Settle a record that never reached a batch (unreadable or invalid) as rejected."""
+        self._record(line, value, Outcome.REJECTED, failure=failure, text=text)
         if len(self._unjournaled) >= 1000:
             self._checkpoint()
 
@@ -337,12 +698,15 @@ class _Settler:
 
     def _checkpoint(self) -> None:
         """Make the settled records durable: outcome files first, then the journal."""
-        self.summary.rate_limited = self._pacer.rate_limited - self._rate_limited_before
+        self.summary.rate_limited = (
+            self._rate_limited_before + self._pacer.rate_limited - self._pacer_rate_limited_before
+        )
         if self._unjournaled:
             if self._files is not None:
                 self._files.flush()
             if self._journal is not None:
-                self._journal.record(self._unjournaled)
+                sizes = self._files.sizes() if self._files is not None else {}
+                self._journal.record(self._unjournaled, self.summary.totals(), sizes)
             self._unjournaled = []
         if self._on_progress is not None:
             self._on_progress(self.summary)

@@ -7,6 +7,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+INT_TEXT_BITS = 14_000
+"""Integers up to this many bits are surely below Python's 4,300-digit limit for writing them as text."""
+LOG10_2 = 0.30103
+
 InputFormat = Literal["jsonl", "text"]
 """``jsonl``: one JSON value per line. ``text``: one raw string per line."""
 
@@ -17,6 +21,13 @@ class Record:
 
     line: int
     value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class BlankLine:
+    """A line with nothing on it but white space: no record, counted as skipped."""
+
+    line: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,11 +53,25 @@ def dump_value(value: Any, fmt: InputFormat) -> str:
     """Write a record back in its input format, as one line."""
     if fmt == "text":
         return str(value)
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    except ValueError:  # an integer past Python's digit limit for int-to-text conversion
+        return json.dumps(_printable(value), ensure_ascii=False, separators=(",", ":"))
 
 
-def read_lines(lines: Iterable[str | bytes], fmt: InputFormat) -> Iterator[Record | BadLine]:
-    """Yield a Record or BadLine per non-blank line (a resumed run drops settled lines later).
+def _printable(value: Any) -> Any:
+    """``value`` with every integer too long to write as text replaced by a note of its size."""
+    if isinstance(value, dict):
+        return {key: _printable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_printable(item) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > INT_TEXT_BITS:
+        return f"<an integer of about {int(value.bit_length() * LOG10_2):,} digits>"
+    return value
+
+
+def read_lines(lines: Iterable[str | bytes], fmt: InputFormat) -> Iterator[Record | BadLine | BlankLine]:
+    """Yield a Record, BadLine or BlankLine per line (a resumed run drops settled lines later).
 
     Byte lines (a file opened in binary) are decoded one by one, so a line
     that is not UTF-8 becomes a BadLine instead of ending the run.
@@ -65,6 +90,7 @@ def read_lines(lines: Iterable[str | bytes], fmt: InputFormat) -> Iterator[Recor
         if number == 1:
             text = text.removeprefix("\ufeff")  # a byte-order mark some editors write
         if not text.strip():
+            yield BlankLine(number)
             continue
         try:
             yield Record(number, parse_line(text, fmt))

@@ -15,11 +15,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jiguang_growth_generated.models import SetUserAttributesRequest
-
 from .. import _operations as ops
 from .. import _spec
-from .._client import GrowthClient
+from .._client import AsyncGrowthClient, GrowthClient
+from .._exceptions import RequestValidationError
 from .._operations import CuidResult
 from .._random_ids import RANDOM_ID_FIELD, stable_random_id
 from .._validation import validate_property
@@ -33,6 +32,7 @@ __all__ = [
     "CUIDS",
     "EVENTS",
     "BulkOperation",
+    "Flag",
     "Setting",
     "attributes_job",
     "channels_job",
@@ -43,11 +43,21 @@ __all__ = [
 
 CUID_REF = "#/components/schemas/Cuid"
 
+Client = GrowthClient | AsyncGrowthClient
+"""A job's call works with either client: the async one returns an awaitable of the same result."""
 
-def _job(operation_id: str, send: Any, prepare: Any = None, *, ordered_per_user: bool = False) -> Job:
+
+def _job(
+    operation_id: str,
+    call: Callable[[Any, list[Any]], Any],
+    outcomes: Callable[[list[Any], Any], list[Accepted | Failure]] | None = None,
+    prepare: Callable[[uuid.UUID, Record], Any] | None = None,
+    *,
+    ordered_per_user: bool = False,
+) -> Job:
     operation = _spec.operation(operation_id)
     key = _user_key(operation.record_schema) if ordered_per_user else None
-    return Job(operation_id, operation.record_schema, operation.max_records, send, prepare, key)
+    return Job(operation_id, operation.record_schema, operation.max_records, call, outcomes, prepare, key)
 
 
 def _user_key(record_schema: str) -> Callable[[Any], Any]:
@@ -70,20 +80,39 @@ def events_job(app_key: str | None = None) -> Job:
             return {**value, RANDOM_ID_FIELD: stable_random_id(run_id, f"line:{record.line}")}
         return value
 
-    def send(client: GrowthClient, events: list[Any]) -> list[Accepted | Failure]:
-        client.report_events(events, app_key=app_key)
-        return [Accepted()] * len(events)
+    def call(client: Client, events: list[Any]) -> Any:
+        return client.report_events(events, app_key=app_key)
 
-    return _job(ops.REPORT_EVENTS, send, prepare)
+    return _job(ops.REPORT_EVENTS, call, prepare=prepare)
 
 
-def cuids_job(identity_name: str) -> Job:
-    """Look up CUIDs; an item without a CUID, or with a non-zero error code, is rejected."""
+def cuids_job(identity_name: str, strip: bool = False) -> Job:
+    """Look up CUIDs; an item without a CUID, or with a non-zero error code, is rejected.
 
-    def send(client: GrowthClient, values: list[Any]) -> list[Accepted | Failure]:
-        return [_cuid_outcome(result) for result in client.get_cuids(identity_name, values)]
+    A value with white space around it is rejected with that reason (a lookup
+    would miss it silently); with ``strip`` the white space is removed first.
+    """
 
-    return _job(ops.GET_CUIDS, send)
+    def prepare(run_id: uuid.UUID, record: Record) -> Any:
+        value = record.value
+        if isinstance(value, str) and value != value.strip():
+            if strip:
+                return value.strip()
+            raise RequestValidationError(
+                f"record: has white space around it (got {value!r}); remove it, or strip it with "
+                "strip=True (--strip)",
+                field="record",
+                rule="whitespace",
+            )
+        return value
+
+    def call(client: Client, values: list[Any]) -> Any:
+        return client.get_cuids(identity_name, values)
+
+    def outcomes(values: list[Any], results: list[CuidResult]) -> list[Accepted | Failure]:
+        return [_cuid_outcome(result) for result in results]
+
+    return _job(ops.GET_CUIDS, call, outcomes, prepare)
 
 
 def _cuid_outcome(result: CuidResult) -> Accepted | Failure:
@@ -102,11 +131,10 @@ def cuid_result_line(line: int, result: CuidResult) -> dict[str, Any]:
 def channels_job() -> Job:
     """Set users' contact values, up to a batch of users per call; each user's writes in input order."""
 
-    def send(client: GrowthClient, items: list[Any]) -> list[Accepted | Failure]:
-        client.set_user_channels(items)
-        return [Accepted()] * len(items)
+    def call(client: Client, items: list[Any]) -> Any:
+        return client.set_user_channels(items)
 
-    return _job(ops.SET_USER_CHANNELS, send, ordered_per_user=True)
+    return _job(ops.SET_USER_CHANNELS, call, ordered_per_user=True)
 
 
 def attributes_job() -> Job:
@@ -117,13 +145,14 @@ def attributes_job() -> Job:
     one after another, in input order, so "overwrite" keeps the last line's value.
     """
 
-    def send(client: GrowthClient, records: list[Any]) -> list[Accepted | Failure]:
+    def call(client: Client, records: list[Any]) -> Any:
+        from jiguang_growth_generated.models import SetUserAttributesRequest  # noqa: PLC0415 - on first use
+
         (record,) = records  # the spec's batch size for this operation is 1
         body = SetUserAttributesRequest.from_dict(record)  # already checked against the schema
-        client.set_user_attributes(body.cuid, body.data)
-        return [Accepted()]
+        return client.set_user_attributes(body.cuid, body.data)
 
-    return _job(ops.SET_USER_ATTRIBUTES, send, ordered_per_user=True)
+    return _job(ops.SET_USER_ATTRIBUTES, call, ordered_per_user=True)
 
 
 @dataclass(frozen=True)
@@ -139,6 +168,14 @@ class Setting:
 
 
 @dataclass(frozen=True)
+class Flag:
+    """A yes/no choice for a whole run (``strip``), off unless asked for."""
+
+    name: str
+    help: str
+
+
+@dataclass(frozen=True)
 class BulkOperation:
     """What a bulk run of one operation needs: its job, input format, settings and result file."""
 
@@ -150,6 +187,7 @@ class BulkOperation:
     settings: tuple[Setting, ...] = ()
     result_line: ResultWriter | None = None
     """Writes an accepted record's result to ``results.jsonl``; ``None`` when there is none."""
+    flags: tuple[Flag, ...] = ()
 
     def job(self, values: Mapping[str, Any], *, argument: Callable[[str], str] = str) -> Job:
         """Check the settings in ``values`` and build the job.
@@ -164,7 +202,8 @@ class BulkOperation:
             value = chosen[setting.name]
             if value is not None or setting.required:
                 validate_property(request_schema, setting.property, value, argument=argument(setting.name))
-        return self.build(**chosen)
+        flags = {flag.name: bool(values.get(flag.name)) for flag in self.flags}
+        return self.build(**chosen, **flags)
 
 
 EVENTS = BulkOperation(
@@ -179,6 +218,7 @@ CUIDS = BulkOperation(
     cuids_job,
     (Setting("identity_name", "identityName", True, "the identifier, e.g. phone"),),
     result_line=cuid_result_line,
+    flags=(Flag("strip", "remove white space around each value instead of rejecting it"),),
 )
 ATTRIBUTES = BulkOperation(ops.SET_USER_ATTRIBUTES, "jsonl", attributes_job)
 CHANNELS = BulkOperation(ops.SET_USER_CHANNELS, "jsonl", channels_job)

@@ -1,22 +1,42 @@
-"""A resume journal: which input lines already reached a final outcome.
+"""A resume journal: which input lines already reached a final outcome, and the run they belong to.
 
-The journal is a JSON-lines file. Its first line names the run (a UUID that
-also seeds the deterministic ``randomId`` of events) and the operation; each
-further line lists the input lines of one finished batch. On ``--resume`` the
-run ID is reused and every listed line is skipped, so nothing acknowledged is
-sent twice, and an event that was in flight when the process died is resent
-with the same ``randomId``.
+The journal is a JSON-lines file, fsynced after every batch. Its first line
+names the run: a UUID (which also seeds the deterministic ``randomId`` of
+events) and the run's identity (operation, base URL, project ID and, for a
+file, its path, size and SHA-256). Each further line is one checkpoint: its
+sequence number, the input lines it settled, the run's counts so far and the
+sizes of the outcome files. Every line carries a CRC-32 of its own text.
+
+Loading for a resume never guesses. A torn last line (no newline: the process
+died while writing it) is cut off, and so are the outcome files' bytes
+written after the last whole checkpoint. A damaged line followed by the next
+checkpoint in sequence is reported and passed over. A damaged line that may
+have been a checkpoint (a gap in the sequence, or a damaged line after the
+last checkpoint), a damaged header, or an identity that differs from this
+run's is a :class:`~._errors.JournalError`: nothing is sent.
 """
 
 from __future__ import annotations
 
 import bisect
 import json
+import logging
 import os
 import uuid
-from collections.abc import Iterable
+import zlib
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
+
+from ._errors import JournalError, OutputError
+
+__all__ = ["JOURNAL_VERSION", "Checkpoint", "Journal", "LineSet", "RunIdentity", "ranges"]
+
+logger = logging.getLogger("jiguang_growth.bulk")
+
+JOURNAL_VERSION = 2
+"""Format of the journal's lines; a journal of another version is refused."""
 
 
 class LineSet:
@@ -61,47 +81,205 @@ def ranges(lines: Iterable[int]) -> list[tuple[int, int]]:
     return found
 
 
-class Journal:
-    """Append-only record of finished input lines, flushed after every batch."""
+@dataclass(frozen=True)
+class RunIdentity:
+    """What a resumed run must share with the run it continues."""
 
-    def __init__(self, path: Path, operation: str, *, resume: bool) -> None:
+    operation: str
+    base_url: str | None = None
+    project_id: str | None = None
+    input: Mapping[str, Any] | None = None
+    """For a file: ``{"path", "size", "sha256"}``; ``None`` for an iterable, which cannot be checked."""
+
+    def as_dict(self) -> dict[str, Any]:
+        found = asdict(self)
+        found["input"] = dict(self.input) if self.input is not None else None
+        return found
+
+    def differences(self, earlier: Mapping[str, Any]) -> list[str]:
+        """What differs from the identity ``earlier`` recorded, one phrase each."""
+        found: list[str] = []
+        now = self.as_dict()
+        for name in ("operation", "base_url", "project_id"):
+            if earlier.get(name) != now[name]:
+                found.append(f"{name.replace('_', ' ')} {earlier.get(name)!r} then, {now[name]!r} now")
+        before, after = earlier.get("input"), now["input"]
+        if before is not None or after is not None:
+            before, after = before or {}, after or {}
+            for key in ("path", "size", "sha256"):
+                if before.get(key) != after.get(key):
+                    found.append(f"input {key} {before.get(key)!r} then, {after.get(key)!r} now")
+        return found
+
+
+@dataclass
+class Checkpoint:
+    """What the last whole checkpoint of a journal says about the run so far."""
+
+    seq: int = 0
+    totals: dict[str, Any] = field(default_factory=dict)
+    """The run's counts (``BulkSummary`` fields) after the settled lines."""
+    sizes: dict[str, int] = field(default_factory=dict)
+    """Bytes of each outcome file that hold settled records."""
+
+
+def _line(body: dict[str, Any]) -> bytes:
+    text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    return f'{text[:-1]},"crc":{zlib.crc32(text.encode())}}}\n'.encode()
+
+
+def _parse(raw: bytes) -> dict[str, Any] | None:
+    """The body of a journal line, or ``None`` when it is not one we wrote whole."""
+    try:
+        body = json.loads(raw)
+    except ValueError:  # bad JSON, bad UTF-8, an integer beyond int's digit limit
+        return None
+    if not isinstance(body, dict):
+        return None
+    crc = body.pop("crc", None)
+    text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    if not isinstance(crc, int) or zlib.crc32(text.encode()) != crc:
+        return None
+    return body
+
+
+def _entry(body: dict[str, Any]) -> tuple[int, list[tuple[int, int]], Checkpoint] | None:
+    """A checkpoint line's sequence number, line ranges and state, or ``None`` if its types are wrong."""
+    seq, spans, totals, sizes = body.get("seq"), body.get("lines"), body.get("totals"), body.get("sizes")
+    if (
+        not isinstance(seq, int)
+        or not _whole(seq)
+        or not isinstance(spans, list)
+        or not isinstance(totals, dict)
+    ):
+        return None
+    if not isinstance(sizes, dict) or not all(_whole(v) for v in sizes.values()):
+        return None
+    found: list[tuple[int, int]] = []
+    for span in spans:
+        if not (isinstance(span, list) and len(span) == 2 and all(_whole(n) for n in span)):
+            return None
+        if span[0] > span[1]:
+            return None
+        found.append((span[0], span[1]))
+    return seq, found, Checkpoint(seq, totals, dict(sizes))
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+class Journal:
+    """Append-only record of settled input lines, written through to the disk at every checkpoint."""
+
+    def __init__(self, path: Path, identity: RunIdentity | str, *, resume: bool) -> None:
+        if isinstance(identity, str):
+            identity = RunIdentity(identity)
         self.path = path
         self.done = LineSet()
-        header: dict[str, Any] | None = None
-        if resume and path.exists():
-            header = self._load(operation)
+        self.last = Checkpoint()
+        self.warnings: list[str] = []
+        """What loading repaired or passed over (also logged)."""
+        try:
+            if resume and path.exists():
+                self.run_id = self._load(identity)
+                self._handle: IO[bytes] = path.open("ab")
+            else:
+                self.run_id = uuid.uuid4()
+                header = {"journal": JOURNAL_VERSION, "run": str(self.run_id), "identity": identity.as_dict()}
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._handle = path.open("wb")
+                self._write(_line(header))
+        except OSError as error:
+            raise OutputError(f"cannot write the journal {path}: {error.strerror or error}") from None
+
+    def _refuse(self, why: str) -> JournalError:
+        return JournalError(f"cannot resume from {self.path}: {why}; nothing was sent")
+
+    def _warn(self, message: str) -> None:
+        self.warnings.append(message)
+        logger.warning("%s: %s", self.path, message)
+
+    def _load(self, identity: RunIdentity) -> uuid.UUID:
+        data = self.path.read_bytes()
+        cut = data.rfind(b"\n") + 1
+        if cut < len(data):  # a torn last line: the checkpoint it began never completed
+            self._warn(f"cut off a torn last line ({len(data) - cut:,} bytes) left by an interrupted write")
+            with self.path.open("r+b") as handle:
+                handle.truncate(cut)
+                os.fsync(handle.fileno())
+        lines = data[:cut].split(b"\n")[:-1]
+        header = _parse(lines[0]) if lines else None
         if header is None:
-            header = {"run": str(uuid.uuid4()), "operation": operation}
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("w", encoding="utf-8") as handle:
-                handle.write(json.dumps(header) + "\n")
-        self.run_id = uuid.UUID(header["run"])
-        self._handle: IO[str] = path.open("a", encoding="utf-8")
+            raise self._refuse("its first line (the run's header) is damaged or missing")
+        if header.get("journal") != JOURNAL_VERSION:
+            raise self._refuse(f"it is not a version {JOURNAL_VERSION} journal")
+        try:
+            run_id = uuid.UUID(str(header.get("run")))
+        except ValueError:
+            raise self._refuse("its header holds no run ID") from None
+        earlier = header.get("identity")
+        if not isinstance(earlier, dict):
+            raise self._refuse("its header holds no run identity")
+        differences = identity.differences(earlier)
+        if differences:
+            raise JournalError(
+                f"cannot resume from {self.path}: it belongs to another run ({'; '.join(differences)}); "
+                "nothing was sent. Resume with the same input and settings, or choose another folder"
+            )
+        self._read_entries(lines)
+        return run_id
 
-    def _load(self, operation: str) -> dict[str, Any]:
-        with self.path.open(encoding="utf-8") as handle:
-            header = json.loads(handle.readline())
-            if header.get("operation") != operation:
-                raise ValueError(
-                    f"{self.path} belongs to a {header.get('operation')!r} run, not {operation!r}"
+    def _read_entries(self, lines: list[bytes]) -> None:
+        damaged: list[int] = []
+        for number, raw in enumerate(lines[1:], start=2):
+            body = _parse(raw)
+            entry = _entry(body) if body is not None else None
+            if entry is None:
+                damaged.append(number)
+                continue
+            seq, spans, checkpoint = entry
+            if seq != self.last.seq + 1:
+                raise self._refuse(
+                    f"checkpoint {self.last.seq + 1} is missing before line {number} "
+                    f"(damaged line(s) {_listed(damaged)}), so which records it settled is unknown"
                 )
-            for text in handle:
-                try:
-                    entry = json.loads(text)
-                except json.JSONDecodeError:
-                    break  # a line torn by a crash: everything before it holds
-                for start, end in entry["lines"]:
-                    self.done.add_range(start, end)
-        return dict(header)
+            for start, end in spans:
+                self.done.add_range(start, end)
+            self.last = checkpoint
+            if damaged:
+                self._warn(f"passed over damaged line(s) {_listed(damaged)}: no checkpoint was lost there")
+                damaged = []
+        if damaged:
+            raise self._refuse(
+                f"line(s) {_listed(damaged)} after the last whole checkpoint are damaged and may have "
+                "been a checkpoint, so which records they settled is unknown"
+            )
 
-    def record(self, lines: Iterable[int]) -> None:
-        """Mark input lines as settled and write that through to the disk."""
+    def record(self, lines: Iterable[int], totals: Mapping[str, Any], sizes: Mapping[str, int]) -> None:
+        """Mark input lines as settled, with the run's counts and outcome file sizes, through to the disk."""
         spans = ranges(lines)
+        seq = self.last.seq + 1
+        self._write(_line({"seq": seq, "lines": spans, "totals": dict(totals), "sizes": dict(sizes)}))
         for start, end in spans:
             self.done.add_range(start, end)
-        self._handle.write(json.dumps({"lines": spans}) + "\n")
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
+        self.last = Checkpoint(seq, dict(totals), dict(sizes))
+
+    def _write(self, data: bytes) -> None:
+        try:
+            self._handle.write(data)
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+        except OSError as error:
+            raise OutputError(f"cannot write the journal {self.path}: {error.strerror or error}") from None
 
     def close(self) -> None:
-        self._handle.close()
+        try:
+            self._handle.close()
+        except OSError as error:
+            raise OutputError(f"cannot write the journal {self.path}: {error.strerror or error}") from None
+
+
+def _listed(numbers: list[int]) -> str:
+    shown = ", ".join(str(n) for n in numbers[:10])
+    return shown + (f" and {len(numbers) - 10:,} more" if len(numbers) > 10 else "")

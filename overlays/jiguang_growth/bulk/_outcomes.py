@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from ._errors import JournalError, OutputError
 from ._input import InputFormat, dump_value
+
+MESSAGE_LIMIT = 1000
+"""Characters of a failure message kept (in failures.jsonl, on stderr, in callbacks); the rest is cut
+with a note of how much, so a 50 MB bad value or server message does not become a 50 MB line."""
+
+
+def capped(text: str | None, limit: int = MESSAGE_LIMIT) -> str | None:
+    """``text`` cut to ``limit`` characters, saying how many were cut."""
+    if text is None or len(text) <= limit:
+        return text
+    return f"{text[:limit]}... [{len(text) - limit:,} more characters cut]"
 
 
 class Outcome(enum.StrEnum):
@@ -29,38 +42,76 @@ class BulkSummary:
 
     operation: str
     records: int = 0
+    """Records settled over the whole run: a resumed run counts the earlier invocations' too."""
     accepted: int = 0
     rejected: int = 0
     unknown: int = 0
+    resumed: int = 0
+    """How many of ``records`` earlier invocations of the run settled (this one did not send them)."""
     skipped: int = 0
-    """Input lines a resumed run skipped because an earlier run settled them."""
+    """Blank input lines: no record, nothing sent."""
+    unsettled: int = 0
+    """Records this invocation read but did not settle, because the run stopped (bad credentials, no
+    connection): they are not journaled, so a resumed run sends them."""
     batches: int = 0
-    """Calls made, not counting the retries inside each."""
+    """Calls made over the whole run, not counting the retries inside each."""
     rate_limited: int = 0
-    """429 answers this process got for the operation during the run (each was waited out)."""
+    """429 answers waited out over the whole run (for the operation, in this process)."""
     elapsed: float = 0.0
+    """Seconds this invocation took."""
     interrupted: bool = False
-    """The run was stopped early; a rerun with resume sends what it did not settle."""
+    """The run ended early; a rerun with resume sends what it did not settle."""
+    stopped: str | None = None
+    """Why the run stopped on its own (``credentials``, ``connection``, ``no_answer``), else ``None``."""
+    stop_message: str | None = None
+    """What made it stop, in words."""
     by_reason: dict[str, int] = field(default_factory=dict)
     """Rejected and unknown records by ``reason`` or ``reason:code``."""
 
+    TOTALS = ("records", "accepted", "rejected", "unknown", "batches", "rate_limited")
+    """The counts that add up over the invocations of one run (kept in its journal)."""
+
     @property
     def ok(self) -> bool:
-        return self.rejected == 0 and self.unknown == 0 and not self.interrupted
+        return self.rejected == 0 and self.unknown == 0 and not self.interrupted and not self.unsettled
+
+    def totals(self) -> dict[str, Any]:
+        """The whole-run counts, as a journal checkpoint keeps them."""
+        found: dict[str, Any] = {name: getattr(self, name) for name in self.TOTALS}
+        found["by_reason"] = dict(self.by_reason)
+        return found
+
+    def add_totals(self, totals: dict[str, Any]) -> None:
+        """Start from the counts an earlier invocation of the run left (ignoring any of a wrong type)."""
+        for name in self.TOTALS:
+            value = totals.get(name)
+            if isinstance(value, int) and not isinstance(value, bool):
+                setattr(self, name, getattr(self, name) + value)
+        reasons = totals.get("by_reason")
+        if isinstance(reasons, dict):
+            for key, count in reasons.items():
+                if isinstance(count, int) and not isinstance(count, bool):
+                    self.by_reason[key] = self.by_reason.get(key, 0) + count
+        self.resumed = self.records
 
     def as_dict(self) -> dict[str, Any]:
+        sent = self.records - self.resumed
         return {
             "operation": self.operation,
             "records": self.records,
             "accepted": self.accepted,
             "rejected": self.rejected,
             "unknown": self.unknown,
+            "resumed": self.resumed,
             "skipped": self.skipped,
+            "unsettled": self.unsettled,
             "batches": self.batches,
             "rate_limited": self.rate_limited,
             "elapsed_s": round(self.elapsed, 3),
-            "records_per_s": round(self.records / self.elapsed, 1) if self.elapsed else None,
+            "records_per_s": round(sent / self.elapsed, 1) if self.elapsed else None,
             "interrupted": self.interrupted,
+            "stopped": self.stopped,
+            "stop_message": self.stop_message,
             "by_reason": dict(sorted(self.by_reason.items())),
         }
 
@@ -73,7 +124,12 @@ class Failure:
     """Short machine-readable cause, e.g. ``invalid``, ``api_error``, ``timeout``."""
     code: int | None = None
     msg: str | None = None
+    """At most :data:`MESSAGE_LIMIT` characters, plus a note of how many were cut."""
     status_code: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.msg is not None and len(self.msg) > MESSAGE_LIMIT:
+            object.__setattr__(self, "msg", capped(self.msg))
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,18 +167,43 @@ class OutcomeFiles:
         *,
         append: bool = False,
         result_line: ResultWriter | None = None,
+        sizes: dict[str, int] | None = None,
     ) -> None:
+        """Open the files; with ``append``, first cut each back to its settled size in ``sizes``."""
         self.folder = folder
         self.fmt = fmt
         self._result_line = result_line
         self._dirty: set[str] = set()
-        self._mode = "a" if append else "w"
         self._handles: dict[str, IO[str]] = {}
         self._lock = threading.Lock()
-        folder.mkdir(parents=True, exist_ok=True)
-        if not append:
-            for name in (*self.paths(), self.results_path):
-                name.unlink(missing_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            for path in self.all_paths():
+                self._restore(path, (sizes or {}).get(path.name, 0) if append else 0)
+        except OSError as error:
+            raise OutputError(f"cannot write to {folder}: {error.strerror or error}") from None
+
+    def all_paths(self) -> tuple[Path, ...]:
+        return (*self.paths(), self.results_path)
+
+    @staticmethod
+    def _restore(path: Path, size: int) -> None:
+        """Cut ``path`` back to ``size`` bytes: what follows was written after the last checkpoint."""
+        if not path.exists():
+            if size:
+                raise JournalError(f"cannot resume: {path} is missing, but the journal says it held records")
+            return
+        if path.stat().st_size < size:
+            raise JournalError(
+                f"cannot resume: {path} is shorter than the journal says ({size:,} bytes); it was changed"
+            )
+        with path.open("r+b") as handle:
+            handle.truncate(size)
+
+    def sizes(self) -> dict[str, int]:
+        """Bytes written to each file so far (call after :meth:`flush`)."""
+        with self._lock:
+            return {path.name: path.stat().st_size for path in self.all_paths() if path.exists()}
 
     def path(self, outcome: Outcome) -> Path:
         """``rejected.<ext>`` or ``unknown.<ext>``: records to fix and resend, in the input's format."""
@@ -145,7 +226,7 @@ class OutcomeFiles:
     def _handle(self, name: str, path: Path) -> IO[str]:
         handle = self._handles.get(name)
         if handle is None:
-            handle = self._handles[name] = path.open(self._mode, encoding="utf-8")
+            handle = self._handles[name] = path.open("a", encoding="utf-8")
         return handle
 
     def write(self, outcome: Outcome, line: int, text: str | None, value: Any, failure: Failure) -> None:
@@ -159,7 +240,7 @@ class OutcomeFiles:
             "msg": failure.msg,
             "status_code": failure.status_code,
         }
-        with self._lock:
+        with self._lock, self._writing():
             self._handle(outcome.value, self.path(outcome)).write(record_text + "\n")
             self._handle("failures", self.failures_path).write(json.dumps(reason, ensure_ascii=False) + "\n")
             self._dirty.update((outcome.value, "failures"))
@@ -169,21 +250,30 @@ class OutcomeFiles:
         if self._result_line is None:
             return
         text = json.dumps(self._result_line(line, result), ensure_ascii=False)
-        with self._lock:
+        with self._lock, self._writing():
             self._handle("results", self.results_path).write(text + "\n")
             self._dirty.add("results")
 
     def flush(self) -> None:
         """Write everything so far through to the disk (before the journal marks it settled)."""
-        with self._lock:
+        with self._lock, self._writing():
             for name in self._dirty:
                 handle = self._handles[name]
                 handle.flush()
                 os.fsync(handle.fileno())
             self._dirty.clear()
 
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Turn a failed write (full disk, read-only folder) into an :class:`OutputError`."""
+        try:
+            yield
+        except OSError as error:
+            raise OutputError(f"cannot write to {self.folder}: {error.strerror or error}") from None
+
     def close(self) -> None:
         with self._lock:
-            for handle in self._handles.values():
+            handles, self._handles = list(self._handles.values()), {}
+        for handle in handles:
+            with contextlib.suppress(OSError):  # flush() already reported a failed write
                 handle.close()
-            self._handles.clear()

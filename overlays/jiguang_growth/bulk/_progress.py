@@ -37,9 +37,9 @@ class _Progress:
         self._shown_at = -float("inf")
 
     def _numbers(self, summary: BulkSummary) -> tuple[int, float, str]:
-        done = summary.records + summary.skipped
+        done = summary.records + summary.skipped  # settled over the whole run, and blank lines
         elapsed = self._clock() - self._started
-        rate = summary.records / elapsed if elapsed > 0 else 0.0
+        rate = (summary.records - summary.resumed) / elapsed if elapsed > 0 else 0.0
         known = self.total is not None and rate > 0
         eta = format_duration(max(0, (self.total or 0) - done) / rate) if known else "?"
         return done, rate, eta
@@ -75,7 +75,10 @@ class BarProgress(_Progress):
             head = f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {share:4.0%} {done:,}/{self.total:,}"
         else:
             head = f"{done:,} records"
-        tail = f" {rate:,.0f} rec/s ETA {eta}  rejected {summary.rejected:,} unknown {summary.unknown:,}"
+        tail = (
+            f" {rate:,.0f} rec/s ETA {eta}  rejected {summary.rejected:,} unknown {summary.unknown:,}"
+            f" skipped {summary.skipped:,}"
+        )
         self.stream.write("\r" + head + tail + "\x1b[K")
         self.stream.flush()
 
@@ -107,6 +110,7 @@ class LineProgress(_Progress):
         of = f"/{self.total:,}" if self.total else ""
         self.stream.write(
             f"progress {summary.operation}: {done:,}{of} settled, {summary.accepted:,} accepted, "
-            f"{summary.rejected:,} rejected, {summary.unknown:,} unknown, {rate:,.0f} records/s, ETA {eta}\n"
+            f"{summary.rejected:,} rejected, {summary.unknown:,} unknown, {summary.skipped:,} skipped, "
+            f"{rate:,.0f} records/s, ETA {eta}\n"
         )
         self.stream.flush()

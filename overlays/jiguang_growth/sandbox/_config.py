@@ -235,8 +235,6 @@ class SandboxConfig:
     """Calls per rolling second for every operation; ``None`` uses each one's ``x-qps-limit``."""
     qps_limits: Mapping[str, int] = field(default_factory=dict)
     """Per-operation limits by operationId; they win over ``qps_limit``."""
-    limiter: LimiterKind = LimiterKind.ROLLING
-    """How the limits count calls: ``rolling`` second, ``fixed`` one-second buckets, ``token`` bucket."""
     first_cuid: int = DEFAULT_FIRST_CUID
     """The CUID given to the first identity value never seen before; later ones count up."""
     attributes: Mapping[str, AttributeDef] = field(default_factory=lambda: DEFAULT_ATTRIBUTES)
@@ -259,6 +257,8 @@ class SandboxConfig:
     faults: FaultConfig = field(default_factory=FaultConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     """Delays on the request path (before the limiter counts the call) and on the response path."""
+    limiter: LimiterKind = LimiterKind.ROLLING
+    """How the limits count calls: ``rolling`` second, ``fixed`` one-second buckets, ``token`` bucket."""
 
     def __post_init__(self) -> None:
         _check_credentials(self.project_id, self.project_secret)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from ._bulk_commands import BULK_COMMANDS
 from ._commands import INTERRUPTED, PROG, USAGE_ERROR, Command, CommandError
+from ._reporter._cli import SPOOL_COMMANDS
 
 if TYPE_CHECKING:
     from .sandbox import SandboxConfig, SandboxServer
@@ -187,6 +188,7 @@ COMMANDS: list[Command] = [
         _run_sandbox,
     ),
     *BULK_COMMANDS,
+    *SPOOL_COMMANDS,
 ]
 """Every subcommand, in the order ``--help`` lists them."""
 

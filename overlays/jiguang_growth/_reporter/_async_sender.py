@@ -15,6 +15,7 @@ from typing import Any, Self
 
 from .._client import AsyncGrowthClient
 from .._exceptions import ConfigurationError
+from .._retry import is_transient
 from ..bulk import BULK_MAX_RETRIES, DEFAULT_CONCURRENCY, Outcome
 from ..bulk._engine import failure_of
 from ._outcomes import EventOutcome
@@ -205,7 +206,7 @@ class AsyncEventReporter(ReporterBase):
                 raise  # closing: the events stay unsent (in the spool, if there is one)
             except Exception as error:
                 outcome, failure = failure_of(error)
-                queue.settle(batch, outcome, failure)
+                queue.settle(batch, outcome, failure, keep=is_transient(error))
             else:
                 queue.settle(batch, Outcome.ACCEPTED, None)
         finally:

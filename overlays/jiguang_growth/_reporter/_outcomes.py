@@ -16,12 +16,15 @@ class EventOutcome:
 
     ``failure`` says why, for rejected and unknown events (the same
     :class:`~jiguang_growth.bulk.Failure` as in bulk runs). ``event`` is the
-    event as sent, with its ``randomId``.
+    event as sent, with its ``randomId``. A kept event may later be reported
+    again, by whichever reporter sends it next.
     """
 
     event: dict[str, Any]
     outcome: Outcome
     failure: Failure | None = None
+    kept: bool = False
+    """The event stays in the spool and will be sent again (the API was down, busy or slow)."""
 
     @property
     def random_id(self) -> str:

@@ -29,7 +29,7 @@ from .._validation import validate_schema
 from ..bulk import Failure, Outcome
 from ._errors import ReporterClosedError
 from ._outcomes import EventOutcome, ReporterStats
-from ._spool import Segment, Spool
+from ._spool import REJECTED_NAME, Segment, Spool
 
 __all__ = ["ITIME_FIELD", "OPERATION", "Batch", "Item", "ReportQueue", "batch_size"]
 
@@ -293,14 +293,21 @@ class ReportQueue:
             batch.items = keep
         return valid, invalid
 
-    def settle(self, batch: Batch, outcome: Outcome, failure: Failure | None) -> None:
-        """Give every event of a finished call the call's outcome."""
-        self.settle_items(batch.token, [(item, outcome, failure) for item in batch.items])
+    def settle(self, batch: Batch, outcome: Outcome, failure: Failure | None, *, keep: bool = False) -> None:
+        """Give every event of a finished call the call's outcome.
 
-    def settle_items(self, token: int | None, results: list[tuple[Item, Outcome, Failure | None]]) -> None:
+        ``keep`` (a transient failure: the API was down, busy or slow) leaves
+        the events in the spool, to be sent again; unknown ones always stay.
+        """
+        self.settle_items(batch.token, [(item, outcome, failure) for item in batch.items], keep=keep)
+
+    def settle_items(
+        self, token: int | None, results: list[tuple[Item, Outcome, Failure | None]], *, keep: bool = False
+    ) -> None:
         """Record outcomes; acknowledge settled events in the spool; then run the callback."""
         done: dict[Segment, list[int]] = {}
         counts = self._counts
+        kept = False
         with self.lock:
             if token is not None:
                 self._in_flight.pop(token, None)
@@ -311,8 +318,9 @@ class ReportQueue:
                 if segment is None:
                     continue
                 segment.out -= 1
-                if outcome is Outcome.UNKNOWN:
+                if keep or outcome is Outcome.UNKNOWN:
                     segment.kept += 1
+                    kept = segment.writable
                     continue
                 if outcome is Outcome.REJECTED and self.spool is not None and segment.writable:
                     self._write_rejected(item[1], failure)
@@ -324,7 +332,7 @@ class ReportQueue:
                     self._retired.discard(segment)
                     segment.release()
             self.changed.notify_all()
-        self._report(results)
+        self._report(results, kept)
 
     def _write_rejected(self, event: dict[str, Any], failure: Failure | None) -> None:
         assert self.spool is not None
@@ -336,7 +344,7 @@ class ReportQueue:
         except OSError as error:
             logger.error("could not write a rejected event to %s: %s", self.spool.folder, error)
 
-    def _report(self, results: list[tuple[Item, Outcome, Failure | None]]) -> None:
+    def _report(self, results: list[tuple[Item, Outcome, Failure | None]], kept: bool) -> None:
         failed = [(item, outcome, failure) for item, outcome, failure in results if failure is not None]
         if failed:
             by_kind: dict[tuple[str, str], int] = {}
@@ -347,14 +355,19 @@ class ReportQueue:
                     failure.reason if failure.code is None else f"{failure.reason}:{failure.code}",
                 )
                 by_kind[key] = by_kind.get(key, 0) + 1
-            where = "left in the spool to resend" if self.spool is not None else "not delivered"
             for (outcome_name, reason), count in sorted(by_kind.items()):
+                if kept:
+                    where = ", kept in the spool to send again"
+                elif outcome_name == "rejected" and self.spool is not None:
+                    where = f", written to {self.spool.folder / REJECTED_NAME}"
+                else:
+                    where = ", not delivered"
                 logger.warning(
                     "%d event(s) %s (%s)%s: %s",
                     count,
                     outcome_name,
                     reason,
-                    f", {where}" if outcome_name == "unknown" else "",
+                    where,
                     next(f.msg for _, o, f in failed if f is not None and o.value == outcome_name),
                 )
         callback = self.on_outcome
@@ -363,9 +376,16 @@ class ReportQueue:
         with self._callback_lock:
             for entry in results:
                 try:
-                    callback(EventOutcome(entry[0][1], entry[1], entry[2]))
+                    callback(EventOutcome(entry[0][1], entry[1], entry[2], kept and entry[0][2] is not None))
                 except Exception:
                     logger.exception("on_outcome raised; the reporter goes on")
+
+    def rotate_if_kept(self) -> None:
+        """Start a new segment if the active one holds kept events, so they are adopted and resent."""
+        with self.lock:
+            spool = self.spool
+            if spool is not None and not self.closing and spool.active.kept:
+                self._retire(spool.rotate())
 
     def _retire(self, segment: Segment) -> None:
         if segment.finished:

@@ -16,6 +16,7 @@ from typing import Any, Literal, Self
 from .._checks import whole_number
 from .._client import GrowthClient
 from .._exceptions import ConfigurationError
+from .._retry import is_transient
 from .._validation import validate_property
 from ..bulk import BULK_MAX_RETRIES, DEFAULT_CONCURRENCY, Outcome
 from ..bulk._engine import failure_of
@@ -132,6 +133,7 @@ class ReporterBase:
         if now < self._next_scan:
             return
         self._next_scan = now + self.scan_interval
+        self._queue.rotate_if_kept()
         try:
             adopted = spool.adopt_orphans()
         except OSError as error:
@@ -306,7 +308,7 @@ class EventReporter(ReporterBase):
             self._client.report_events(events, app_key=self.app_key)
         except Exception as error:
             outcome, failure = failure_of(error)
-            queue.settle(batch, outcome, failure)
+            queue.settle(batch, outcome, failure, keep=is_transient(error))
         else:
             queue.settle(batch, Outcome.ACCEPTED, None)
 

@@ -2,6 +2,7 @@
 
     python child.py SPOOL --count N [--first K] [--print-ids] [--end close|atexit|hang]
                     [--go FILE] [--file-limit BYTES] [--close-timeout SECONDS]
+                    [--scan-interval SECONDS]
 
 The client comes from the JIGUANG_* environment variables. ``--print-ids``
 prints each event's randomId once ``track`` has returned. ``--go`` waits for
@@ -32,9 +33,12 @@ def main() -> int:
     parser.add_argument("--go")
     parser.add_argument("--file-limit", type=int)
     parser.add_argument("--close-timeout", type=float, default=10.0)
+    parser.add_argument("--scan-interval", type=float, default=30.0)
     args = parser.parse_args()
     client = GrowthClient(timeout=2.0)
-    reporter = EventReporter(client, spool=args.spool, close_timeout=args.close_timeout)
+    reporter = EventReporter(
+        client, spool=args.spool, close_timeout=args.close_timeout, scan_interval=args.scan_interval
+    )
     if args.file_limit is not None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails instead of killing us
         resource.setrlimit(resource.RLIMIT_FSIZE, (args.file_limit, args.file_limit))

@@ -71,3 +71,18 @@ def test_bulk_prints_throughput_faults_and_memory_with_nothing_lost() -> None:
     assert results["faults"]["faults_injected"], "the fault run injected nothing"
     memory = results["memory"]
     assert memory["stored"] == memory["records"] and memory["peak_rss_mb"] > 0, memory
+
+
+@pytest.mark.timeout(300)
+def test_reporter_prints_track_cost_throughput_processes_crash_and_memory() -> None:
+    out = run("reporter.py")
+    results = json.loads(out[out.index("{") :])
+    assert set(results) == {"track", "throughput", "processes", "crash", "memory"}
+    for mode in ("memory", "spool"):
+        assert 0 < results["track"][mode]["median_us"] <= results["track"][mode]["p99_us"], results["track"]
+    for name in ("throughput", "processes", "crash"):
+        assert results[name]["lost"] == 0 and results[name]["stored_twice"] == 0, results[name]
+    assert results["crash"]["adopted_on_restart"] > 0, results["crash"]
+    assert (
+        results["memory"]["queue_full"]["dropped"] > 0 and results["memory"]["queue_full"]["peak_rss_mb"] > 0
+    )

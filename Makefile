@@ -79,13 +79,14 @@ typecheck: $(VENV)/.installed ## mypy --strict and ruff on the overlays (the tes
 	$(BIN)/mypy
 	$(BIN)/mypy --strict tools
 	$(BIN)/mypy --strict benchmarks
-	$(BIN)/ruff check overlays tests/overlays tests/sandbox tools tests/docs tests/bulk benchmarks tests/benchmarks tests/contract
-	$(BIN)/ruff format --check overlays tests/overlays tests/sandbox tools tests/docs tests/bulk benchmarks tests/benchmarks tests/contract
+	$(BIN)/ruff check overlays tests/overlays tests/sandbox tools tests/docs tests/bulk tests/reporter benchmarks tests/benchmarks tests/contract
+	$(BIN)/ruff format --check overlays tests/overlays tests/sandbox tools tests/docs tests/bulk tests/reporter benchmarks tests/benchmarks tests/contract
 
-bench: $(VENV)/.installed ## Benchmarks: per-call overhead, start-up, bulk throughput/faults/memory (about 5 min)
+bench: $(VENV)/.installed ## Benchmarks: overhead, start-up, bulk, background reporter (about 7 min)
 	$(PY) benchmarks/overhead.py
 	$(PY) benchmarks/startup.py
 	$(PY) benchmarks/bulk.py all
+	$(PY) benchmarks/reporter.py all
 
 docs: $(VENV)/.installed node_modules/.installed ## Serve Swagger UI + sandbox on 127.0.0.1 (Ctrl-C stops); write dist/api-reference.html
 	$(PY) tools/docs.py serve $(if $(DOCS_PORT),--port $(DOCS_PORT)) $(if $(SANDBOX_PORT),--sandbox-port $(SANDBOX_PORT)) $(DOCS_ARGS)

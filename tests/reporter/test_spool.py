@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from jiguang_growth import ConfigurationError, EventReporter, GrowthClient
+from jiguang_growth import ConfigurationError, EventReporter, GrowthClient, ReporterClosedError
 from jiguang_growth._reporter import _spool
 from jiguang_growth.bulk import Outcome
 from jiguang_growth.sandbox import SandboxServer
@@ -246,3 +246,21 @@ def test_close_keeps_what_it_could_not_send_in_the_spool(
     with EventReporter(client, spool=tmp_path) as reporter:
         assert reporter.flush(10)
     assert set(stored_ids(sandbox)) == set(ids) and max(stored_keys(sandbox).values()) == 1
+
+
+def test_a_reporter_inherited_through_fork_refuses_to_track(client: GrowthClient, tmp_path: Path) -> None:
+    with EventReporter(client, spool=tmp_path, flush_interval=30) as reporter:
+        reporter.track(event(1))
+        pid = os.fork()
+        if pid == 0:  # the child shares the parent's locked segment: writing to it would mix two writers
+            try:
+                reporter.track(event(2))
+            except ReporterClosedError:
+                os._exit(0)
+            except BaseException:
+                os._exit(2)
+            os._exit(1)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert reporter.track(event(3)) is not None  # the parent goes on
+        reporter.close(timeout=0)

@@ -438,6 +438,12 @@ class ReportQueue:
                 self._retired.clear()
                 self._adopted.clear()
             self.changed.notify_all()
+        if self._drops_unlogged:
+            logger.warning(
+                "dropped %d event(s) since the last report, %d in all (event queue full)",
+                self._drops_unlogged,
+                self._counts["dropped"],
+            )
         if unsent:
             if self.spool is not None:
                 logger.warning(

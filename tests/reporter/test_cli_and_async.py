@@ -95,5 +95,7 @@ def test_each_reporter_takes_only_its_own_kind_of_client(
         AsyncEventReporter(client)  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="max_queue"):
         EventReporter(client, max_queue=0)
+    with pytest.raises(ConfigurationError, match="scan_interval"):
+        EventReporter(client, scan_interval=0)
     with pytest.raises(ConfigurationError, match="on_full"):
         EventReporter(client, on_full="wait")  # type: ignore[arg-type]

@@ -88,6 +88,8 @@ class ReporterBase:
         ):
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise ConfigurationError(f"{name} must be a number of seconds of at least 0, got {value!r}")
+        if scan_interval == 0:  # the senders would do nothing but look at the folder
+            raise ConfigurationError("scan_interval must be more than 0 seconds")
         if app_key is not None:
             validate_property("ReportEventsRequest", "appKey", app_key, argument="app_key")
         self.app_key = app_key

@@ -245,12 +245,17 @@ class ReportQueue:
         while self._adopted and not chosen:
             segment = self._adopted[0]
             assert segment.backlog is not None
-            for number, event in segment.backlog:
-                self._seq += 1
-                chosen.append((self._seq, event, segment, number, now))
-                if len(chosen) == size:
-                    break
-            else:
+            exhausted = True
+            try:
+                for number, event in segment.backlog:
+                    self._seq += 1
+                    chosen.append((self._seq, event, segment, number, now))
+                    if len(chosen) == size:
+                        exhausted = False
+                        break
+            except Exception as error:  # the rest stays in the file, for a later adoption
+                logger.error("could not read the adopted segment %s further: %r", segment.path, error)
+            if exhausted:
                 segment.backlog = None
                 self._adopted.pop(0)
                 if segment.finished:

@@ -8,6 +8,7 @@ import logging
 import os
 import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -263,4 +264,29 @@ def test_a_reporter_inherited_through_fork_refuses_to_track(client: GrowthClient
         _, status = os.waitpid(pid, 0)
         assert os.waitstatus_to_exitcode(status) == 0
         assert reporter.track(event(3)) is not None  # the parent goes on
+        reporter.close(timeout=0)
+
+
+def test_a_live_reporter_sends_its_kept_events_again_after_the_scan_interval(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    sandbox.faults.configure(retry_after_seconds=0)
+    sandbox.faults.force(*["503"] * 7)  # more than the reporter's retries: the event is kept
+    with (
+        GrowthClient(sandbox.project_id, sandbox.project_secret, sandbox.base_url, max_retries=0) as client,
+        EventReporter(client, spool=tmp_path, scan_interval=0.3) as reporter,
+    ):
+        random_id = reporter.track(event(1))
+        assert reporter.flush(30) and reporter.stats.rejected == 1
+        deadline = time.monotonic() + 10
+        while reporter.stats.accepted == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert reporter.stats.accepted == 1 and reporter.stats.adopted == 1
+    assert list(stored_ids(sandbox)) == [random_id] and segments(tmp_path) == []
+
+
+def test_a_dropped_event_is_not_written_to_the_spool(client: GrowthClient, tmp_path: Path) -> None:
+    with EventReporter(client, spool=tmp_path, max_queue=3, on_full="drop", flush_interval=30) as reporter:
+        ids = [reporter.track(event(n)) for n in range(4)]
+        assert ids[3] is None and pending(tmp_path) == 3
         reporter.close(timeout=0)

@@ -23,19 +23,25 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 DOCS_PORT ?=
 SANDBOX_PORT ?=
 DOCS_ARGS ?=
-# make breaking: the released spec to compare with (default: newest in spec-baseline/).
+# make breaking: the released spec and Python API to compare with (default: newest in
+# spec-baseline/ and api-baseline/).
 BASELINE ?=
+API_BASELINE ?=
 # make browser: Debian's Chromium for the browser tests (never a downloaded browser).
 CHROMIUM := /usr/bin/chromium
 # Latin and CJK glyphs, so the spec's Chinese names are readable in screenshots (1.6 MB for CJK).
 BROWSER_FONTS := fonts-dejavu-core fonts-wqy-microhei
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# make clients: the generators other teams use, pinned in their own venv (see clients/requirements.txt).
+CLIENTS_VENV := build/clients-venv
+JAVA_PACKAGE := openjdk-17-jre-headless
 
-.PHONY: help demo setup validate lint generate check test typecheck clean docs bundle breaking types browser bench
+.PHONY: help demo setup validate lint generate check test typecheck clean docs bundle breaking types browser bench \
+	clients clients-setup java dist
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
-	@echo "  (make docs DOCS_PORT=N SANDBOX_PORT=N; make breaking BASELINE=path/to/released.yaml)"
+	@echo "  (make docs DOCS_PORT=N SANDBOX_PORT=N; make breaking BASELINE=released.yaml API_BASELINE=released.tar.gz)"
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required (set PYTHON=...)")'
@@ -45,6 +51,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "setup: Node.js is missing; install step 'apt-get install nodejs npm' is needed"; exit 1; }
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
@@ -56,7 +63,7 @@ demo: setup ## Main job: set up, validate, regenerate (no drift), run every oper
 
 validate: $(VENV)/.installed ## Check openapi.yaml against the OpenAPI 3.0 schema
 	$(BIN)/openapi-spec-validator $(SPEC)
-	$(PY) codegen/check_refs.py $(SPEC)
+	$(PY) tools/check_refs.py $(SPEC)
 
 lint: node_modules/.installed ## Lint openapi.yaml with Spectral (project rules) and Redocly
 	$(NODE_BIN)/spectral lint $(SPEC) --ruleset .spectral.yaml --fail-severity=warn
@@ -72,15 +79,33 @@ check: validate lint generate ## validate + lint + generate, then fail if genera
 	  echo "$$drift"; git --no-pager diff --stat -- generated/; exit 1; \
 	fi; echo "check: generated/ matches $(SPEC)"
 
-test: setup browser ## Run the whole test suite
+test: setup browser clients-setup ## Run the whole test suite
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-typecheck: $(VENV)/.installed ## mypy --strict and ruff on the overlays (the tests run these too)
+$(CLIENTS_VENV)/.installed: clients/requirements.txt
+	@$(PYTHON) -m venv $(CLIENTS_VENV) || { echo "clients: install step 'python3 -m venv $(CLIENTS_VENV)' failed"; exit 1; }
+	@$(CLIENTS_VENV)/bin/pip install --quiet -r clients/requirements.txt || { \
+	  echo "clients: install step 'pip install -r clients/requirements.txt' (OpenAPI Generator, Go, datamodel-code-generator) failed"; exit 1; }
+	@touch $@
+
+java: ## Install Debian's Java 17 with apt, only if java is missing (OpenAPI Generator needs it)
+	@if command -v java >/dev/null; then echo "java: $$(command -v java) is installed"; else \
+	  { $(SUDO) apt-get -o DPkg::Lock::Timeout=600 update && \
+	    $(SUDO) apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends $(JAVA_PACKAGE); } || { \
+	    echo "clients: install step 'apt-get install $(JAVA_PACKAGE)' failed"; exit 1; }; fi
+	@command -v node >/dev/null || { echo "clients: Node.js is missing; install step 'apt-get install nodejs npm' is needed"; exit 1; }
+
+clients-setup: setup java $(CLIENTS_VENV)/.installed
+
+clients: clients-setup ## Generate, build, round-trip and run the Go, TypeScript and pydantic clients (Java/Kotlin: generate)
+	$(BIN)/pytest tests/clients $(PYTEST_ARGS)
+
+typecheck: $(VENV)/.installed ## mypy --strict (package, tools, benchmarks) and ruff over the tree (make test runs these too)
 	$(BIN)/mypy
 	$(BIN)/mypy --strict tools
 	$(BIN)/mypy --strict benchmarks
-	$(BIN)/ruff check overlays tests/overlays tests/sandbox tools tests/docs tests/bulk tests/reporter benchmarks tests/benchmarks tests/contract
-	$(BIN)/ruff format --check overlays tests/overlays tests/sandbox tools tests/docs tests/bulk tests/reporter benchmarks tests/benchmarks tests/contract
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: $(VENV)/.installed ## Benchmarks: overhead, start-up, bulk, background reporter (about 7 min)
 	$(PY) benchmarks/overhead.py
@@ -94,8 +119,12 @@ docs: $(VENV)/.installed node_modules/.installed ## Serve Swagger UI + sandbox o
 bundle: $(VENV)/.installed node_modules/.installed ## Write validated dist/openapi.json, dist/openapi.yaml and dist/README.md
 	$(PY) tools/bundle.py
 
-breaking: $(VENV)/.installed node_modules/.installed ## Fail on a breaking change vs the released spec without a major bump
+breaking: $(VENV)/.installed node_modules/.installed ## Fail on a breaking change (spec or Python API) without a major bump
 	$(PY) tools/breaking.py $(if $(BASELINE),--baseline $(BASELINE))
+	$(PY) tools/api_breaking.py $(if $(API_BASELINE),--baseline $(API_BASELINE))
+
+dist: $(VENV)/.installed ## Build the sdist and the wheel into dist/ (python -m build) and check the wheel's contents
+	$(PY) tools/dist.py
 
 types: $(VENV)/.installed node_modules/.installed ## TypeScript types (openapi-typescript) checked by tsc --strict
 	$(PY) tools/typescript.py

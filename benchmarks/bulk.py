@@ -39,7 +39,7 @@ from typing import Any
 
 import httpx
 
-from jiguang_growth import GrowthClient, _spec, bulk
+from jiguang_growth import EventParam, GrowthClient, _spec, bulk
 from jiguang_growth.bulk import Outcome, RecordOutcome
 
 CLI = [sys.executable, "-m", "jiguang_growth.cli"]
@@ -110,7 +110,7 @@ def sandbox_process(*options: str) -> Iterator[Sandbox]:
             process.wait()
 
 
-def events(count: int) -> Iterator[dict[str, Any]]:
+def events(count: int) -> Iterator[EventParam]:
     for n in range(count):
         yield {
             "cuid": 10000000001 + n % 100000,

@@ -40,13 +40,13 @@ from typing import Any
 
 from bulk import Sandbox, ceiling, sandbox_process
 
-from jiguang_growth import EventReporter, GrowthClient
+from jiguang_growth import EventParam, EventReporter, GrowthClient
 
 OPERATION = "reportEvents"
 SCRIPT = str(Path(__file__).resolve())
 
 
-def event(n: int) -> dict[str, Any]:
+def event(n: int) -> EventParam:
     return {
         "cuid": 10000000001 + n,
         "eventName": "open_app",
@@ -258,7 +258,7 @@ def crash(count: int, seed: int) -> dict[str, Any]:
 
 MEMORY_PROBE = """
 import json, resource, sys, tempfile, pathlib  # VmHWM: ru_maxrss would count the parent's, kept across exec
-from jiguang_growth import EventReporter, GrowthClient
+from jiguang_growth import EventParam, EventReporter, GrowthClient
 sys.path.insert(0, sys.argv[1])
 from reporter import event
 max_queue, count, base_url = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]

@@ -32,20 +32,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from _common import ROOT, SPEC, node_tool
+from _versioning import CHANGELOG, GuardError, changelog_problems, version_problems, version_tuple
 
-ROOT = Path(__file__).resolve().parent.parent
-SPEC = ROOT / "openapi.yaml"
-CHANGELOG = ROOT / "CHANGELOG.md"
 BASELINES = ROOT / "spec-baseline"
-OPENAPI_DIFF = ROOT / "node_modules" / ".bin" / "openapi-diff"
+OPENAPI_DIFF = node_tool("openapi-diff")
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 BASELINE_NAME = re.compile(r"^openapi-(\d+\.\d+\.\d+)\.ya?ml$")
-BREAKING_MARK = "(breaking change)"
-
-
-class GuardError(Exception):
-    """The comparison could not be made; exit 2 with this message."""
 
 
 @dataclass(frozen=True)
@@ -58,14 +51,6 @@ class Change:
 
 
 # --- reading -----------------------------------------------------------------------------------
-
-
-def version_tuple(version: object, source: str) -> tuple[int, int, int]:
-    match = SEMVER.match(str(version)) if isinstance(version, str) else None
-    if not match:
-        raise GuardError(f"{source}: info.version {version!r} is not MAJOR.MINOR.PATCH")
-    major, minor, patch = (int(part) for part in match.groups())
-    return major, minor, patch
 
 
 def load_spec(path: Path, role: str) -> dict[str, Any]:
@@ -96,14 +81,16 @@ def load_spec(path: Path, role: str) -> dict[str, Any]:
 def latest_baseline(folder: Path = BASELINES) -> Path:
     """The ``openapi-<version>.yaml`` in ``folder`` with the highest version."""
     if not folder.is_dir():
-        raise GuardError(f"there is no baseline folder {folder}; see 'Releasing the spec' in README.md")
+        raise GuardError(f"there is no baseline folder {folder}; see 'Releasing the spec' in docs/spec.md")
     found = []
     for path in folder.iterdir():
         match = BASELINE_NAME.match(path.name)
         if match:
             found.append((version_tuple(match.group(1), str(path)), path))
     if not found:
-        raise GuardError(f"{folder} holds no openapi-<version>.yaml; see 'Releasing the spec' in README.md")
+        raise GuardError(
+            f"{folder} holds no openapi-<version>.yaml; see 'Releasing the spec' in docs/spec.md"
+        )
     return max(found)[1]
 
 
@@ -194,7 +181,16 @@ def _enums(node: Any, where: str = "#") -> Iterator[tuple[str, list[Any]]]:
 
 
 def extra_breaking(baseline: dict[str, Any], current: dict[str, Any]) -> list[Change]:
-    found: list[Change] = []
+    """The breaking changes openapi-diff does not report, found by comparing the two documents."""
+    return [
+        *_operation_changes(baseline, current),
+        *_scheme_changes(baseline, current),
+        *_enum_changes(baseline, current),
+    ]
+
+
+def _operation_changes(baseline: dict[str, Any], current: dict[str, Any]) -> Iterator[Change]:
+    """Narrower security and removed media types of the operations both documents have."""
     now = dict(_operations(current))
     for name, before in _operations(baseline):
         after = now.get(name)
@@ -203,64 +199,42 @@ def extra_breaking(baseline: dict[str, Any], current: dict[str, Any]) -> list[Ch
         # A client meeting one of the old alternatives must still meet one of the new ones.
         alternatives = _security(current, after)
         if any(not any(new <= old for new in alternatives) for old in _security(baseline, before)):
-            found.append(Change("security.requirement.change", name))
+            yield Change("security.requirement.change", name)
         for media in _media_types(before.get("requestBody")) - _media_types(after.get("requestBody")):
-            found.append(Change("request.media-type.remove", f"{name} {media}"))
-        for status, response in (before.get("responses") or {}).items():
-            after_response = (after.get("responses") or {}).get(status)
-            if after_response is None:
-                continue  # openapi-diff reports removed statuses
-            for media in _media_types(response) - _media_types(after_response):
-                found.append(Change("response.media-type.remove", f"{name} {status} {media}"))
+            yield Change("request.media-type.remove", f"{name} {media}")
+        yield from _response_media_changes(name, before, after)
+
+
+def _response_media_changes(name: str, before: dict[str, Any], after: dict[str, Any]) -> Iterator[Change]:
+    for status, response in (before.get("responses") or {}).items():
+        after_response = (after.get("responses") or {}).get(status)
+        if after_response is None:
+            continue  # openapi-diff reports removed statuses
+        for media in _media_types(response) - _media_types(after_response):
+            yield Change("response.media-type.remove", f"{name} {status} {media}")
+
+
+def _scheme_changes(baseline: dict[str, Any], current: dict[str, Any]) -> Iterator[Change]:
     schemes_before = (baseline.get("components") or {}).get("securitySchemes") or {}
     schemes_after = (current.get("components") or {}).get("securitySchemes") or {}
     for scheme, definition in schemes_before.items():
         if scheme in schemes_after and _scheme_key(definition) != _scheme_key(schemes_after[scheme]):
-            found.append(Change("security.scheme.change", scheme))
+            yield Change("security.scheme.change", scheme)
+
+
+def _enum_changes(baseline: dict[str, Any], current: dict[str, Any]) -> Iterator[Change]:
     after_enums = dict(_enums(current))
     for where, values in _enums(baseline):
         if where in after_enums:
             lost = [value for value in values if value not in after_enums[where]]
             if lost:
-                found.append(Change(f"enum.value.remove {lost!r}", where))
-    return found
+                yield Change(f"enum.value.remove {lost!r}", where)
 
 
 def _scheme_key(definition: Any) -> tuple[Any, ...]:
     if not isinstance(definition, dict):
         return (definition,)
     return tuple(definition.get(key) for key in ("type", "scheme", "in", "name", "bearerFormat"))
-
-
-# --- CHANGELOG ---------------------------------------------------------------------------------
-
-
-def changelog_problems(
-    changelog: Path, baseline_version: str, current_version: str, breaking: bool
-) -> list[str]:
-    """What CHANGELOG.md lacks for a spec that differs from the baseline."""
-    try:
-        text = changelog.read_text(encoding="utf-8")
-    except OSError as error:
-        raise GuardError(f"cannot read {changelog}: {error}") from None
-    released = re.search(rf"^## \[{re.escape(baseline_version)}\]", text, re.MULTILINE)
-    if not released:
-        raise GuardError(f"{changelog.name} has no '## [{baseline_version}]' section for the baseline")
-    # Entries of unreleased versions: the sections above the baseline's (not the preamble).
-    first_section = re.search(r"^## ", text, re.MULTILINE)
-    pending = text[first_section.start() if first_section else 0 : released.start()]
-    problems = []
-    if not re.search(r"^\s*[-*] \S", pending, re.MULTILINE):
-        problems.append(
-            f"{changelog.name} lists no change above '## [{baseline_version}]'; add an entry for this change"
-        )
-    if current_version != baseline_version and not re.search(
-        rf"^## \[{re.escape(current_version)}\]", pending, re.MULTILINE
-    ):
-        problems.append(f"{changelog.name} has no '## [{current_version}]' section for info.version")
-    if breaking and BREAKING_MARK not in pending:
-        problems.append(f"{changelog.name} does not mark the breaking change '{BREAKING_MARK}'")
-    return problems
 
 
 # --- the rule ----------------------------------------------------------------------------------
@@ -284,15 +258,9 @@ def check(spec: Path, baseline: Path, changelog: Path) -> list[str]:
         print(f"  BREAKING:     {change}")
     if not breaking and not other:
         print("  (changes openapi-diff does not classify, e.g. descriptions or examples)")
-    problems = []
-    old_version, new_version = version_tuple(old, str(baseline)), version_tuple(new, str(spec))
-    if new_version < old_version:
-        problems.append(f"info.version {new} is lower than the released {old}")
-    if breaking and new_version[0] <= old_version[0]:
-        problems.append(
-            f"{len(breaking)} breaking change(s) need a new major version: set info.version to "
-            f"{old_version[0] + 1}.0.0 (now {new}), or undo them"
-        )
+    problems = version_problems(
+        old, new, len(breaking), sources=(str(baseline), str(spec)), what="info.version"
+    )
     problems += changelog_problems(changelog, old, new, bool(breaking))
     return problems
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib.util
 import json
 import os
 import subprocess
@@ -21,23 +20,18 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from _common import ROOT, SPEC, node_tool, redocly_env
+from check_refs import problems
 
-ROOT = Path(__file__).resolve().parent.parent
-SPEC = ROOT / "openapi.yaml"
 DIST = ROOT / "dist"
 README_TEMPLATE = ROOT / "docs" / "dist-README.md"
-REDOCLY = ROOT / "node_modules" / ".bin" / "redocly"
+REDOCLY = node_tool("redocly")
 OUTPUTS = ("openapi.json", "openapi.yaml")
 
 
 def ref_problems(document: Any) -> list[str]:
-    """codegen/check_refs.py's check: every $ref is local and resolves."""
-    spec = importlib.util.spec_from_file_location("check_refs", ROOT / "codegen" / "check_refs.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    found: list[str] = module.problems(document)
-    return found
+    """tools/check_refs.py's check: every $ref is local and resolves."""
+    return problems(document)
 
 
 class BundleError(Exception):
@@ -45,11 +39,10 @@ class BundleError(Exception):
 
 
 def _redocly_bundle(output: Path) -> None:
-    env = {**os.environ, "REDOCLY_TELEMETRY": "off", "REDOCLY_SUPPRESS_UPDATE_NOTICE": "true"}
     run = subprocess.run(
         [str(REDOCLY), "bundle", str(SPEC), "--output", str(output)],
         cwd=ROOT,
-        env=env,
+        env=redocly_env(),
         capture_output=True,
         text=True,
         check=False,

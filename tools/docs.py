@@ -3,14 +3,21 @@
 ``python tools/docs.py build`` writes
 
 * ``build/docs/``: Swagger UI for ``openapi.yaml`` from the pinned ``swagger-ui-dist``
-  (copied from node_modules, never from a CDN), with the page and initializer in ``docs/``;
+  (copied from node_modules, never from a CDN), with the page and initializer in
+  ``tools/assets/swagger-ui/``;
 * ``dist/api-reference.html``: one self-contained HTML reference made by Redocly's
-  ``build-docs --inlineBundle`` with the template ``docs/redoc.hbs`` (also copied into the site).
+  ``build-docs --inlineBundle`` with the template ``tools/assets/redoc.hbs`` (also copied into
+  the site).
 
 ``python tools/docs.py serve`` builds, starts the local sandbox in this process (for Swagger
 UI's "Try it out") and serves the site on 127.0.0.1 until Ctrl-C or SIGTERM, then stops both.
 Without ``--port``/``--sandbox-port`` it uses 8088 and 8765 (the sandbox port ``openapi.yaml``
-names), or free ports when those are taken. ``make docs`` runs it.
+names), or free ports when those are taken. ``make docs`` runs it. The docs server answers only
+to a loopback ``Host`` with its port (``config.js`` holds the sandbox's credentials), gives each
+connection 10 s for its request head and serves at most 32 connections at once.
+
+``--site DIR`` is replaced only when it is new, empty or marked as built by this tool
+(:data:`SITE_MARKER`); any other folder is refused untouched.
 """
 
 from __future__ import annotations
@@ -18,35 +25,45 @@ from __future__ import annotations
 import argparse
 import functools
 import html.parser
+import io
 import json
-import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import FrameType
 from typing import Any, ClassVar
 
-ROOT = Path(__file__).resolve().parent.parent
-SPEC = ROOT / "openapi.yaml"
-DOCS_SRC = ROOT / "docs"
-NODE_MODULES = ROOT / "node_modules"
+from _common import NODE_MODULES, ROOT, SPEC, node_tool, redocly_env
+
+from jiguang_growth._signals import stop_on_signals
+from jiguang_growth.sandbox._hosts import LOOPBACK_NAMES, host_allowed
+
+ASSETS = ROOT / "tools" / "assets"
 SWAGGER_DIST = NODE_MODULES / "swagger-ui-dist"
-REDOCLY = NODE_MODULES / ".bin" / "redocly"
+REDOCLY = node_tool("redocly")
 SITE = ROOT / "build" / "docs"
 REFERENCE = ROOT / "dist" / "api-reference.html"
 
 HOST = "127.0.0.1"
 DEFAULT_DOCS_PORT = 8088
 DEFAULT_SANDBOX_PORT = 8765
+HEAD_TIMEOUT_SECONDS = 10.0
+"""A connection must send its whole request head within this time, however slowly bytes arrive."""
+SEND_TIMEOUT_SECONDS = 30.0
+"""Longest wait for the browser to take one piece of an answer."""
+MAX_CONNECTION_THREADS = 32
+"""Connections served at once, one thread each; more are closed at once."""
+
+SITE_MARKER = ".jiguang-growth-docs-site"
+"""Written into every site folder this tool builds: only a folder holding it is ever deleted."""
 
 SWAGGER_FILES = (
     "swagger-ui-bundle.js",
@@ -203,18 +220,17 @@ def build_reference(output: Path = REFERENCE) -> Path:
     if not REDOCLY.exists():
         raise DocsError("node_modules/.bin/redocly is missing; run 'make setup'")
     output.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "REDOCLY_TELEMETRY": "off", "REDOCLY_SUPPRESS_UPDATE_NOTICE": "true"}
     command = [
         str(REDOCLY),
         "build-docs",
         str(SPEC),
         "--inlineBundle",
         "--template",
-        str(DOCS_SRC / "redoc.hbs"),
+        str(ASSETS / "redoc.hbs"),
         "--output",
         str(output),
     ]
-    run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    run = subprocess.run(command, cwd=ROOT, env=redocly_env(), capture_output=True, text=True, check=False)
     if run.returncode != 0:
         raise DocsError(f"redocly build-docs failed:\n{run.stdout}{run.stderr}")
     page = output.read_text(encoding="utf-8")
@@ -233,16 +249,43 @@ def write_config(site: Path, sandbox: dict[str, Any] | None) -> None:
     (site / "config.js").write_text(_config_script(sandbox), encoding="utf-8")
 
 
+def _built_here(site: Path) -> bool:
+    """Whether ``site`` is a folder this tool made (so it may delete it)."""
+    if (site / SITE_MARKER).is_file():
+        return True
+    # build/docs from before the marker existed: only the names a build writes.
+    built = {*SWAGGER_FILES, *OUR_FILES, "openapi.yaml", "reference.html", "config.js"}
+    return site.resolve() == SITE.resolve() and {p.name for p in site.iterdir()} <= built
+
+
+def prepare_site(site: Path) -> None:
+    """Make ``site`` an empty folder marked as built here; never delete a folder the tool did not make.
+
+    ``--site .`` (or any folder of someone's files) is refused before anything is touched.
+    """
+    if site.is_symlink() or (site.exists() and not site.is_dir()):
+        raise DocsError(f"--site {site} is not a folder; name a new or empty folder")
+    if site.exists() and any(site.iterdir()):
+        if not _built_here(site):
+            raise DocsError(
+                f"refusing to replace {site}: it is not empty and was not built by tools/docs.py "
+                f"(it has no {SITE_MARKER}); name a new or empty folder, or empty it yourself"
+            )
+        shutil.rmtree(site)
+    site.mkdir(parents=True, exist_ok=True)
+    (site / SITE_MARKER).write_text(
+        "Built by tools/docs.py; the next build with this --site deletes this folder.\n", encoding="utf-8"
+    )
+
+
 def build_site(site: Path = SITE, reference: Path = REFERENCE) -> Path:
     """Fill ``site`` with Swagger UI, openapi.yaml and the Redoc reference (no sandbox yet)."""
+    prepare_site(site)
     _pinned_swagger_ui()
-    if site.exists():
-        shutil.rmtree(site)
-    site.mkdir(parents=True)
     for name in SWAGGER_FILES:
         shutil.copy2(SWAGGER_DIST / name, site / name)
     for name in OUR_FILES:
-        shutil.copy2(DOCS_SRC / "swagger-ui" / name, site / name)
+        shutil.copy2(ASSETS / "swagger-ui" / name, site / name)
     shutil.copy2(SPEC, site / "openapi.yaml")
     build_reference(reference)
     shutil.copy2(reference, site / "reference.html")
@@ -257,12 +300,56 @@ def build_site(site: Path = SITE, reference: Path = REFERENCE) -> Path:
 # --- serve -------------------------------------------------------------------------------------
 
 
+class _HeadReader(io.RawIOBase):
+    """Reads from a socket, all of it before ``deadline``: a slow request head cannot keep a thread."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        super().__init__()
+        self._sock = sock
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the request head did not arrive in time")
+        self._sock.settimeout(remaining)
+        return self._sock.recv_into(buffer)
+
+
 class _QuietHandler(SimpleHTTPRequestHandler):
+    """Serves the site's files to loopback ``Host`` names only; one request per connection (HTTP/1.0)."""
+
     extensions_map = {  # noqa: RUF012 - the base class declares it this way
         **SimpleHTTPRequestHandler.extensions_map,
         ".yaml": "application/yaml",
         ".js": "text/javascript",
     }
+    server: _DocsServer
+
+    def setup(self) -> None:
+        super().setup()
+        buffered = self.rfile
+        self.rfile = io.BufferedReader(
+            _HeadReader(self.connection, time.monotonic() + self.server.head_timeout)
+        )
+        buffered.close()  # the socket stays open: only its reader from makefile() goes
+
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        self.connection.settimeout(SEND_TIMEOUT_SECONDS)
+        port = self.server.server_address[1]
+        if not host_allowed(self.headers.get("Host"), int(port)):
+            # config.js holds the sandbox's credentials: a DNS-rebinding page must not read it.
+            self.send_error(
+                HTTPStatus.MISDIRECTED_REQUEST,
+                explain=f"This server answers only to Host {LOOPBACK_NAMES} with port {port}.",
+            )
+            return False
+        return True
 
     def end_headers(self) -> None:
         self.send_header("Cache-Control", "no-store")
@@ -270,6 +357,36 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+
+class _DocsServer(ThreadingHTTPServer):
+    """A thread per connection, at most ``max_threads`` of them; each request head has a deadline."""
+
+    daemon_threads = True
+    request_queue_size = 128  # the listen backlog; socketserver's 5 makes a burst of connects wait
+
+    def __init__(
+        self, address: tuple[str, int], handler: Callable[..., Any], *, head_timeout: float, max_threads: int
+    ) -> None:
+        self.head_timeout = head_timeout
+        self._slots = threading.BoundedSemaphore(max_threads)
+        super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)  # every thread is busy: close at once rather than queue
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
 
 def _free(port: int) -> bool:
@@ -288,14 +405,18 @@ def _pick_port(requested: int | None, default: int) -> int:
     return default if _free(default) else 0
 
 
-def _http_server(site: Path, port: int) -> ThreadingHTTPServer:
+def _http_server(
+    site: Path,
+    port: int,
+    *,
+    head_timeout: float = HEAD_TIMEOUT_SECONDS,
+    max_threads: int = MAX_CONNECTION_THREADS,
+) -> ThreadingHTTPServer:
     handler = functools.partial(_QuietHandler, directory=str(site))
     try:
-        server = ThreadingHTTPServer((HOST, port), handler)
+        return _DocsServer((HOST, port), handler, head_timeout=head_timeout, max_threads=max_threads)
     except OSError as error:
         raise DocsError(f"cannot listen on {HOST}:{port} for the docs: {error.strerror}") from None
-    server.daemon_threads = True
-    return server
 
 
 @contextmanager
@@ -327,16 +448,8 @@ def serve(
     started = time.monotonic()
     build_site(site, reference)
     built = time.monotonic() - started
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, on_signal)
-
     wanted_sandbox = _pick_port(sandbox_port, DEFAULT_SANDBOX_PORT) if with_sandbox else None
-    with _sandbox(wanted_sandbox) as sandbox:
+    with stop_on_signals(threading.Event()) as stop, _sandbox(wanted_sandbox) as sandbox:
         sandbox_info = None
         if sandbox is not None:
             sandbox_info = {

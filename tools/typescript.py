@@ -23,12 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from _common import NODE_BIN, ROOT, SPEC
 
-ROOT = Path(__file__).resolve().parent.parent
-SPEC = ROOT / "openapi.yaml"
 OUT = ROOT / "build" / "typescript"
 CLIENT = ROOT / "clients" / "typescript"
-BIN = ROOT / "node_modules" / ".bin"
 METHODS = ("get", "put", "post", "patch", "delete")
 MODULE = "jiguang-growth-api"
 
@@ -107,11 +105,11 @@ def _run(command: list[str], what: str) -> str:
 def generate(out: Path = OUT, spec_path: Path = SPEC) -> int:
     """Write schema.d.ts, examples.ts and tsconfig.json into ``out``; return the example count."""
     for tool in ("openapi-typescript", "tsc"):
-        if not (BIN / tool).exists():
+        if not (NODE_BIN / tool).exists():
             raise TypeScriptError(f"node_modules/.bin/{tool} is missing; run 'make setup'")
     out.mkdir(parents=True, exist_ok=True)
     _run(
-        [str(BIN / "openapi-typescript"), str(spec_path), "-o", str(out / "schema.d.ts")],
+        [str(NODE_BIN / "openapi-typescript"), str(spec_path), "-o", str(out / "schema.d.ts")],
         "openapi-typescript",
     )
     spec = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
@@ -127,7 +125,9 @@ def generate(out: Path = OUT, spec_path: Path = SPEC) -> int:
 
 
 def typecheck(out: Path = OUT) -> None:
-    _run([str(BIN / "tsc"), "--project", str(out / "tsconfig.json"), "--pretty", "false"], "tsc --strict")
+    _run(
+        [str(NODE_BIN / "tsc"), "--project", str(out / "tsconfig.json"), "--pretty", "false"], "tsc --strict"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     except TypeScriptError as error:
         print(f"types: {error}", file=sys.stderr)
         return 1
-    version = _run([str(BIN / "tsc"), "--version"], "tsc --version").strip()
+    version = _run([str(NODE_BIN / "tsc"), "--version"], "tsc --version").strip()
     print(
         f"types: {args.out / 'schema.d.ts'} from {args.spec.name}; clients/typescript/usage.ts and "
         f"{count} spec examples pass {version} --strict ({time.monotonic() - started:.1f} s)"

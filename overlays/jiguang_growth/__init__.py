@@ -1,6 +1,5 @@
 """Typed, production-grade Python client for the Jiguang Operation Growth REST API."""
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._client import AsyncGrowthClient, GrowthClient
@@ -19,9 +18,20 @@ from ._exceptions import (
     RateLimitError,
     RequestValidationError,
 )
-from ._results import CuidResult
+from ._hooks import Attempt
+from ._operations import CuidResult
+from ._response import RawResponse
+from ._retry import is_retryable, possibly_applied, retry_delay
+from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._params import (
+        ChannelParam,
+        EventParam,
+        SetUserAttributesParam,
+        UserAttributesParam,
+        UserChannelsParam,
+    )
     from ._reporter._async_sender import AsyncEventReporter
     from ._reporter._errors import ReporterClosedError, SpoolError
     from ._reporter._outcomes import EventOutcome, ReporterStats
@@ -34,11 +44,14 @@ __all__ = [
     "APITimeoutError",
     "AsyncEventReporter",
     "AsyncGrowthClient",
+    "Attempt",
     "AuthenticationError",
     "BadRequestError",
+    "ChannelParam",
     "ConfigurationError",
     "CuidResult",
     "EventOutcome",
+    "EventParam",
     "EventReporter",
     "GrowthClient",
     "GrowthError",
@@ -46,27 +59,45 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RawResponse",
     "ReporterClosedError",
     "ReporterStats",
     "RequestValidationError",
+    "SetUserAttributesParam",
     "SpoolError",
+    "UserAttributesParam",
+    "UserChannelsParam",
+    "__version__",
+    "is_retryable",
+    "possibly_applied",
+    "retry_delay",
 ]
 
-_LAZY = {
-    "AsyncEventReporter": "._reporter._async_sender",
-    "EventOutcome": "._reporter._outcomes",
-    "EventReporter": "._reporter._sender",
-    "ReporterClosedError": "._reporter._errors",
-    "ReporterStats": "._reporter._outcomes",
-    "SpoolError": "._reporter._errors",
+_PARAMS = frozenset(
+    {"ChannelParam", "EventParam", "SetUserAttributesParam", "UserAttributesParam", "UserChannelsParam"}
+)
+
+_REPORTER = {
+    "AsyncEventReporter": "_async_sender",
+    "EventOutcome": "_outcomes",
+    "EventReporter": "_sender",
+    "ReporterClosedError": "_errors",
+    "ReporterStats": "_outcomes",
+    "SpoolError": "_errors",
 }
-"""The reporter's names, imported on first use, so ``import jiguang_growth`` costs no more for them."""
+"""The background reporter's names and their modules under ``_reporter``."""
 
 
 def __getattr__(name: str) -> Any:
-    module_name = _LAZY.get(name)
-    if module_name is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module_name, __name__), name)
-    globals()[name] = value
-    return value
+    """The TypedDicts of ``_params`` and the reporter's names, imported on first use (a lean import)."""
+    if name in _PARAMS:
+        from . import _params  # noqa: PLC0415
+
+        return getattr(_params, name)
+    if name in _REPORTER:
+        import importlib  # noqa: PLC0415
+
+        value = getattr(importlib.import_module(f"._reporter.{_REPORTER[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,38 +3,57 @@
 The methods build a call with :mod:`._operations` and hand it to a driver:
 the sync one sends with ``httpx.Client`` and waits with ``time.sleep``, the
 async one sends with ``httpx.AsyncClient`` and waits with ``asyncio.sleep``.
-Everything else (validation, retries, error mapping) is the same code.
+Everything else (validation, pacing, retries, error mapping) is the same code, in :mod:`._call`.
 """
 
 from __future__ import annotations
 
 import ssl
+import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import replace
+from functools import lru_cache
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast
 
 import httpx
 
-from jiguang_growth_generated.models import (
-    Event,
-    ReportEventsResult,
-    SetUserAttributesResult,
-    SetUserChannelsResult,
-    UserAttributes,
-    UserChannels,
-)
-
+from . import _deadline, _logging, _spec
 from . import _operations as ops
-from . import _retry, _spec
-from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, check_max_retries, resolve, user_agent
-from ._core import Call, Reply, Route, Send
+from ._body import ACCEPT_ENCODING, DEFAULT_MAX_RESPONSE_BYTES, BodyReader
+from ._call import Call, Reply, Route, Send
+from ._config import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    Settings,
+    check_attempt_timeout,
+    check_max_response_bytes,
+    check_max_retries,
+    resolve,
+    user_agent,
+)
+from ._deadline import DEFAULT_ATTEMPT_TIMEOUT
 from ._exceptions import ConfigurationError
-from ._pacing import Pacer, shared_pacer
-from ._results import CuidResult
+from ._hooks import AttemptHook, Hooks, Observer, check_hooks, combine
+from ._operations import CuidResult
+from ._options import CallOptions, Timeout, check_headers, check_timeout, merge_headers, per_call
+from ._pacing import shared_pacer
+from ._response import raw, raw_async
 
-__all__ = ["AsyncGrowthClient", "GrowthClient"]
+if TYPE_CHECKING:  # the generated models load on the first call (see _operations)
+    from jiguang_growth_generated.models import (
+        Event,
+        ReportEventsResult,
+        SetUserAttributesResult,
+        SetUserChannelsResult,
+        UserAttributes,
+        UserChannels,
+    )
+
+    from ._params import EventParam, UserAttributesParam, UserChannelsParam
+
+__all__ = ["AsyncGrowthClient", "AsyncRawGrowthClient", "GrowthClient", "RawGrowthClient"]
 
 T = TypeVar("T")
 _Http = TypeVar("_Http", httpx.Client, httpx.AsyncClient)
@@ -61,6 +80,11 @@ class _ClientBase(Generic[_Http, _Transport]):
         http_client: _Http | None = None,
         user_agent: str | None = None,
         pace: bool = False,
+        default_headers: Mapping[str, str] | None = None,
+        on_attempt: AttemptHook | Sequence[AttemptHook] | None = None,
+        telemetry: bool | None = None,
+        attempt_timeout: float | None = DEFAULT_ATTEMPT_TIMEOUT,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         """Check every setting now, so that a missing credential fails here and not on a request.
 
@@ -70,67 +94,83 @@ class _ClientBase(Generic[_Http, _Transport]):
         the production host. Give the host (``https://growth.jiguang.cn``);
         the API's base path is added unless it is already there.
 
-        ``timeout`` (default 10 s, 5 s to connect) and ``verify`` (default:
-        TLS certificates are checked) configure the HTTP client this client
-        creates; ``transport`` replaces its transport (``httpx.MockTransport``
-        in tests). Pass ``http_client`` to use your own client instead; it is
+        ``timeout`` (default 10 s, 5 s to connect) bounds each connect, each
+        read and each write, and ``verify`` (default: TLS certificates are
+        checked); both configure the HTTP client this client creates.
+        ``transport`` replaces its transport (``httpx.MockTransport`` in
+        tests). Pass ``http_client`` to use your own client instead; it is
         then yours to configure and to close, and the three options above
-        must not be given.
+        must not be given (the sync client then checks ``attempt_timeout``
+        only between the chunks of an answer).
 
         ``pace=True`` holds every attempt until the process-wide pacer of its
         operation (one per project, server and operation, shared by every
         client, thread and task) grants a slot under the operation's
         ``x-qps-limit``; a 429 then pauses that pacer for everyone until its
         ``Retry-After`` has passed. The bulk helpers always pace.
+
+        ``default_headers`` go with every request (never ``Authorization``).
+        ``on_attempt`` (a callable or several) is called with an
+        :class:`~jiguang_growth.Attempt` after every attempt. ``telemetry``:
+        OpenTelemetry spans and metrics, on by default when
+        ``opentelemetry-api`` is installed; ``False`` turns them off.
+        ``JIGUANG_GROWTH_LOG=debug|info`` logs a line per attempt.
+
+        ``attempt_timeout`` (default 30 s; ``None``: no limit) bounds one whole
+        attempt by the wall clock, from connecting to the last byte of the
+        answer, however slowly the server sends; a late attempt ends in
+        :class:`~jiguang_growth.APITimeoutError` and is retried as a timeout.
+        ``max_response_bytes`` (default 4 MiB) is the largest answer body read,
+        counted after gzip/deflate decoding; a larger one ends the attempt with
+        :class:`~jiguang_growth.APIResponseError` for a 2xx (the status's error
+        otherwise) without reading the rest.
         """
         settings = resolve(project_id, project_secret, base_url, max_retries)
+        limits = (check_attempt_timeout(attempt_timeout), check_max_response_bytes(max_response_bytes))
+        if timeout is not None:
+            timeout = check_timeout(timeout)
+        extra = {} if default_headers is None else check_headers(default_headers, "default_headers")
+        log = _logging.from_environment()
+        self._observer = combine(
+            Hooks(hooks) if (hooks := check_hooks(on_attempt)) else None, log, _telemetry(telemetry)
+        )
         self._project_id = settings.project_id
         self._base_url = settings.base_url
         self._api_url = settings.api_url
         self._max_retries = settings.max_retries
-        secret = settings.project_secret
-        self._auth = httpx.BasicAuth(settings.project_id, secret)  # sent with every request
-        probe = next(self._auth.auth_flow(httpx.Request("GET", settings.api_url)))
-        authorization = probe.headers["Authorization"]  # the value httpx will send, to keep out of errors
-        # Strings shorter than this would mangle messages (a secret "s" is in every word) and
-        # protect nothing; the full "Basic ..." value is always long enough to be redacted.
-        redactions = tuple(
-            text for text in (authorization, authorization.partition(" ")[2], secret) if len(text) >= 8
+        self._auth = httpx.BasicAuth(settings.project_id, settings.project_secret)  # sent with every request
+        self._routes = _routes(
+            settings.api_url, settings.max_retries, _redactions(self._auth, settings), *limits
         )
+        self._cancel: threading.Event | None = None
         self._routes = {
-            op_id: Route(
-                op.operation_id, op.method, settings.api_url + op.path, settings.max_retries, redactions
-            )
-            for op_id, op in ((op_id, _spec.operation(op_id)) for op_id in ops.OPERATIONS)
+            op_id: replace(route, observer=self._observer, retry_log=log is None)
+            for op_id, route in self._routes.items()
         }
-        self._pacers = self._shared_pacers() if pace else None
+        if pace:
+            self._routes = self._paced_routes(pace)
         headers = {
             "Content-Type": "application/json",
             "Accept": "application/json",
+            "Accept-Encoding": ACCEPT_ENCODING,
             "User-Agent": user_agent if user_agent is not None else _default_user_agent(),
         }
-        if http_client is not None:
-            given = [
-                name
-                for name, value in (("timeout", timeout), ("verify", verify), ("transport", transport))
-                if value is not None
-            ]
-            if given:
-                raise ConfigurationError(
-                    f"configure {', '.join(given)} on http_client itself, not next to it"
-                )
-            self._http: _Http = http_client
-            self._owns_http = False
-            self._request_headers: dict[str, str] | None = headers
-        else:
-            self._http = self._new_http_client(
+        if http_client is None:
+            self._http: _Http = self._new_http_client(
                 DEFAULT_TIMEOUT if timeout is None else timeout,
                 True if verify is None else verify,
                 transport,
                 headers,
             )
             self._owns_http = True
-            self._request_headers = None  # already the client's defaults; merging them again costs time
+            self._request_headers: dict[str, str] | None = None  # already the client's defaults
+        else:
+            _check_no_http_options(timeout=timeout, verify=verify, transport=transport)
+            self._http = http_client
+            self._owns_http = False
+            self._request_headers = headers
+        self._request_headers = merge_headers(self._request_headers, extra)
+        self._timeout: Timeout | None = None  # per request; None: the HTTP client's
 
     def _new_http_client(
         self,
@@ -141,6 +181,8 @@ class _ClientBase(Generic[_Http, _Transport]):
     ) -> _Http:
         http_class: Any = self._http_class
         client: _Http = http_class(timeout=timeout, verify=verify, transport=transport, headers=headers)
+        if isinstance(client, httpx.Client):  # the async driver keeps to the deadline on its own
+            _deadline.install(client)
         return client
 
     @property
@@ -150,41 +192,75 @@ class _ClientBase(Generic[_Http, _Transport]):
     @property
     def paced(self) -> bool:
         """Whether calls wait for the process-wide pacer (the ``pace`` option)."""
-        return self._pacers is not None
+        return self._routes[ops.OPERATIONS[0]].pacer is not None
 
-    def with_options(self, *, pace: bool | None = None, max_retries: int | None = None) -> Self:
-        """A client with other ``pace``/``max_retries`` that shares this one's connection pool.
+    def with_options(
+        self,
+        *,
+        pace: bool | None = None,
+        max_retries: int | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> Self:
+        """A client with other ``pace``/``max_retries``/``timeout`` that shares this one's connection pool.
 
-        The copy never closes the pool; close this client when both are done.
+        ``default_headers`` are added to (or replace) this client's. The copy
+        never closes the pool; close this client when both are done.
         """
-        copy = object.__new__(type(self))
-        copy.__dict__.update(self.__dict__)
-        copy._owns_http = False
+        copy = self._copy()
+        if timeout is not None:
+            copy._timeout = check_timeout(timeout)
+        if default_headers is not None:
+            copy._request_headers = merge_headers(
+                self._request_headers, check_headers(default_headers, "default_headers")
+            )
         if max_retries is not None:
             copy._max_retries = check_max_retries(max_retries)
             copy._routes = {
-                op_id: replace(route, max_retries=max_retries) for op_id, route in self._routes.items()
+                op_id: replace(route, max_retries=max_retries) for op_id, route in copy._routes.items()
             }
         if pace is not None:
-            copy._pacers = self._shared_pacers() if pace else None
+            copy._routes = copy._paced_routes(pace)
         return copy
 
-    def _shared_pacers(self) -> dict[str, Pacer]:
+    def _copy(self) -> Self:
+        """A shallow copy that never closes the shared connection pool."""
+        copy = object.__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        copy._owns_http = False
+        return copy
+
+    def _capturing(self, observer: Observer) -> Self:
+        """A copy whose calls are also reported to ``observer`` (``with_raw_response``)."""
+        copy = self._copy()
+        watched = combine(self._observer, observer)
+        copy._routes = {op_id: replace(route, observer=watched) for op_id, route in self._routes.items()}
+        return copy
+
+    def _options(
+        self, operation_id: str, timeout: object, max_retries: object, extra_headers: object
+    ) -> CallOptions:
+        """The route, headers and timeout of one call; what the method was given is checked first."""
+        return per_call(
+            self._routes[operation_id],
+            self._request_headers,
+            self._timeout,
+            call_timeout=timeout,
+            call_max_retries=max_retries,
+            extra_headers=extra_headers,
+        )
+
+    def _paced_routes(self, pace: bool) -> dict[str, Route]:
+        """The routes with the process-wide pacer of each operation, or with none."""
         return {
-            op_id: shared_pacer(op_id, project_id=self._project_id, base_url=self._api_url)
-            for op_id in ops.OPERATIONS
+            op_id: replace(
+                route,
+                pacer=shared_pacer(op_id, project_id=self._project_id, base_url=self._api_url)
+                if pace
+                else None,
+            )
+            for op_id, route in self._routes.items()
         }
-
-    def _pacer(self, step: Send) -> Pacer | None:
-        return None if self._pacers is None else self._pacers[step.operation_id]
-
-    @staticmethod
-    def _released(pacer: Pacer, reply: Reply) -> None:
-        """End the call's slot; after a 429, hold every slot for its ``Retry-After``."""
-        pacer.release()
-        if isinstance(reply, httpx.Response) and reply.status_code == 429:
-            wait = _retry.parse_retry_after(reply.headers.get("retry-after"))
-            pacer.pause(min(_retry.MAX_RETRY_AFTER, 1.0 if wait is None else wait))
 
     @property
     def base_url(self) -> str:
@@ -209,8 +285,75 @@ class _ClientBase(Generic[_Http, _Transport]):
         )
 
 
+def _redactions(auth: httpx.BasicAuth, settings: Settings) -> tuple[str, ...]:
+    """The strings that must never reach an exception: the Authorization value httpx sends, its
+    credentials part, and the secret."""
+    probe = next(auth.auth_flow(httpx.Request("GET", settings.api_url)))
+    authorization: str = probe.headers["Authorization"]
+    # Strings shorter than this would mangle messages (a secret "s" is in every word) and
+    # protect nothing; the full "Basic ..." value is always long enough to be redacted.
+    candidates = (authorization, authorization.partition(" ")[2], settings.project_secret)
+    return tuple(text for text in candidates if len(text) >= 8)
+
+
+def _routes(
+    api_url: str,
+    max_retries: int,
+    redactions: tuple[str, ...],
+    attempt_timeout: float | None,
+    max_response_bytes: int,
+) -> dict[str, Route]:
+    """One unpaced route per operation the clients implement, keyed by operationId."""
+    routes = {}
+    for op_id in ops.OPERATIONS:
+        op = _spec.operation(op_id)
+        routes[op_id] = Route(
+            op.operation_id,
+            op.method,
+            api_url + op.path,
+            max_retries,
+            redactions,
+            attempt_timeout=attempt_timeout,
+            max_response_bytes=max_response_bytes,
+        )
+    return routes
+
+
+def _telemetry(enabled: bool | None) -> Observer | None:
+    """OpenTelemetry for the calls: on when asked for or by default, and opentelemetry-api is there."""
+    if enabled is False:
+        return None
+    try:
+        from ._telemetry import shared  # noqa: PLC0415 - imports opentelemetry: only when it is used
+    except ModuleNotFoundError as error:
+        if not (error.name or "").startswith("opentelemetry"):
+            raise
+        if enabled:
+            raise ConfigurationError(
+                "telemetry=True needs opentelemetry-api: pip install 'jiguang-growth[otel]'"
+            ) from None
+        return None
+    return shared()
+
+
+def _check_no_http_options(**options: object) -> None:
+    """Options that configure the HTTP client this client would create; not with ``http_client``."""
+    given = [name for name, value in options.items() if value is not None]
+    if given:
+        raise ConfigurationError(f"configure {', '.join(given)} on http_client itself, not next to it")
+
+
 def _default_user_agent() -> str:
     return user_agent()
+
+
+_http_url = lru_cache(maxsize=64)(httpx.URL)
+"""The parsed ``httpx.URL`` of a route's URL: httpx would otherwise parse the string on every request."""
+
+
+def _timeout_of(options: CallOptions) -> Any:
+    """The ``timeout`` argument of ``request()``: the call's, or the HTTP client's own."""
+    return httpx.USE_CLIENT_DEFAULT if options.timeout is None else options.timeout
 
 
 async def _async_sleep(seconds: float) -> None:
@@ -220,61 +363,149 @@ async def _async_sleep(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
+async def _no_chunks() -> AsyncIterator[bytes]:
+    """No raw chunks: the transport read the body already."""
+    empty: tuple[bytes, ...] = ()
+    for chunk in empty:
+        yield chunk
+
+
 class GrowthClient(_ClientBase[httpx.Client, httpx.BaseTransport]):
     """Synchronous client of the Growth API. Safe to share between threads.
 
     Each method returns the operation's typed ``data`` or raises a
-    :class:`~jiguang_growth.GrowthError`; see the README for the retry policy.
+    :class:`~jiguang_growth.GrowthError`; see docs/client.md for the retry policy.
     """
 
     _http_class = httpx.Client
     _sleep = staticmethod(time.sleep)
 
     def report_events(
-        self, events: Iterable[Event | Mapping[str, Any]], app_key: str | None = None
+        self,
+        events: Iterable[EventParam | Event],
+        app_key: str | None = None,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> ReportEventsResult:
-        """Report 1 to 100 behaviour events; every event without a ``randomId`` gets a fresh one."""
-        return self._run(ops.report_events(self._routes[ops.REPORT_EVENTS], events, app_key))
+        """Report 1 to 100 behaviour events; every event without a ``randomId`` gets a fresh one.
+
+        Every method takes ``timeout``, ``max_retries`` and ``extra_headers`` for this call alone.
+        """
+        o = self._options(ops.REPORT_EVENTS, timeout, max_retries, extra_headers)
+        return self._run(ops.report_events(o.route, events, app_key), o)
 
     def set_user_attributes(
-        self, cuid: int, attributes: UserAttributes | Mapping[str, Any]
+        self,
+        cuid: int,
+        attributes: UserAttributes | UserAttributesParam,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> SetUserAttributesResult:
         """Write attribute values onto one CUID. Never replayed once it may have been applied."""
-        return self._run(ops.set_user_attributes(self._routes[ops.SET_USER_ATTRIBUTES], cuid, attributes))
+        o = self._options(ops.SET_USER_ATTRIBUTES, timeout, max_retries, extra_headers)
+        return self._run(ops.set_user_attributes(o.route, cuid, attributes), o)
 
-    def get_cuids(self, identity_name: str, identity_values: Iterable[str]) -> list[CuidResult]:
+    def get_cuids(
+        self,
+        identity_name: str,
+        identity_values: Iterable[str],
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> list[CuidResult]:
         """The CUID of each identifier value, in request order (values not known yet get new CUIDs)."""
-        return self._run(ops.get_cuids(self._routes[ops.GET_CUIDS], identity_name, identity_values))
+        o = self._options(ops.GET_CUIDS, timeout, max_retries, extra_headers)
+        return self._run(ops.get_cuids(o.route, identity_name, identity_values), o)
 
-    def set_user_channels(self, items: Iterable[UserChannels | Mapping[str, Any]]) -> SetUserChannelsResult:
+    def set_user_channels(
+        self,
+        items: Iterable[UserChannelsParam | UserChannels],
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> SetUserChannelsResult:
         """Set the contact values of 1 to 100 users."""
-        return self._run(ops.set_user_channels(self._routes[ops.SET_USER_CHANNELS], items))
+        o = self._options(ops.SET_USER_CHANNELS, timeout, max_retries, extra_headers)
+        return self._run(ops.set_user_channels(o.route, items), o)
 
-    def _run(self, call: Call[T]) -> T:
-        http, headers, auth = self._http, self._request_headers, self._auth
-        step = next(call)
-        while True:
-            reply: Reply = None
-            if isinstance(step, Send):
-                pacer = self._pacer(step)
-                if pacer is not None:
-                    while (wait := pacer.acquire()) > 0:
-                        self._sleep(wait)
-                try:
-                    reply = http.request(
-                        step.method, step.url, content=step.content, headers=headers, auth=auth
-                    )
-                except httpx.RequestError as error:
-                    reply = error
-                finally:
-                    if pacer is not None:
-                        self._released(pacer, reply)
-            else:
-                self._sleep(step.seconds)
-            try:
+    @property
+    def with_raw_response(self) -> RawGrowthClient:
+        """The same methods, returning a :class:`~jiguang_growth.RawResponse` around each result."""
+        return RawGrowthClient(self)
+
+    def _run(self, call: Call[T], options: CallOptions) -> T:
+        """Send and sleep as the call asks; closing it ends a pacer slot an exception cut short."""
+        try:
+            step = next(call)
+            while True:
+                reply: Reply = None
+                if isinstance(step, Send):
+                    reply = self._attempt(step, options)
+                else:
+                    self._wait(step.seconds)
                 step = call.send(reply)
-            except StopIteration as done:
-                return cast(T, done.value)
+        except StopIteration as done:
+            return cast(T, done.value)
+        finally:
+            call.close()
+
+    def _wait(self, seconds: float) -> None:
+        """Sleep; a cancellable client sleeps in slices and stops at the first one after a cancel."""
+        cancel = self._cancel
+        if cancel is None:
+            self._sleep(seconds)
+            return
+        while seconds > 0 and not cancel.is_set():
+            piece = min(seconds, _deadline.CANCEL_POLL)
+            self._sleep(piece)
+            seconds -= piece
+
+    def _attempt(self, step: Send, options: CallOptions) -> Reply:
+        """One attempt: send, then read the answer as it streams in, within its deadline and cap."""
+        http = self._http
+        request = http.build_request(
+            step.method,
+            _http_url(step.url),
+            content=step.content,
+            headers=options.headers,
+            timeout=_timeout_of(options),
+        )
+        with _deadline.attempt(step.attempt_timeout, self._cancel):
+            try:
+                response = http.send(request, auth=self._auth, stream=True)
+            except httpx.RequestError as error:
+                return error
+            try:
+                reader = BodyReader(response, step.max_response_bytes)
+                for chunk in () if reader.done else response.iter_raw():
+                    late = _deadline.check(request)  # for transports whose reads it cannot bound
+                    if late is not None:
+                        return late
+                    if not reader.feed(chunk):
+                        break
+                return reader.answer()
+            except httpx.RequestError as error:
+                return error
+            finally:
+                response.close()
+
+    def _cancelled_by(self, cancel: threading.Event) -> Self:
+        """A copy whose calls end soon after ``cancel`` is set, with :class:`CancelledCallError`.
+
+        For the bulk engine, whose worker threads must stop when a run is
+        interrupted, whatever the server does: a blocked read wakes within
+        :data:`~._deadline.CANCEL_POLL` seconds, a wait at once. Shares the pool.
+        """
+        copy = self._copy()
+        copy._cancel = cancel
+        copy._routes = {op_id: replace(route, cancel=cancel) for op_id, route in copy._routes.items()}
+        return copy
 
     def close(self) -> None:
         """Close the connection pool, unless it belongs to an ``http_client`` you passed."""
@@ -297,54 +528,105 @@ class AsyncGrowthClient(_ClientBase[httpx.AsyncClient, httpx.AsyncBaseTransport]
     _sleep = staticmethod(_async_sleep)
 
     async def report_events(
-        self, events: Iterable[Event | Mapping[str, Any]], app_key: str | None = None
+        self,
+        events: Iterable[EventParam | Event],
+        app_key: str | None = None,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> ReportEventsResult:
         """Async form of :meth:`GrowthClient.report_events`."""
-        return await self._run(ops.report_events(self._routes[ops.REPORT_EVENTS], events, app_key))
+        o = self._options(ops.REPORT_EVENTS, timeout, max_retries, extra_headers)
+        return await self._run(ops.report_events(o.route, events, app_key), o)
 
     async def set_user_attributes(
-        self, cuid: int, attributes: UserAttributes | Mapping[str, Any]
+        self,
+        cuid: int,
+        attributes: UserAttributes | UserAttributesParam,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> SetUserAttributesResult:
         """Async form of :meth:`GrowthClient.set_user_attributes`."""
-        return await self._run(
-            ops.set_user_attributes(self._routes[ops.SET_USER_ATTRIBUTES], cuid, attributes)
-        )
+        o = self._options(ops.SET_USER_ATTRIBUTES, timeout, max_retries, extra_headers)
+        return await self._run(ops.set_user_attributes(o.route, cuid, attributes), o)
 
-    async def get_cuids(self, identity_name: str, identity_values: Iterable[str]) -> list[CuidResult]:
+    async def get_cuids(
+        self,
+        identity_name: str,
+        identity_values: Iterable[str],
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> list[CuidResult]:
         """Async form of :meth:`GrowthClient.get_cuids`."""
-        return await self._run(ops.get_cuids(self._routes[ops.GET_CUIDS], identity_name, identity_values))
+        o = self._options(ops.GET_CUIDS, timeout, max_retries, extra_headers)
+        return await self._run(ops.get_cuids(o.route, identity_name, identity_values), o)
 
     async def set_user_channels(
-        self, items: Iterable[UserChannels | Mapping[str, Any]]
+        self,
+        items: Iterable[UserChannelsParam | UserChannels],
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> SetUserChannelsResult:
         """Async form of :meth:`GrowthClient.set_user_channels`."""
-        return await self._run(ops.set_user_channels(self._routes[ops.SET_USER_CHANNELS], items))
+        o = self._options(ops.SET_USER_CHANNELS, timeout, max_retries, extra_headers)
+        return await self._run(ops.set_user_channels(o.route, items), o)
 
-    async def _run(self, call: Call[T]) -> T:
-        http, headers, auth = self._http, self._request_headers, self._auth
-        step = next(call)
-        while True:
-            reply: Reply = None
-            if isinstance(step, Send):
-                pacer = self._pacer(step)
-                if pacer is not None:
-                    while (wait := pacer.acquire()) > 0:
-                        await self._sleep(wait)
-                try:
-                    reply = await http.request(
-                        step.method, step.url, content=step.content, headers=headers, auth=auth
-                    )
-                except httpx.RequestError as error:
-                    reply = error
-                finally:
-                    if pacer is not None:
-                        self._released(pacer, reply)
-            else:
-                await self._sleep(step.seconds)
-            try:
+    @property
+    def with_raw_response(self) -> AsyncRawGrowthClient:
+        """Async form of :attr:`GrowthClient.with_raw_response`."""
+        return AsyncRawGrowthClient(self)
+
+    async def _run(self, call: Call[T], options: CallOptions) -> T:
+        """Async form of :meth:`GrowthClient._run`."""
+        try:
+            step = next(call)
+            while True:
+                reply: Reply = None
+                if isinstance(step, Send):
+                    reply = await self._attempt(step, options)
+                else:
+                    await self._sleep(step.seconds)
                 step = call.send(reply)
-            except StopIteration as done:
-                return cast(T, done.value)
+        except StopIteration as done:
+            return cast(T, done.value)
+        finally:
+            call.close()
+
+    async def _attempt(self, step: Send, options: CallOptions) -> Reply:
+        """Async form of :meth:`GrowthClient._attempt`; ``asyncio.timeout`` keeps the deadline."""
+        import asyncio  # noqa: PLC0415 - loaded already by whoever runs this coroutine
+
+        http = self._http
+        request = http.build_request(
+            step.method,
+            _http_url(step.url),
+            content=step.content,
+            headers=options.headers,
+            timeout=_timeout_of(options),
+        )
+        try:
+            async with asyncio.timeout(step.attempt_timeout):
+                response = await http.send(request, auth=self._auth, stream=True)
+                try:
+                    reader = BodyReader(response, step.max_response_bytes)
+                    async for chunk in _no_chunks() if reader.done else response.aiter_raw():
+                        if not reader.feed(chunk):
+                            break
+                    return reader.answer()
+                finally:
+                    await response.aclose()
+        except httpx.RequestError as error:
+            return error
+        except TimeoutError:
+            assert step.attempt_timeout is not None
+            return _deadline.timed_out(request, step.attempt_timeout)
 
     async def aclose(self) -> None:
         """Close the connection pool, unless it belongs to an ``http_client`` you passed."""
@@ -358,3 +640,23 @@ class AsyncGrowthClient(_ClientBase[httpx.AsyncClient, httpx.AsyncBaseTransport]
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
+
+
+class RawGrowthClient:
+    """``GrowthClient.with_raw_response``: its methods, each returning a :class:`RawResponse`."""
+
+    def __init__(self, client: GrowthClient) -> None:
+        self.report_events = raw(client, client.report_events)
+        self.set_user_attributes = raw(client, client.set_user_attributes)
+        self.get_cuids = raw(client, client.get_cuids)
+        self.set_user_channels = raw(client, client.set_user_channels)
+
+
+class AsyncRawGrowthClient:
+    """``AsyncGrowthClient.with_raw_response``: its methods, each returning a :class:`RawResponse`."""
+
+    def __init__(self, client: AsyncGrowthClient) -> None:
+        self.report_events = raw_async(client, client.report_events)
+        self.set_user_attributes = raw_async(client, client.set_user_attributes)
+        self.get_cuids = raw_async(client, client.get_cuids)
+        self.set_user_channels = raw_async(client, client.set_user_channels)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import metadata
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from . import _spec
+from ._checks import whole_number
 from ._exceptions import ConfigurationError
+from ._version import __version__
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
@@ -21,6 +23,8 @@ __all__ = [
     "ENV_PROJECT_ID",
     "ENV_PROJECT_SECRET",
     "Settings",
+    "check_attempt_timeout",
+    "check_max_response_bytes",
     "resolve",
 ]
 
@@ -66,9 +70,25 @@ def resolve(
 
 def check_max_retries(max_retries: object) -> int:
     """``max_retries`` if it is a whole number of at least 0; otherwise raise."""
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        raise ConfigurationError(f"max_retries must be a whole number of at least 0, got {max_retries!r}")
-    return max_retries
+    return whole_number("max_retries", max_retries, 0, ConfigurationError)
+
+
+def check_attempt_timeout(attempt_timeout: object) -> float | None:
+    """``attempt_timeout`` if it is ``None`` or a finite number of seconds above 0; otherwise raise."""
+    if attempt_timeout is None:
+        return None
+    if isinstance(attempt_timeout, bool) or not isinstance(attempt_timeout, int | float):
+        raise ConfigurationError(
+            f"attempt_timeout must be a number of seconds or None, got {type(attempt_timeout).__name__}"
+        )
+    if not math.isfinite(attempt_timeout) or attempt_timeout <= 0:
+        raise ConfigurationError(f"attempt_timeout must be a finite number above 0, got {attempt_timeout!r}")
+    return float(attempt_timeout)
+
+
+def check_max_response_bytes(max_response_bytes: object) -> int:
+    """``max_response_bytes`` if it is a whole number of at least 1; otherwise raise."""
+    return whole_number("max_response_bytes", max_response_bytes, 1, ConfigurationError)
 
 
 def _credential(name: str, value: str | None, variable: str) -> str:
@@ -113,8 +133,4 @@ def _api_url(base_url: str | None) -> tuple[str, str]:
 @cache
 def user_agent() -> str:
     """Default User-Agent: this package's version and httpx's."""
-    try:
-        version = metadata.version("jiguang-growth")
-    except metadata.PackageNotFoundError:
-        version = "unknown"
-    return f"jiguang-growth/{version} python-httpx/{httpx.__version__}"
+    return f"jiguang-growth/{__version__} python-httpx/{httpx.__version__}"

@@ -1,7 +1,8 @@
 """The one exception hierarchy of jiguang_growth.
 
 Every failure a caller can see is a :class:`GrowthError`. Exceptions carry no
-credentials: only the method and URL of the request are kept, never headers.
+credentials: of the request only the method and URL are kept, never its
+headers; of an answer its status, headers and (a preview of) its body.
 All of them pickle, so they cross process boundaries (Celery, multiprocessing).
 """
 
@@ -18,6 +19,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "CancelledCallError",
     "ConfigurationError",
     "GrowthError",
     "InternalServerError",
@@ -55,12 +57,16 @@ def _set_answer(
     body: bytes | str | None,
     method: str | None,
     url: str | None,
+    *,
+    headers: Mapping[str, str] | None,
 ) -> None:
     """Store what both answer errors keep about the request and its answer."""
     error.status_code = status_code
     error.body = preview(body)
     error.method = method
     error.url = url
+    error.headers = {} if headers is None else dict(headers)
+    error.attempts = 1
 
 
 class GrowthError(Exception):
@@ -106,22 +112,33 @@ class APIConnectionError(GrowthError):
     """The request did not get an HTTP answer: DNS, connect, reset, TLS ...
 
     ``request_sent`` tells whether the request may have reached the server;
-    when it is True, a write may already have been applied.
+    when it is True, a write may already have been applied. ``attempts`` is
+    how many attempts the call made, this one included.
     """
 
     method: str
     url: str
     request_sent: bool
+    attempts: int
 
     def __init__(self, message: str, *, method: str, url: str, request_sent: bool) -> None:
         super().__init__(message)
         self.method = method
         self.url = url
         self.request_sent = request_sent
+        self.attempts = 1
 
 
 class APITimeoutError(APIConnectionError):
-    """The request timed out."""
+    """The request timed out: one read or write took longer than ``timeout``, or the whole
+    attempt longer than ``attempt_timeout``."""
+
+
+class CancelledCallError(APIConnectionError):
+    """The call was cancelled from another thread (bulk runs stopping) and not retried.
+
+    ``request_sent`` is True when its last attempt may have been applied.
+    """
 
 
 class APIResponseError(GrowthError):
@@ -129,13 +146,17 @@ class APIResponseError(GrowthError):
 
     The body is not JSON, not an object with an integer ``code``, or its
     ``data`` has the wrong JSON types for the operation. ``method`` and
-    ``url`` name the request when the client raised it.
+    ``url`` name the request when the client raised it; ``headers`` are the
+    answer's (a plain dict, lower-case names) and ``attempts`` how many
+    attempts the call made, this one included.
     """
 
     status_code: int
     body: str
     method: str | None
     url: str | None
+    headers: dict[str, str]
+    attempts: int
 
     def __init__(
         self,
@@ -145,9 +166,10 @@ class APIResponseError(GrowthError):
         body: bytes | str | None,
         method: str | None = None,
         url: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
-        _set_answer(self, status_code, body, method, url)
+        _set_answer(self, status_code, body, method, url, headers=headers)
 
 
 class APIError(GrowthError):
@@ -156,7 +178,9 @@ class APIError(GrowthError):
     ``code`` and ``msg`` come from the envelope when there is one and are
     ``None`` otherwise (an HTML error page, an empty body). ``retry_after``
     is the answer's ``Retry-After`` in seconds, when it sent one; ``method``
-    and ``url`` name the request when the client raised it.
+    and ``url`` name the request when the client raised it. ``headers`` are
+    the answer's (a plain dict, lower-case names) and ``attempts`` how many
+    attempts the call made, this one included.
     """
 
     code: int | None
@@ -166,6 +190,8 @@ class APIError(GrowthError):
     retry_after: float | None
     method: str | None
     url: str | None
+    headers: dict[str, str]
+    attempts: int
 
     def __init__(
         self,
@@ -178,9 +204,10 @@ class APIError(GrowthError):
         retry_after: float | None = None,
         method: str | None = None,
         url: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
-        _set_answer(self, status_code, body, method, url)
+        _set_answer(self, status_code, body, method, url, headers=headers)
         self.code = code
         self.msg = msg
         self.retry_after = retry_after

@@ -30,6 +30,7 @@ from collections import deque
 from collections.abc import Callable
 
 from . import _spec
+from ._checks import whole_number
 
 __all__ = ["POLL_INTERVAL", "SPACING", "Pacer", "shared_pacer"]
 
@@ -46,8 +47,7 @@ class Pacer:
     """At most ``limit`` calls per ``period`` seconds, each counted until ``period`` after its answer."""
 
     def __init__(self, limit: int, period: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise ValueError(f"limit must be a whole number of at least 1, got {limit!r}")
+        whole_number("limit", limit, 1)
         if period <= 0:
             raise ValueError(f"period must be positive, got {period!r}")
         self.limit = limit

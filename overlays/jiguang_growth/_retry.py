@@ -13,12 +13,13 @@ policy is written down once. Two questions decide a retry:
 
 from __future__ import annotations
 
-import math
+import calendar
+import datetime
 import random
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 
 from ._exceptions import APIConnectionError, APIError, RequestValidationError
 
@@ -130,31 +131,66 @@ def is_retryable(operation_id: str, error: BaseException) -> bool:
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` value: delta-seconds or an HTTP-date.
+    """Seconds to wait from a ``Retry-After`` value, read as RFC 9110 section 10.2.3 defines it.
 
-    Returns ``None`` for a missing or unreadable value, and never less than 0.
+    Only two forms are delays: delta-seconds (ASCII digits only) and an
+    HTTP-date (IMF-fixdate, or the obsolete RFC 850 and asctime forms, in GMT).
+    Spaces and tabs around the value are optional whitespace and are ignored.
+    Anything else (``1_0``, ``1e3``, ``-1``, ``1.5``, ``inf``, ``nan``, a date
+    with another zone) is not a delay and gives ``None``, as if the header were
+    absent, so the call is decided as for an answer without one. A date in the
+    past gives 0; delta-seconds beyond :data:`LONGEST_DELTA_SECONDS` count as that.
     ``now`` is the current Unix time (defaults to ``time.time()``).
     """
     if value is None:
         return None
-    text = value.strip()
-    if not text:
-        return None
-    if text[0].isdigit():
-        try:
-            seconds = float(text)
-        except ValueError:
-            seconds = math.nan
-        if math.isfinite(seconds):
-            return seconds
-    try:
-        moment = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if moment.tzinfo is None:  # RFC 9110 dates are GMT; a naive result is not one
+    text = value.strip(" \t")
+    if text.isascii() and text.isdigit():
+        digits = text.lstrip("0") or "0"  # int() refuses more than 4,300 digits
+        if len(digits) > len(str(LONGEST_DELTA_SECONDS)):
+            return float(LONGEST_DELTA_SECONDS)
+        return float(min(int(digits), LONGEST_DELTA_SECONDS))
+    moment = _http_date(text)
+    if moment is None:
         return None
     current = time.time() if now is None else now
-    return max(0.0, moment.timestamp() - current)
+    return max(0.0, moment - current)
+
+
+LONGEST_DELTA_SECONDS = 10**12
+"""Delta-seconds above this (some 31,000 years) count as this; far beyond any wait a call makes."""
+
+_MONTHS = {name: number for number, name in enumerate(calendar.month_abbr) if name}
+_DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
+_LONG_DAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+_MONTH = r"(?P<month>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+_TIME = r"(?P<hour>\d\d):(?P<minute>\d\d):(?P<second>\d\d)"
+_HTTP_DATES = (
+    re.compile(rf"{_DAY}, (?P<day>\d\d) {_MONTH} (?P<year>\d{{4}}) {_TIME} GMT", re.ASCII),
+    re.compile(rf"{_LONG_DAY}, (?P<day>\d\d)-{_MONTH}-(?P<year>\d\d) {_TIME} GMT", re.ASCII),
+    re.compile(rf"{_DAY} {_MONTH} (?P<day>[ \d]\d) {_TIME} (?P<year>\d{{4}})", re.ASCII),
+)
+"""IMF-fixdate, the obsolete RFC 850 date and asctime's format (RFC 9110 section 5.6.7)."""
+
+
+def _http_date(text: str) -> float | None:
+    """The Unix time of an RFC 9110 HTTP-date, or ``None`` when ``text`` is not one."""
+    for pattern in _HTTP_DATES:
+        match = pattern.fullmatch(text)
+        if match is not None:
+            break
+    else:
+        return None
+    year = int(match["year"])
+    if len(match["year"]) == 2:  # RFC 850: a year that looks over 50 years ahead is in the past
+        year += 2000 if year + 2000 <= time.gmtime().tm_year + 50 else 1900
+    fields = (year, _MONTHS[match["month"]], int(match["day"]))
+    clock = (int(match["hour"]), int(match["minute"]), int(match["second"]))
+    try:
+        moment = datetime.datetime(*fields, *clock, tzinfo=datetime.UTC)
+    except ValueError:  # 31 Feb, hour 25 ...
+        return None
+    return moment.timestamp()
 
 
 def backoff_delay(

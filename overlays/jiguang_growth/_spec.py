@@ -78,7 +78,7 @@ def _ref_name(ref: str) -> str:
     return ref[len(prefix) :]
 
 
-def _records(schema_name: str) -> tuple[int, str, str | None]:
+def _batch_layout(schema_name: str) -> tuple[int, str, str | None]:
     """``(max_records, record_schema, record_field)`` of a request body schema.
 
     The record array is the body itself or the body's one required array
@@ -111,7 +111,7 @@ def operations() -> dict[str, Operation]:
                 continue
             body_schema = op["requestBody"]["content"]["application/json"]["schema"]
             name = _ref_name(body_schema["$ref"])
-            max_records, record_schema, record_field = _records(name)
+            max_records, record_schema, record_field = _batch_layout(name)
             found[op["operationId"]] = Operation(
                 operation_id=op["operationId"],
                 method=method.upper(),

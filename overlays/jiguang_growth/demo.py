@@ -26,6 +26,7 @@ from . import _spec
 from ._client import GrowthClient
 from ._config import ENV_PROJECT_SECRET
 from ._exceptions import BadRequestError, GrowthError, RequestValidationError
+from ._params import EventParam, UserChannelsParam
 
 if TYPE_CHECKING:
     from .sandbox import SandboxServer
@@ -96,7 +97,9 @@ def run(client: GrowthClient, printer: _Printer) -> dict[str, Any]:
     assert isinstance(cuid, int)  # item.ok says so
 
     printer.operation("reportEvents")
-    events = [{"cuid": cuid, "eventName": "open_app", "itime": ITIME, "properties": {"screen": "home"}}]
+    events: list[EventParam] = [
+        {"cuid": cuid, "eventName": "open_app", "itime": ITIME, "properties": {"screen": "home"}}
+    ]
     reported = _call(
         printer,
         f"client.report_events({_json(events)}, app_key={_json(APP_KEY)})",
@@ -117,7 +120,7 @@ def run(client: GrowthClient, printer: _Printer) -> dict[str, Any]:
     )
 
     printer.operation("setUserChannels")
-    channels: list[dict[str, Any]] = [
+    channels: list[UserChannelsParam] = [
         {"cuid": cuid, "channels": [{"id": CHANNEL_ID, "channelValues": {"默认联系": PHONES[0]}}]}
     ]
     stored_channels = _call(
@@ -128,7 +131,7 @@ def run(client: GrowthClient, printer: _Printer) -> dict[str, Any]:
     printer.step += 1
     printer.line()
     printer.line(f"{printer.step}. typed errors")
-    bad_event = {"cuid": cuid, "eventName": "Open App", "itime": ITIME}
+    bad_event: EventParam = {"cuid": cuid, "eventName": "Open App", "itime": ITIME}
     printer.field("sent", f"client.report_events([{_json(bad_event)}])")
     try:
         client.report_events([bad_event])

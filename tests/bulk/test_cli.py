@@ -198,3 +198,31 @@ def test_ctrl_c_stops_cleanly_and_resume_sends_only_the_rest(tmp_path: Path) -> 
     ids = collections.Counter(e["randomId"] for e in stored)
     assert len(ids) == total and max(ids.values()) == 1  # every event once
     assert sorted(e["cuid"] for e in stored) == [10000000000 + n for n in range(total)]
+
+
+RUN_AND_LIST_SERVER_MODULES = (
+    "import sys\n"
+    "from jiguang_growth.cli import main\n"
+    "status = main(sys.argv[1:])\n"
+    "print(sorted(m for m in ('starlette', 'uvicorn') if m in sys.modules), status)\n"
+)
+
+
+def test_help_and_the_bulk_commands_never_load_the_server_stack(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    source = write_jsonl(tmp_path / "e.jsonl", [event(n) for n in range(3)])
+    for args in (
+        ["--help"],
+        ["report-events", "--help"],
+        ["report-events", str(source), "--progress", "off"],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-c", RUN_AND_LIST_SERVER_MODULES, *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=sandbox_env(sandbox),
+            check=False,
+        )
+        assert done.stdout.splitlines()[-1] == "[] 0", done.stdout + done.stderr

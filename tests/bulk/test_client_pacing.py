@@ -202,3 +202,15 @@ def test_the_async_client_paces_through_the_same_pacer(fake_time: FakeTime) -> N
 
     asyncio.run(main())
     assert sum(fake_time.sleeps) == pytest.approx(1.0)
+
+
+def test_a_send_cut_short_by_an_exception_still_frees_its_slot(fake_time: FakeTime) -> None:
+    def interrupt(request: httpx.Request) -> httpx.Response:
+        raise KeyboardInterrupt
+
+    project = fresh_project()
+    client = paced_client(project, httpx.MockTransport(interrupt), fake_time)
+    with pytest.raises(KeyboardInterrupt):
+        client.set_user_channels(CHANNELS)
+    pacer = _pacing.shared_pacer("setUserChannels", project_id=project, base_url=client.api_url)
+    assert pacer.in_flight == 0

@@ -16,9 +16,9 @@ import httpx
 import pytest
 
 from jiguang_growth import GrowthClient, bulk
-from jiguang_growth._events import stable_random_id
+from jiguang_growth._random_ids import stable_random_id
 from jiguang_growth.bulk import Outcome, RecordOutcome, _jobs
-from jiguang_growth.bulk._records import number_values
+from jiguang_growth.bulk._input import number_values
 
 from .conftest import FakeApi, event
 
@@ -315,7 +315,7 @@ def test_an_unexpected_error_in_a_batch_settles_its_records_as_unknown_and_the_r
     items = [
         {"cuid": 10000000000 + n, "channels": [{"id": 1, "channelValues": {"a": "b"}}]} for n in range(150)
     ]
-    summary = bulk.run_job(lambda run_id: broken, client, number_values(items), "jsonl", concurrency=1)
+    summary = bulk.run_job(broken, client, number_values(items), "jsonl", concurrency=1)
     assert (summary.unknown, summary.accepted) == (100, 50)
     assert summary.by_reason == {"error:TypeError": 100}
 

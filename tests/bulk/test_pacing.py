@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pytest
 
 from jiguang_growth import _pacing, _spec
-from jiguang_growth.sandbox.ratelimit import RateLimiter
+from jiguang_growth.sandbox._ratelimit import RateLimiter
 
 
 class FakeClock:

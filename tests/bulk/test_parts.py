@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from jiguang_growth.bulk import BulkSummary
+from jiguang_growth.bulk._input import BadLine, Record, read_lines
 from jiguang_growth.bulk._journal import Journal, LineSet, ranges
 from jiguang_growth.bulk._progress import BarProgress, LineProgress, format_duration
-from jiguang_growth.bulk._records import BadLine, Record, read_lines
 
 
 def test_read_lines_numbers_records_and_explains_bad_lines() -> None:

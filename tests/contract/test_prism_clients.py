@@ -134,7 +134,8 @@ GENERATED_ERROR_STATUSES = [400, 429, 500]
 
 def test_the_cases_cover_every_operation_and_both_200_examples() -> None:
     assert sorted(OPERATIONS) == ["getCuids", "reportEvents", "setUserAttributes", "setUserChannels"]
-    assert len(CASES) == 8  # one request example and two answers (success, failure) each
+    # every request example with both answers (success, failure); two operations have two examples
+    assert len(CASES) == 12
     assert BASE_PATH == "/smartop/api/v1"
 
 

@@ -13,10 +13,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
+TOOLS = ROOT / "tools"
 
 
 def load_tool(name: str) -> ModuleType:
     """Import tools/<name>.py (tools/ is a folder of scripts, not a package)."""
+    if str(TOOLS) not in sys.path:
+        sys.path.insert(0, str(TOOLS))  # the scripts import their shared tools/_common.py
     module_name = f"_tools_{name}"
     if module_name in sys.modules:
         return sys.modules[module_name]

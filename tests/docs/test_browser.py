@@ -516,7 +516,7 @@ def test_a_busy_docs_port_is_a_clear_error(tmp_path: Path) -> None:
 def test_the_readme_says_where_every_screenshot_goes() -> None:
     names = set(re.findall(r'_screenshot\([^)]*"([\w.-]+\.png)"\)', Path(__file__).read_text("utf-8")))
     assert names == {"swagger-ui.png", "swagger-ui-try-it-out.png", "api-reference.png"}
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "docs" / "spec.md").read_text(encoding="utf-8")
     assert f"`{ARTIFACTS.relative_to(ROOT)}/`" in readme
     for name in names:
-        assert f"`{name}`" in readme, f"README.md does not mention the artifact {name}"
+        assert f"`{name}`" in readme, f"docs/spec.md does not mention the artifact {name}"

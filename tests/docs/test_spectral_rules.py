@@ -181,6 +181,16 @@ def _(spec: Spec) -> None:
     }
 
 
+@case("request-description-missing", "house-request-description")
+def _(spec: Spec) -> None:
+    del _op(spec)["requestBody"]["description"]
+
+
+@case("unauthorized-response-missing", "house-error-responses")
+def _(spec: Spec) -> None:
+    del _op(spec)["responses"]["401"]
+
+
 @case("rate-limit-response-missing", "house-error-responses")
 def _(spec: Spec) -> None:
     del _op(spec)["responses"]["429"]

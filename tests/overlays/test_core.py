@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import uuid
@@ -15,14 +16,15 @@ from jiguang_growth import (
     APIResponseError,
     InternalServerError,
     RequestValidationError,
-    _core,
-    _events,
+    _call,
+    _pacing,
+    _random_ids,
     _spec,
 )
 
 from .conftest import envelope
 
-ROUTE = _core.Route("setUserChannels", "PUT", "https://h/smartop/api/v1/user/channel/batch", 2)
+ROUTE = _call.Route("setUserChannels", "PUT", "https://h/smartop/api/v1/user/channel/batch", 2)
 
 
 def identity(data: Any) -> Any:
@@ -30,27 +32,27 @@ def identity(data: Any) -> Any:
 
 
 def test_the_core_yields_send_and_sleep_steps_and_returns_the_result() -> None:
-    call = _core.call(ROUTE, b"[1]", identity)
+    call = _call.call(ROUTE, b"[1]", identity)
     step = next(call)
-    assert step == _core.Send("PUT", ROUTE.url, b"[1]", "setUserChannels")
+    assert step == _call.Send("PUT", ROUTE.url, b"[1]", "setUserChannels")
     step = call.send(httpx.Response(503, text=""))
-    assert isinstance(step, _core.Sleep)
+    assert isinstance(step, _call.Sleep)
     assert 0.25 <= step.seconds <= 0.5
-    assert call.send(None) == _core.Send("PUT", ROUTE.url, b"[1]", "setUserChannels")
+    assert call.send(None) == _call.Send("PUT", ROUTE.url, b"[1]", "setUserChannels")
     step = call.send(httpx.ConnectError("refused"))
-    assert isinstance(step, _core.Sleep)
-    assert call.send(None) == _core.Send("PUT", ROUTE.url, b"[1]", "setUserChannels")
+    assert isinstance(step, _call.Sleep)
+    assert call.send(None) == _call.Send("PUT", ROUTE.url, b"[1]", "setUserChannels")
     with pytest.raises(StopIteration) as done:
         call.send(httpx.Response(200, json=envelope(data={"n": 1})))
     assert done.value.value == {"n": 1}
 
 
 def test_the_core_raises_the_last_error_after_max_retries() -> None:
-    call = _core.call(ROUTE, b"[]", identity)
+    call = _call.call(ROUTE, b"[]", identity)
     next(call)
     for _ in range(2):
-        assert isinstance(call.send(httpx.Response(502, text="")), _core.Sleep)
-        assert isinstance(call.send(None), _core.Send)
+        assert isinstance(call.send(httpx.Response(502, text="")), _call.Sleep)
+        assert isinstance(call.send(None), _call.Send)
     with pytest.raises(InternalServerError):
         call.send(httpx.Response(502, text=""))
 
@@ -59,17 +61,19 @@ def test_the_core_translates_errors_raised_while_building_the_result() -> None:
     def broken(data: Any) -> Any:
         raise KeyError("identityValues")
 
-    call = _core.call(ROUTE, b"[]", broken)
+    call = _call.call(ROUTE, b"[]", broken)
     next(call)
     with pytest.raises(Exception) as caught:
         call.send(httpx.Response(200, json=envelope(data={})))
     assert type(caught.value).__name__ == "APIResponseError"
     assert "'data' could not be read (KeyError('identityValues'))" in str(caught.value)
-    assert isinstance(caught.value.__cause__, KeyError)
+    # Not chained: the model layer's error and its traceback hold the decoded body, unscrubbed.
+    assert caught.value.__cause__ is None
+    assert caught.value.__context__ is None
 
 
 def test_connection_error_message() -> None:
-    call = _core.call(_core.Route("setUserAttributes", "PUT", "https://h/a", 0), b"{}", identity)
+    call = _call.call(_call.Route("setUserAttributes", "PUT", "https://h/a", 0), b"{}", identity)
     next(call)
     with pytest.raises(APIConnectionError) as caught:
         call.send(httpx.ConnectError(""))
@@ -77,7 +81,7 @@ def test_connection_error_message() -> None:
 
 
 def test_route_repr_hides_redactions() -> None:
-    route = _core.Route("getCuids", "POST", "https://h", 1, ("TOPSECRET",))
+    route = _call.Route("getCuids", "POST", "https://h", 1, ("TOPSECRET",))
     assert "TOPSECRET" not in repr(route)
 
 
@@ -85,36 +89,36 @@ def test_route_repr_hides_redactions() -> None:
 
 
 def test_random_id_field_is_the_spec_property() -> None:
-    assert _events.RANDOM_ID_FIELD in _spec.schema("Event")["properties"]
+    assert _random_ids.RANDOM_ID_FIELD in _spec.schema("Event")["properties"]
 
 
 def test_envelope_fields_are_the_spec_properties() -> None:
-    assert {_core.CODE_FIELD, _core.MSG_FIELD} == set(_spec.schema("Envelope")["properties"])
-    assert _spec.schema("Envelope")["required"] == [_core.CODE_FIELD]
+    assert {_call.CODE_FIELD, _call.MSG_FIELD} == set(_spec.schema("Envelope")["properties"])
+    assert _spec.schema("Envelope")["required"] == [_call.CODE_FIELD]
     for name in (
         "ReportEventsResponse",
         "GetCuidsResponse",
         "SetUserAttributesResponse",
         "SetUserChannelsResponse",
     ):
-        assert _core.DATA_FIELD in _spec.schema(name)["allOf"][1]["properties"]
+        assert _call.DATA_FIELD in _spec.schema(name)["allOf"][1]["properties"]
 
 
 def test_new_random_ids_are_distinct_version_4_uuids() -> None:
-    ids = _events.new_random_ids(500)
+    ids = _random_ids.new_random_ids(500)
     assert len(set(ids)) == 500
     for value in ids:
         parsed = uuid.UUID(value)
         assert parsed.version == 4
         assert parsed.variant == uuid.RFC_4122
         assert str(parsed) == value
-    assert _events.new_random_ids(0) == []
+    assert _random_ids.new_random_ids(0) == []
 
 
 def test_with_random_ids_fills_only_missing_ones_and_never_mutates() -> None:
     has = {"cuid": 1, "randomId": "keep"}
     lacks = {"cuid": 2}
-    out = _events.with_random_ids([has, lacks, "not-an-event"])
+    out = _random_ids.with_random_ids([has, lacks, "not-an-event"])
     assert out[0] is has
     assert out[1] is not lacks
     assert lacks == {"cuid": 2}
@@ -124,8 +128,8 @@ def test_with_random_ids_fills_only_missing_ones_and_never_mutates() -> None:
 
 
 def test_with_random_ids_twice_keeps_the_first_ids() -> None:
-    first = _events.with_random_ids([{"cuid": 1}, {"cuid": 2}])
-    assert _events.with_random_ids(first) == first
+    first = _random_ids.with_random_ids([{"cuid": 1}, {"cuid": 2}])
+    assert _random_ids.with_random_ids(first) == first
 
 
 def standard_json(body: Any) -> bytes:
@@ -144,7 +148,7 @@ EVENT = {"cuid": 10000000001, "eventName": "open_app", "itime": 1654076420772}
 )
 def test_encoding_writes_the_bytes_the_standard_library_would(properties: dict[str, Any]) -> None:
     body = {"data": [{**EVENT, "properties": properties}]}
-    assert _core.encode("reportEvents", body) == standard_json(body)
+    assert _call.encode("reportEvents", body) == standard_json(body)
 
 
 def test_encoded_floats_read_back_as_the_same_numbers() -> None:
@@ -158,26 +162,67 @@ def test_encoded_floats_read_back_as_the_same_numbers() -> None:
         "huge": 1.5e300,
     }
     body = {"data": [{**EVENT, "properties": numbers}]}
-    decoded = json.loads(_core.encode("reportEvents", body))
+    decoded = json.loads(_call.encode("reportEvents", body))
     assert decoded == body
     assert math.copysign(1, decoded["data"][0]["properties"]["negative_zero"]) == -1
 
 
 def test_encoding_falls_back_for_integers_beyond_64_bits() -> None:
     body = {"cuid": 10000000001, "data": {"total_spend": 10**30}}
-    assert _core.encode("setUserAttributes", body) == standard_json(body)
+    assert _call.encode("setUserAttributes", body) == standard_json(body)
 
 
 @pytest.mark.parametrize("number", [math.nan, math.inf, -math.inf])
 def test_encoding_refuses_numbers_json_cannot_carry(number: float) -> None:
     body = {"cuid": 10000000001, "data": {"total_spend": number}}
     with pytest.raises(RequestValidationError) as raised:
-        _core.encode("setUserAttributes", body)
+        _call.encode("setUserAttributes", body)
     assert (raised.value.field, raised.value.rule) == ("body", "json")
 
 
 def test_an_answer_with_a_nan_token_is_not_json() -> None:
-    call = _core.call(ROUTE, b"[1]", identity)
+    call = _call.call(ROUTE, b"[1]", identity)
     next(call)
     with pytest.raises(APIResponseError, match="not JSON"):
         call.send(httpx.Response(200, content=b'{"code": 0, "data": {"x": NaN}}'))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_paced_route_sleeps_until_its_slot_and_ends_the_slot_with_the_answer() -> None:
+    clock = Clock()
+    pacer = _pacing.Pacer(1, clock=clock)
+    route = dataclasses.replace(ROUTE, pacer=pacer)
+    first = _call.call(route, b"[1]", identity)
+    assert isinstance(next(first), _call.Send)
+    assert pacer.in_flight == 1
+    second = _call.call(route, b"[2]", identity)
+    step = next(second)
+    assert isinstance(step, _call.Sleep) and step.seconds > 0  # the one slot is taken
+    with pytest.raises(StopIteration):
+        first.send(httpx.Response(200, json=envelope(data=[])))
+    assert pacer.in_flight == 0
+    clock.now += 1.0
+    assert second.send(None) == _call.Send("PUT", ROUTE.url, b"[2]", "setUserChannels")
+
+
+def test_a_paced_call_closed_mid_attempt_frees_its_slot_and_a_429_pauses_the_pacer() -> None:
+    clock = Clock()
+    pacer = _pacing.Pacer(5, clock=clock)
+    route = dataclasses.replace(ROUTE, pacer=pacer)
+    call = _call.call(route, b"[1]", identity)
+    next(call)
+    call.close()  # what a driver does when the send itself raised, e.g. KeyboardInterrupt
+    assert pacer.in_flight == 0 and pacer.pauses == 0
+    clock.now += 1.0
+    call = _call.call(route, b"[1]", identity)
+    assert isinstance(next(call), _call.Send)
+    assert isinstance(call.send(httpx.Response(429, headers={"Retry-After": "3"}, text="")), _call.Sleep)
+    assert pacer.in_flight == 0 and pacer.pauses == 1
+    assert pacer.acquire() == pytest.approx(3.0)

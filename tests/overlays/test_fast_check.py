@@ -28,7 +28,7 @@ from jiguang_growth import (
     _spec,
     _validation,
 )
-from jiguang_growth._fast_check import compile_check
+from jiguang_growth._validation._fast import compile_check
 
 REQUEST_SCHEMAS = sorted({_spec.operation(op_id).request_schema for op_id in _operations.OPERATIONS})
 RECORD_SCHEMAS = sorted({_spec.operation(op_id).record_schema for op_id in _operations.OPERATIONS})
@@ -275,9 +275,13 @@ def test_additional_properties_false_and_required() -> None:
 # --- get_cuids items are read by the generated model's wire names --------------------------------
 
 
+def cuid_fields() -> tuple[str, str, str]:
+    return _operations.CUID_VALUE_FIELD, _operations.CUID_FIELD, _operations.CUID_ERROR_CODE_FIELD
+
+
 def test_cuid_item_fields_are_the_spec_names() -> None:
-    assert set(_operations._cuid_fields()) == set(_spec.schema("CuidResult")["properties"])
-    assert _operations._cuid_fields() == ("identityValues", "cuid", "errorCode")
+    assert set(cuid_fields()) == set(_spec.schema("CuidResult")["properties"])
+    assert cuid_fields() == ("identityValues", "cuid", "errorCode")
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,6 @@ test_retries.py.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import httpx
@@ -155,12 +154,15 @@ def test_malformed_success_raises_api_response_error(
     assert out.error.body == content.decode("utf-8", "replace")
 
 
-def test_truncated_json_chains_the_decode_error(harness: Harness) -> None:
+def test_truncated_json_is_not_chained_to_the_decode_error(harness: Harness) -> None:
+    """A JSON decoder's error keeps the whole document (``doc``), so it must not be reachable."""
     out = harness.run(
         OPS["reportEvents"], [raw_response(200, b'{"code": 0', "application/json")], max_retries=0
     )
     assert type(out.error) is APIResponseError
-    assert isinstance(out.error.__cause__, json.JSONDecodeError)
+    assert "body is not JSON (application/json)" in str(out.error)
+    assert out.error.__cause__ is None
+    assert out.error.__context__ is None
 
 
 WRONG_DATA = [

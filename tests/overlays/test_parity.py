@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from jiguang_growth import AsyncGrowthClient, GrowthClient, _core
+from jiguang_growth import AsyncGrowthClient, GrowthClient, _call
 
 from .conftest import OPS, Harness, envelope
 
@@ -81,9 +81,9 @@ def test_sync_and_async_give_the_same_outcomes(operation_id: str) -> None:
 def test_both_drivers_run_the_same_core_generator(monkeypatch: pytest.MonkeyPatch) -> None:
     """The clients hold no call logic: replacing core.call changes both."""
     calls: list[str] = []
-    original = _core.call
+    original = _call.call
 
-    def spy(route: _core.Route, content: bytes, parse: Any) -> Any:
+    def spy(route: _call.Route, content: bytes, parse: Any) -> Any:
         calls.append(route.operation_id)
         return original(route, content, parse)
 

@@ -274,3 +274,40 @@ def test_a_mapping_subclass_is_accepted_as_an_event(harness: Harness) -> None:
     out = harness.run(OPS["reportEvents"], [OK], args=([Record(event(randomId="r"))],), kwargs={})
     assert out.error is None
     assert sent_json(out)["data"] == [event(randomId="r")]
+
+
+@pytest.mark.parametrize(
+    ("send", "field"),
+    [
+        (lambda client: client.set_user_attributes(1.0, {"user_level": 3}), "body.cuid"),
+        (
+            lambda client: client.report_events(
+                [{"cuid": 10000091198, "eventName": "open_app", "itime": 1654076420772.0}]
+            ),
+            "body.data[0].itime",
+        ),
+    ],
+    ids=["cuid", "itime"],
+)
+def test_a_decimal_where_the_spec_wants_an_integer_is_refused_before_sending(send: Any, field: str) -> None:
+    sent: list[httpx.Request] = []
+    transport = httpx.MockTransport(lambda request: sent.append(request) or httpx.Response(500))
+    with (
+        GrowthClient("100102", "secret", transport=transport) as client,
+        pytest.raises(RequestValidationError) as caught,
+    ):
+        send(client)
+    assert (caught.value.field, caught.value.rule) == (field, "type")
+    assert sent == []
+
+
+def test_a_decimal_stays_valid_where_a_number_is_allowed() -> None:
+    sent: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json={"code": 0, "msg": "ok"})
+
+    with GrowthClient("100102", "secret", transport=httpx.MockTransport(answer)) as client:
+        client.set_user_attributes(10000091198, {"user_level": 3.0})
+    assert json.loads(sent[0].content)["data"] == {"user_level": 3.0}

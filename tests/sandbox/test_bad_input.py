@@ -183,7 +183,8 @@ def test_bodies_over_the_size_limit_get_413_whether_announced_or_chunked(client:
 def test_a_body_that_never_arrives_gets_408_instead_of_a_hang(sandbox: SandboxServer) -> None:
     token = base64.b64encode(b"100102:sandbox-secret").decode()
     head = (
-        f"POST {OPS['getCuids'].full_path} HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {token}\r\n"
+        f"POST {OPS['getCuids'].full_path} HTTP/1.1\r\nHost: 127.0.0.1:{sandbox.port}\r\n"
+        f"Authorization: Basic {token}\r\n"
         f"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
     ).encode()
     started = time.monotonic()
@@ -245,6 +246,7 @@ def test_a_bug_in_the_sandbox_answers_500_envelope_without_the_traceback(
         raise KeyError("secret internals")
 
     monkeypatch.setattr(sandbox.state, "apply", broken)
+    monkeypatch.setattr(sandbox.state, "try_apply", broken)  # the path of small bodies
     with caplog.at_level(logging.ERROR, logger="jiguang_growth.sandbox"):
         response = call(client, "getCuids", VALID_BODIES["getCuids"])
 

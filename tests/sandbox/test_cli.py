@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import queue
 import re
@@ -21,7 +22,8 @@ import httpx
 import pytest
 
 from jiguang_growth import cli
-from jiguang_growth.sandbox import PortInUseError, run_sandbox
+from jiguang_growth.sandbox import FaultConfig, PortInUseError, SandboxConfig, run_sandbox
+from jiguang_growth.sandbox import _cli as sandbox_cli
 
 COMMAND = [sys.executable, "-m", "jiguang_growth.cli"]
 
@@ -214,7 +216,7 @@ def test_options_map_onto_the_configuration(tmp_path: Path) -> None:
             "2",
         ]
     )
-    config = cli._sandbox_config(args)
+    config = sandbox_cli.sandbox_config(args)
 
     assert config.project_id == "9"
     assert config.strict_attributes is False
@@ -288,3 +290,24 @@ def test_ipv6_loopback_and_localhost_work() -> None:
         for sandbox in (six, four):
             answer = httpx.get(sandbox.state_url, auth=sandbox.auth)
             assert answer.json()["code"] == 0
+
+
+def test_every_behaviour_and_fault_option_sets_the_configuration_field_it_is_named_after() -> None:
+    parser = argparse.ArgumentParser()
+    sandbox_cli.SANDBOX_COMMAND.add_arguments(parser)
+    serving = {
+        "help",
+        "host",
+        "port",
+        "allow_non_loopback",
+        "allowed_hosts",
+        "config",
+        "log_level",
+        "access_log",
+    }
+    settings = {action.dest for action in parser._actions} - serving
+    fields = {f.name for f in dataclasses.fields(SandboxConfig)} | {
+        f.name for f in dataclasses.fields(FaultConfig)
+    }
+    assert settings - fields == set()
+    assert "qps_limit" in settings and "error_rates" in settings and "hang_seconds" in settings

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from jiguang_growth.sandbox import SandboxServer
-from jiguang_growth.sandbox.config import DEFAULT_FIRST_CUID
+from jiguang_growth.sandbox._config import DEFAULT_FIRST_CUID
 
 from .conftest import VALID_BODIES, assert_envelope, call, event
 

@@ -9,7 +9,7 @@ import pytest
 
 from jiguang_growth import _spec
 from jiguang_growth.sandbox import SandboxConfig, SandboxServer, run_sandbox
-from jiguang_growth.sandbox.ratelimit import RateLimiter
+from jiguang_growth.sandbox._ratelimit import RateLimiter
 
 from .conftest import VALID_BODIES, assert_envelope, call, make_client
 

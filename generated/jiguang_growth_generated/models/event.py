@@ -35,8 +35,12 @@ class Event:
                 the same event so that it can be recognised as a repeat.
                  Example: 5b102148-0d28-4a6a-8658-483f7d1c735e.
             properties (EventProperties | Unset): Event attributes keyed by attribute name. Names follow the metadata
-                naming rule (`x-key-pattern`); attributes must be defined in the
-                console. Values by attribute type: STRING a string, NUMBER a number,
+                naming rule `^[a-z][a-z0-9_]*$`, stated in `x-key-pattern` because
+                OpenAPI 3.0 has no keyword for a rule on property names: generated
+                clients and standard validators do not check it, so check names
+                yourself (a name like `Property_C` is refused by the jiguang-growth
+                client and sandbox). Attributes must be defined in the console. Values by attribute type: STRING a string,
+                NUMBER a number,
                 BOOL one of the strings "true", "false", "0", "1", DATETIME a 13-digit
                 millisecond timestamp, LIST an array of strings. Empty values are
                 dropped by the platform and are not accepted here.

@@ -14,8 +14,12 @@ T = TypeVar("T", bound="EventProperties")
 @_attrs_define
 class EventProperties:
     """Event attributes keyed by attribute name. Names follow the metadata
-    naming rule (`x-key-pattern`); attributes must be defined in the
-    console. Values by attribute type: STRING a string, NUMBER a number,
+    naming rule `^[a-z][a-z0-9_]*$`, stated in `x-key-pattern` because
+    OpenAPI 3.0 has no keyword for a rule on property names: generated
+    clients and standard validators do not check it, so check names
+    yourself (a name like `Property_C` is refused by the jiguang-growth
+    client and sandbox). Attributes must be defined in the console. Values by attribute type: STRING a string, NUMBER a
+    number,
     BOOL one of the strings "true", "false", "0", "1", DATETIME a 13-digit
     millisecond timestamp, LIST an array of strings. Empty values are
     dropped by the platform and are not accepted here.
@@ -65,11 +69,11 @@ class EventProperties:
                 try:
                     if not isinstance(data, list):
                         raise TypeError()
-                    componentsschemas_event_property_value_type_4 = cast(
+                    componentsschemas_event_property_value_type_5 = cast(
                         list[str], data
                     )
 
-                    return componentsschemas_event_property_value_type_4
+                    return componentsschemas_event_property_value_type_5
                 except (TypeError, ValueError, AttributeError, KeyError):
                     pass
                 return cast(EventBoolValue | float | int | list[str] | str, data)

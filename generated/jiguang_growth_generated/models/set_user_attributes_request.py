@@ -22,7 +22,11 @@ class SetUserAttributesRequest:
             JSON reader keeps it exact; the vendor does not state a range.
              Example: 10000091198.
         data (UserAttributes): User attributes keyed by attribute name, at least one. Names follow the
-            metadata naming rule (`x-key-pattern`) and must be defined in the
+            metadata naming rule `^[a-z][a-z0-9_]*$`, stated in `x-key-pattern`
+            because OpenAPI 3.0 has no keyword for a rule on property names:
+            generated clients and standard validators do not check it, so check
+            names yourself (a name like `Property_C` is refused by the
+            jiguang-growth client and sandbox). Attributes must be defined in the
             console. Values by attribute type: STRING a string, NUMBER a number,
             BOOL the integer 0 or 1, DATETIME a "yyyy-MM-dd HH:mm:ss" string, LIST
             an array of strings.

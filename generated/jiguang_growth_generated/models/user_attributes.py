@@ -14,7 +14,11 @@ T = TypeVar("T", bound="UserAttributes")
 @_attrs_define
 class UserAttributes:
     """User attributes keyed by attribute name, at least one. Names follow the
-    metadata naming rule (`x-key-pattern`) and must be defined in the
+    metadata naming rule `^[a-z][a-z0-9_]*$`, stated in `x-key-pattern`
+    because OpenAPI 3.0 has no keyword for a rule on property names:
+    generated clients and standard validators do not check it, so check
+    names yourself (a name like `Property_C` is refused by the
+    jiguang-growth client and sandbox). Attributes must be defined in the
     console. Values by attribute type: STRING a string, NUMBER a number,
     BOOL the integer 0 or 1, DATETIME a "yyyy-MM-dd HH:mm:ss" string, LIST
     an array of strings.
@@ -24,7 +28,7 @@ class UserAttributes:
 
     """
 
-    additional_properties: dict[str, float | list[str] | str | UserBoolValue] = (
+    additional_properties: dict[str, float | int | list[str] | str | UserBoolValue] = (
         _attrs_field(init=False, factory=dict)
     )
 
@@ -50,7 +54,7 @@ class UserAttributes:
 
             def _parse_additional_property(
                 data: object,
-            ) -> float | list[str] | str | UserBoolValue:
+            ) -> float | int | list[str] | str | UserBoolValue:
                 try:
                     if not isinstance(data, int):
                         raise TypeError()
@@ -64,14 +68,14 @@ class UserAttributes:
                 try:
                     if not isinstance(data, list):
                         raise TypeError()
-                    componentsschemas_user_attribute_value_type_4 = cast(
+                    componentsschemas_user_attribute_value_type_5 = cast(
                         list[str], data
                     )
 
-                    return componentsschemas_user_attribute_value_type_4
+                    return componentsschemas_user_attribute_value_type_5
                 except (TypeError, ValueError, AttributeError, KeyError):
                     pass
-                return cast(float | list[str] | str | UserBoolValue, data)
+                return cast(float | int | list[str] | str | UserBoolValue, data)
 
             additional_property = _parse_additional_property(prop_dict)
 
@@ -84,7 +88,7 @@ class UserAttributes:
     def additional_keys(self) -> list[str]:
         return list(self.additional_properties.keys())
 
-    def __getitem__(self, key: str) -> float | list[str] | str | UserBoolValue:
+    def __getitem__(self, key: str) -> float | int | list[str] | str | UserBoolValue:
         return self.additional_properties[key]
 
     def __setitem__(

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .._commands import Command, CommandError
 
-__all__ = ["SPOOL_COMMANDS"]
+__all__ = ["SPOOL_COMMAND"]
 
 FAILED = 1
 
@@ -107,11 +107,9 @@ def _run(args: argparse.Namespace) -> int:
     return _status(args) if args.spool_command == "status" else _drain(args)
 
 
-SPOOL_COMMANDS = [
-    Command(
-        "spool",
-        "inspect (status) or send (drain) what an EventReporter spool folder holds",
-        _arguments,
-        _run,
-    )
-]
+SPOOL_COMMAND = Command(
+    "spool",
+    "inspect (status) or send (drain) what an EventReporter spool folder holds",
+    _arguments,
+    _run,
+)

@@ -23,8 +23,8 @@ import orjson
 from jiguang_growth_generated.models import Event
 
 from .. import _spec
-from .._events import RANDOM_ID_FIELD, new_random_ids
 from .._exceptions import RequestValidationError
+from .._random_ids import RANDOM_ID_FIELD, new_random_ids
 from .._validation import validate_schema
 from ..bulk import Failure, Outcome
 from ._errors import ReporterClosedError
@@ -281,9 +281,9 @@ class ReportQueue:
         self._counts["sent"] += len(chosen)
         return batch
 
-    def check(self, batch: Batch) -> tuple[list[dict[str, Any]], list[tuple[Item, Outcome, Failure]]]:
-        """Split a batch into the events to send and those that break the schema (adopted ones may)."""
-        valid: list[dict[str, Any]] = []
+    def check(self, batch: Batch) -> tuple[list[Any], list[tuple[Item, Outcome, Failure]]]:
+        """Split a batch into the events to send (valid ``Event`` dicts) and those that break the schema."""
+        valid: list[Any] = []
         invalid: list[tuple[Item, Outcome, Failure]] = []
         keep: list[Item] = []
         for item in batch.items:

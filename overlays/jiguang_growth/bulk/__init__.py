@@ -17,24 +17,30 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from .._client import GrowthClient
-from .._validation import validate_property
 from . import _jobs
-from ._engine import BULK_MAX_RETRIES, DEFAULT_CONCURRENCY, Job, run
+from ._engine import BULK_MAX_RETRIES, DEFAULT_CONCURRENCY, Accepted, Job, run
+from ._input import BadLine, InputFormat, Record, number_values, read_lines
 from ._journal import Journal
 from ._outcomes import BulkSummary, Failure, Outcome, OutcomeFiles, RecordOutcome, ResultWriter
-from ._records import BadLine, InputFormat, Record, number_values, read_lines
+
+if TYPE_CHECKING:
+    from .._params import EventParam, SetUserAttributesParam, UserChannelsParam
 
 __all__ = [
     "BULK_MAX_RETRIES",
     "DEFAULT_CONCURRENCY",
     "JOURNAL_NAME",
     "SUMMARY_NAME",
+    "Accepted",
+    "BadLine",
     "BulkSummary",
     "Failure",
+    "Job",
     "Outcome",
+    "Record",
     "RecordOutcome",
     "RunOptions",
     "get_cuids",
@@ -64,14 +70,14 @@ class RunOptions(TypedDict, total=False):
 
 
 def report_events(
-    client: GrowthClient, events: Iterable[Any], *, app_key: str | None = None, **options: Unpack[RunOptions]
+    client: GrowthClient,
+    events: Iterable[EventParam],
+    *,
+    app_key: str | None = None,
+    **options: Unpack[RunOptions],
 ) -> BulkSummary:
     """Report any number of events (dicts). Events without a ``randomId`` get a stable one."""
-    if app_key is not None:
-        validate_property("ReportEventsRequest", "appKey", app_key, argument="app_key")
-    return run_job(
-        lambda run_id: _jobs.events_job(run_id, app_key), client, number_values(events), "jsonl", **options
-    )
+    return _run_operation(_jobs.EVENTS, client, events, {"app_key": app_key}, options)
 
 
 def get_cuids(
@@ -81,37 +87,42 @@ def get_cuids(
 
     With ``out_dir`` the CUIDs also go to ``results.jsonl`` (line, value, cuid).
     """
-    validate_property("GetCuidsRequest", "identityName", identity_name, argument="identity_name")
-    return run_job(
-        lambda run_id: _jobs.cuids_job(identity_name),
-        client,
-        number_values(identity_values),
-        "text",
-        result_line=_jobs.cuid_result_line,
-        **options,
-    )
+    return _run_operation(_jobs.CUIDS, client, identity_values, {"identity_name": identity_name}, options)
 
 
 def set_user_channels(
-    client: GrowthClient, items: Iterable[Any], **options: Unpack[RunOptions]
+    client: GrowthClient, items: Iterable[UserChannelsParam], **options: Unpack[RunOptions]
 ) -> BulkSummary:
     """Set the contact values of any number of users (``UserChannels`` dicts)."""
-    return run_job(lambda run_id: _jobs.channels_job(), client, number_values(items), "jsonl", **options)
+    return _run_operation(_jobs.CHANNELS, client, items, {}, options)
 
 
 def set_user_attributes(
-    client: GrowthClient, records: Iterable[Any], **options: Unpack[RunOptions]
+    client: GrowthClient, records: Iterable[SetUserAttributesParam], **options: Unpack[RunOptions]
 ) -> BulkSummary:
     """Write attributes of many users, one ``{"cuid": ..., "data": {...}}`` record per call.
 
     Not safe to replay: a call that may have been applied is never resent, and
     its record ends as unknown.
     """
-    return run_job(lambda run_id: _jobs.attributes_job(), client, number_values(records), "jsonl", **options)
+    return _run_operation(_jobs.ATTRIBUTES, client, records, {}, options)
+
+
+def _run_operation(
+    operation: _jobs.BulkOperation,
+    client: GrowthClient,
+    values: Iterable[Any],
+    settings: dict[str, Any],
+    options: RunOptions,
+) -> BulkSummary:
+    job = operation.job(settings)  # checks the settings before anything is read
+    return run_job(
+        job, client, number_values(values), operation.fmt, result_line=operation.result_line, **options
+    )
 
 
 def run_job(
-    make_job: Callable[[uuid.UUID], Job],
+    job: Job,
     client: GrowthClient,
     records: Iterable[Record | BadLine],
     fmt: InputFormat,
@@ -131,32 +142,32 @@ def run_job(
     the running :class:`BulkSummary` after each batch; setting ``stop`` ends
     the run like Ctrl-C does.
 
-    ``make_job`` gets the run's ID (kept in the journal, so a resumed run has
-    the same one). An ``out_dir`` that holds a run is refused unless
-    ``resume`` is true: starting over there would resend settled records
-    under new ``randomId``\\ s.
+    The run gets a new ID, which ``job.prepare`` receives; with ``out_dir`` it
+    is kept in the journal, so a resumed run has the same one. An ``out_dir``
+    that holds a run is refused unless ``resume`` is true: starting over there
+    would resend settled records under new ``randomId``\\ s.
     """
     if out_dir is None:
         if resume:
             raise ValueError("resume=True needs the out_dir of the run to resume")
         return run(
-            make_job(uuid.uuid4()),
+            job,
             client,
             records,
+            run_id=uuid.uuid4(),
             concurrency=concurrency,
             on_outcome=on_outcome,
             on_progress=on_progress,
             stop=stop,
         )
     folder = Path(out_dir)
-    probe = make_job(uuid.UUID(int=0))
     journal_path = folder / JOURNAL_NAME
     if journal_path.exists() and not resume:
         raise FileExistsError(
-            f"{folder} holds an earlier {probe.operation_id} run ({JOURNAL_NAME}); resume it, "
+            f"{folder} holds an earlier {job.operation_id} run ({JOURNAL_NAME}); resume it, "
             "or choose another folder"
         )
-    journal = Journal(journal_path, probe.operation_id, resume=resume)
+    journal = Journal(journal_path, job.operation_id, resume=resume)
     files = OutcomeFiles(folder, fmt, append=resume, result_line=result_line)
     skipped = [0]
 
@@ -167,9 +178,10 @@ def run_job(
 
     try:
         summary = run(
-            make_job(journal.run_id),
+            job,
             client,
             _skipping(records, journal, skipped),
+            run_id=journal.run_id,
             files=files,
             journal=journal,
             concurrency=concurrency,

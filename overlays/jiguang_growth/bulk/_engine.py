@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from .._exceptions import (
     APIError,
     APIResponseError,
     APITimeoutError,
+    CancelledCallError,
     GrowthError,
     RateLimitError,
     RequestValidationError,
@@ -30,9 +32,9 @@ from .._exceptions import (
 from .._pacing import Pacer, shared_pacer
 from .._retry import possibly_applied
 from .._validation import validate_schema
+from ._input import BadLine, Record
 from ._journal import Journal
 from ._outcomes import BulkSummary, Failure, Outcome, OutcomeFiles, RecordOutcome
-from ._records import BadLine, Record
 
 __all__ = ["BULK_MAX_RETRIES", "DEFAULT_CONCURRENCY", "Accepted", "Job", "failure_of", "run"]
 
@@ -65,8 +67,9 @@ class Job:
     """openapi.yaml schema one prepared record must satisfy before it is batched."""
     batch_size: int
     send: SendBatch
-    prepare: Callable[[Record], Any] | None = None
-    """Turn an input record into the value to send (e.g. fill a ``randomId``)."""
+    prepare: Callable[[uuid.UUID, Record], Any] | None = None
+    """Turn an input record into the value to send, given the run's ID (e.g. fill a ``randomId``
+    that a resumed run, which keeps its ID, derives again the same way)."""
     key: Callable[[Any], Hashable] | None = None
     """The user a record writes to, for writes whose order matters: a batch waits while an
     earlier batch for one of its users is in flight, so each user's writes land in input order."""
@@ -84,6 +87,7 @@ def run(
     client: GrowthClient,
     records: Iterable[Record | BadLine],
     *,
+    run_id: uuid.UUID,
     files: OutcomeFiles | None = None,
     journal: Journal | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
@@ -91,7 +95,7 @@ def run(
     on_progress: Callable[[BulkSummary], None] | None = None,
     stop: threading.Event | None = None,
 ) -> BulkSummary:
-    """Settle every record of ``records``; return the counts.
+    """Settle every record of ``records`` in the run ``run_id``; return the counts.
 
     Ctrl-C (``KeyboardInterrupt``) or ``stop`` ends the reading: calls in
     flight are finished and settled, nothing more is sent, and the summary
@@ -100,6 +104,8 @@ def run(
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, got {concurrency}")
     paced = client.with_options(pace=True, max_retries=max(client.max_retries, BULK_MAX_RETRIES))
+    cancel = threading.Event()  # set: the calls in flight end within a fraction of a second
+    paced = paced._cancelled_by(cancel)
     pacer = shared_pacer(job.operation_id, project_id=client.project_id, base_url=client.api_url)
     settle = _Settler(
         job.operation_id,
@@ -114,10 +120,14 @@ def run(
     pool = ThreadPoolExecutor(concurrency, thread_name_prefix=f"jiguang-bulk-{job.operation_id}")
     try:
         try:
-            for batch in _batches(job, records, settle, stop):
+            for batch in _batches(job, run_id, records, settle, stop):
                 keys = frozenset(job.key(r.value) for r in batch) if job.key is not None else frozenset()
-                while len(in_flight) >= concurrency or (keys and _overlaps(keys, in_flight)):
+                while not _stopped(stop) and (
+                    len(in_flight) >= concurrency or (keys and _overlaps(keys, in_flight))
+                ):
                     in_flight = settle.collect(in_flight, block=True)
+                if _stopped(stop):
+                    break  # this batch was never sent: not settled, not journaled
                 future = pool.submit(job.send, paced, [r.value for r in batch])
                 in_flight.append(_Batch(batch, future, keys))
                 settle.summary.batches += 1
@@ -125,9 +135,9 @@ def run(
             settle.summary.interrupted = stop is not None and stop.is_set()
         except KeyboardInterrupt:
             settle.summary.interrupted = True
-        while in_flight:
-            in_flight = settle.collect(in_flight, block=True)
+        _drain(settle, in_flight, cancel, stop)
     except KeyboardInterrupt:
+        cancel.set()  # the workers end at once, so the process can exit
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     finally:
@@ -137,12 +147,45 @@ def run(
     return settle.summary
 
 
+STOP_GRACE = 2.0
+"""Seconds the calls in flight get to finish once a run is stopping; then they are cancelled,
+and their records settle as the cancel leaves them (unknown when they may have been applied)."""
+
+
+def _stopped(stop: threading.Event | None) -> bool:
+    return stop is not None and stop.is_set()
+
+
+def _drain(
+    settle: _Settler, in_flight: list[_Batch], cancel: threading.Event, stop: threading.Event | None
+) -> None:
+    """Settle every call in flight; once stopping (now or while waiting), cancel those still
+    running after STOP_GRACE."""
+    ends: float | None = None
+    while in_flight:
+        if ends is None and (settle.summary.interrupted or _stopped(stop)):
+            settle.summary.interrupted = True
+            ends = time.monotonic() + STOP_GRACE
+        if ends is not None and time.monotonic() >= ends:
+            cancel.set()
+        try:
+            in_flight = settle.collect(in_flight, block=True)
+        except KeyboardInterrupt:  # the first Ctrl-C stops the run here too; a second gives up
+            if settle.summary.interrupted:
+                raise
+            settle.summary.interrupted = True
+
+
 def _overlaps(keys: frozenset[Hashable], in_flight: list[_Batch]) -> bool:
     return any(not keys.isdisjoint(batch.keys) for batch in in_flight)
 
 
 def _batches(
-    job: Job, records: Iterable[Record | BadLine], settle: _Settler, stop: threading.Event | None
+    job: Job,
+    run_id: uuid.UUID,
+    records: Iterable[Record | BadLine],
+    settle: _Settler,
+    stop: threading.Event | None,
 ) -> Iterator[list[Record]]:
     """Checked records in batches of ``job.batch_size``; failures are settled on the way."""
     batch: list[Record] = []
@@ -155,7 +198,7 @@ def _batches(
         value = item.value
         try:
             if job.prepare is not None:
-                value = job.prepare(item)
+                value = job.prepare(run_id, item)
             validate_schema(job.record_schema, value)
         except RequestValidationError as error:
             failure = Failure("invalid", msg=_record_message(str(error)))
@@ -183,6 +226,8 @@ def failure_of(error: BaseException) -> tuple[Outcome, Failure]:
         failure = Failure(reason, code=error.code, msg=error.msg or str(error), status_code=error.status_code)
     elif isinstance(error, APIResponseError):
         failure = Failure("bad_response", msg=str(error), status_code=error.status_code)
+    elif isinstance(error, CancelledCallError):
+        failure = Failure("cancelled", msg=str(error))
     elif isinstance(error, APITimeoutError):
         failure = Failure("timeout", msg=str(error))
     elif isinstance(error, APIConnectionError):

@@ -1,27 +1,43 @@
-"""One :class:`~._engine.Job` per operation: record schema, batch size, preparation and sending.
+"""One entry per operation: its :class:`~._engine.Job`, input format and run-wide settings.
 
-Batch sizes and record schemas come from openapi.yaml through ``_spec``; the
-outcome of each record follows from what the client returns.
+The :class:`BulkOperation` entries (:data:`EVENTS`, :data:`CUIDS`, ...) are
+the one table that both the library helpers of :mod:`jiguang_growth.bulk`
+and the bulk subcommands of the CLI run from.
+Batch sizes, record schemas and the rules of run-wide settings come from
+openapi.yaml through ``_spec``; the outcome of each record follows from what
+the client returns.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
-
-from jiguang_growth_generated.models import SetUserAttributesRequest
 
 from .. import _operations as ops
 from .. import _spec
 from .._client import GrowthClient
-from .._events import RANDOM_ID_FIELD, stable_random_id
-from .._results import CuidResult
+from .._operations import CuidResult
+from .._random_ids import RANDOM_ID_FIELD, stable_random_id
+from .._validation import validate_property
 from ._engine import Accepted, Job
-from ._outcomes import Failure
-from ._records import Record
+from ._input import InputFormat, Record
+from ._outcomes import Failure, ResultWriter
 
-__all__ = ["attributes_job", "channels_job", "cuid_result_line", "cuids_job", "events_job"]
+__all__ = [
+    "ATTRIBUTES",
+    "CHANNELS",
+    "CUIDS",
+    "EVENTS",
+    "BulkOperation",
+    "Setting",
+    "attributes_job",
+    "channels_job",
+    "cuid_result_line",
+    "cuids_job",
+    "events_job",
+]
 
 CUID_REF = "#/components/schemas/Cuid"
 
@@ -43,10 +59,10 @@ def _user_key(record_schema: str) -> Callable[[Any], Any]:
     return key
 
 
-def events_job(run_id: uuid.UUID, app_key: str | None) -> Job:
+def events_job(app_key: str | None = None) -> Job:
     """Report events; an event without a ``randomId`` gets one fixed by the run and its line."""
 
-    def prepare(record: Record) -> Any:
+    def prepare(run_id: uuid.UUID, record: Record) -> Any:
         value = record.value
         if isinstance(value, dict) and RANDOM_ID_FIELD not in value:
             return {**value, RANDOM_ID_FIELD: stable_random_id(run_id, f"line:{record.line}")}
@@ -100,9 +116,69 @@ def attributes_job() -> Job:
     """
 
     def send(client: GrowthClient, records: list[Any]) -> list[Accepted | Failure]:
+        from jiguang_growth_generated.models import SetUserAttributesRequest  # noqa: PLC0415 - on first use
+
         (record,) = records  # the spec's batch size for this operation is 1
         body = SetUserAttributesRequest.from_dict(record)  # already checked against the schema
         client.set_user_attributes(body.cuid, body.data)
         return [Accepted()]
 
     return _job(ops.SET_USER_ATTRIBUTES, send, ordered_per_user=True)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A value that holds for a whole run (an app key, an identity name), checked once up front."""
+
+    name: str
+    """The helper's keyword argument, e.g. ``identity_name`` (the CLI's ``--identity-name``)."""
+    property: str
+    """The request body property it becomes, whose schema in openapi.yaml checks it."""
+    required: bool
+    help: str
+
+
+@dataclass(frozen=True)
+class BulkOperation:
+    """What a bulk run of one operation needs: its job, input format, settings and result file."""
+
+    operation_id: str
+    fmt: InputFormat
+    """How its input file is read: JSON lines, or one raw value per line."""
+    build: Callable[..., Job]
+    """Makes the job from the settings, passed by name."""
+    settings: tuple[Setting, ...] = ()
+    result_line: ResultWriter | None = None
+    """Writes an accepted record's result to ``results.jsonl``; ``None`` when there is none."""
+
+    def job(self, values: Mapping[str, Any], *, argument: Callable[[str], str] = str) -> Job:
+        """Check the settings in ``values`` and build the job.
+
+        A bad value raises :class:`~jiguang_growth.RequestValidationError`
+        whose message leads with ``argument(setting.name)``, so each caller
+        names the value the way its user wrote it.
+        """
+        request_schema = _spec.operation(self.operation_id).request_schema
+        chosen = {setting.name: values.get(setting.name) for setting in self.settings}
+        for setting in self.settings:
+            value = chosen[setting.name]
+            if value is not None or setting.required:
+                validate_property(request_schema, setting.property, value, argument=argument(setting.name))
+        return self.build(**chosen)
+
+
+EVENTS = BulkOperation(
+    ops.REPORT_EVENTS,
+    "jsonl",
+    events_job,
+    (Setting("app_key", "appKey", False, "appKey of the project's HTTP API data source"),),
+)
+CUIDS = BulkOperation(
+    ops.GET_CUIDS,
+    "text",
+    cuids_job,
+    (Setting("identity_name", "identityName", True, "the identifier, e.g. phone"),),
+    result_line=cuid_result_line,
+)
+ATTRIBUTES = BulkOperation(ops.SET_USER_ATTRIBUTES, "jsonl", attributes_job)
+CHANNELS = BulkOperation(ops.SET_USER_CHANNELS, "jsonl", channels_job)

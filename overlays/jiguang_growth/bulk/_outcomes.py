@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from ._records import InputFormat, dump_value
+from ._input import InputFormat, dump_value
 
 
 class Outcome(enum.StrEnum):

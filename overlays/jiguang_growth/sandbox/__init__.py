@@ -12,8 +12,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .codes import SandboxCode, injected_code
-from .config import (
+from ._codes import SandboxCode, injected_code
+from ._config import (
     DEFAULT_ATTRIBUTES,
     DEFAULT_PROJECT_ID,
     DEFAULT_PROJECT_SECRET,
@@ -23,12 +23,12 @@ from .config import (
     SandboxConfig,
     load_config,
 )
-from .faults import Fault, FaultConfig, FaultInjector, FaultKind
-from .state import RequestRecord, SandboxState, StateSnapshot
+from ._faults import Draw, Fault, FaultConfig, FaultInjector, FaultKind
+from ._state import RequestRecord, SandboxState, StateSnapshot
 
 if TYPE_CHECKING:
-    from .app import INSPECTION_PATH, SandboxApp, create_app
-    from .server import PortInUseError, SandboxServer, SandboxStartError, run_sandbox
+    from ._app import INSPECTION_PATH, SandboxApp, create_app
+    from ._server import PortInUseError, SandboxServer, SandboxStartError, run_sandbox
 
 __all__ = [
     "DEFAULT_ATTRIBUTES",
@@ -38,6 +38,7 @@ __all__ = [
     "AttributeDef",
     "AttributeRule",
     "AttributeType",
+    "Draw",
     "Fault",
     "FaultConfig",
     "FaultInjector",
@@ -58,13 +59,13 @@ __all__ = [
 ]
 
 _LAZY = {
-    "INSPECTION_PATH": ".app",
-    "SandboxApp": ".app",
-    "create_app": ".app",
-    "PortInUseError": ".server",
-    "SandboxServer": ".server",
-    "SandboxStartError": ".server",
-    "run_sandbox": ".server",
+    "INSPECTION_PATH": "._app",
+    "SandboxApp": "._app",
+    "create_app": "._app",
+    "PortInUseError": "._server",
+    "SandboxServer": "._server",
+    "SandboxStartError": "._server",
+    "run_sandbox": "._server",
 }
 
 EXTRA_HINT = "the sandbox server needs the 'sandbox' extra: pip install 'jiguang-growth[sandbox]'"

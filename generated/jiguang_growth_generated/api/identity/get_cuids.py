@@ -38,6 +38,11 @@ def _parse_response(
 
         return response_200
 
+    if response.status_code == 401:
+        response_401 = Envelope.from_dict(response.json())
+
+        return response_401
+
     if response.status_code == 429:
         response_429 = Envelope.from_dict(response.json())
 

@@ -1,0 +1,102 @@
+"""``client.with_raw_response``: the typed result together with what the answer said about it.
+
+``client.with_raw_response.get_cuids(...)`` takes the arguments of
+``client.get_cuids`` and returns a :class:`RawResponse` whose ``parsed`` is
+what ``get_cuids`` returns. It runs the call on a copy of the client whose
+observer captures the last answer, so the client itself is not changed and
+concurrent calls do not see each other's answers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Generic, ParamSpec, Protocol, TypeVar
+
+import httpx
+
+from ._hooks import Attempt, Observer
+
+__all__ = ["Capture", "RawResponse", "raw", "raw_async"]
+
+T = TypeVar("T")
+P = ParamSpec("P")
+
+
+@dataclass(frozen=True, slots=True)
+class RawResponse(Generic[T]):
+    """A typed result with the status and headers of the answer it came from."""
+
+    parsed: T
+    """What the plain method returns."""
+    status_code: int
+    headers: dict[str, str]
+    """The answer's headers, lower-case names; a repeated header's values joined by ", "."""
+    elapsed: float
+    """Seconds from the start of the call to its last answer, retries and their waits included."""
+    attempts: int
+    """How many attempts the call made (1 when the first one succeeded)."""
+
+
+class Capture:
+    """An observer that keeps the last answer of the one call it watches."""
+
+    def __init__(self) -> None:
+        self.response: httpx.Response | None = None
+        self.attempts = 0
+        self.started = 0.0
+        self.elapsed = 0.0
+
+    def start(self, operation_id: str, method: str, url: str) -> Capture:
+        self.started = time.perf_counter()
+        return self
+
+    def attempt(self, record: Attempt) -> None:
+        self.attempts = record.attempt
+
+    def end(self, error: BaseException | None, response: httpx.Response | None) -> None:
+        self.response = response
+        self.elapsed = time.perf_counter() - self.started
+
+    def result(self, parsed: T) -> RawResponse[T]:
+        response = self.response
+        if response is None:  # pragma: no cover - a call that returned has had an answer
+            raise RuntimeError("the call returned without an answer")
+        return RawResponse(
+            parsed, response.status_code, dict(response.headers.items()), self.elapsed, self.attempts
+        )
+
+
+class _Capturing(Protocol):
+    def _capturing(self, observer: Observer) -> Any: ...
+
+
+def raw(client: _Capturing, method: Callable[P, T]) -> Callable[P, RawResponse[T]]:
+    """``method`` of ``client``, returning a :class:`RawResponse` of its result."""
+    name = method.__name__
+
+    def call(*args: P.args, **kwargs: P.kwargs) -> RawResponse[T]:
+        capture = Capture()
+        result: T = getattr(client._capturing(capture), name)(*args, **kwargs)
+        return capture.result(result)
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = method.__doc__
+    return call
+
+
+def raw_async(
+    client: _Capturing, method: Callable[P, Coroutine[Any, Any, T]]
+) -> Callable[P, Coroutine[Any, Any, RawResponse[T]]]:
+    """Async form of :func:`raw`."""
+    name = method.__name__
+
+    async def call(*args: P.args, **kwargs: P.kwargs) -> RawResponse[T]:
+        capture = Capture()
+        result: T = await getattr(client._capturing(capture), name)(*args, **kwargs)
+        return capture.result(result)
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = method.__doc__
+    return call

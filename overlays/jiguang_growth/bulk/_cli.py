@@ -1,0 +1,309 @@
+"""The bulk subcommands of ``jiguang-growth``: report-events, get-cuids, set-attributes, set-channels.
+
+Each reads one record per line from a file or standard input, runs the
+matching job of :mod:`jiguang_growth.bulk`, shows progress, and ends with a
+summary. Rejected and unknown records land in the output folder in the
+input's format. Exit status: 0 when every record was accepted, 1 when any
+was rejected or is unknown, 130 after Ctrl-C, 2 for wrong usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, TextIO
+
+from .._client import GrowthClient
+from .._commands import INTERRUPTED, PROG, Command, CommandError
+from .._exceptions import ConfigurationError, RequestValidationError
+from .._signals import stop_on_signals
+from . import DEFAULT_CONCURRENCY, BulkSummary, Job, RecordOutcome, read_lines, run_job
+from ._input import InputFormat
+from ._jobs import ATTRIBUTES, CHANNELS, CUIDS, EVENTS, BulkOperation
+from ._progress import BarProgress, LineProgress
+
+__all__ = ["BULK_COMMANDS"]
+
+FAILED = 1
+"""Exit status when any record was rejected or is unknown."""
+REPORTED_LINES = 20
+"""Bad input lines printed one by one; the rest are counted (all are in failures.jsonl)."""
+
+
+@dataclass(frozen=True)
+class _BulkCommand:
+    """One bulk subcommand: its name, help texts and the bulk operation it runs."""
+
+    name: str
+    help: str
+    input_help: str
+    operation: BulkOperation
+
+
+_BULK_COMMANDS = (
+    _BulkCommand(
+        "report-events",
+        "report behaviour events from a JSON-lines file, batched and paced to the API's limits",
+        "JSON-lines file of events (an Event object per line), or - for standard input",
+        EVENTS,
+    ),
+    _BulkCommand(
+        "get-cuids",
+        "look up the CUID of every identifier value in a file (one value per line)",
+        "text file with one identifier value per line, or - for standard input",
+        CUIDS,
+    ),
+    _BulkCommand(
+        "set-attributes",
+        'set user attributes from a JSON-lines file of {"cuid": ..., "data": {...}} records',
+        'JSON-lines file, one {"cuid": N, "data": {name: value}} per line, or - for standard input',
+        ATTRIBUTES,
+    ),
+    _BulkCommand(
+        "set-channels",
+        "set users' contact values from a JSON-lines file of UserChannels records",
+        'JSON-lines file, one {"cuid": N, "channels": [...]} per line, or - for standard input',
+        CHANNELS,
+    ),
+)
+
+
+def _flag(name: str) -> str:
+    """The option of a run-wide setting: ``identity_name`` -> ``--identity-name``."""
+    return "--" + name.replace("_", "-")
+
+
+def _add_arguments(command: _BulkCommand) -> Callable[[argparse.ArgumentParser], None]:
+    def add(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("input", metavar="FILE", help=command.input_help)
+        for setting in command.operation.settings:
+            parser.add_argument(_flag(setting.name), required=setting.required, help=setting.help)
+        where = parser.add_argument_group("where to send (default: the JIGUANG_* environment variables)")
+        where.add_argument("--project-id", help="project ID (or JIGUANG_PROJECT_ID)")
+        where.add_argument(
+            "--project-secret",
+            help="project secret (or JIGUANG_PROJECT_SECRET, which keeps it out of the process list)",
+        )
+        where.add_argument("--base-url", help="API host (or JIGUANG_GROWTH_BASE_URL; default the real API)")
+        where.add_argument(
+            "--sandbox",
+            action="store_true",
+            help="start the local sandbox on a free 127.0.0.1 port and send there",
+        )
+        run = parser.add_argument_group("the run")
+        run.add_argument(
+            "--out",
+            metavar="DIR",
+            help="folder for rejected/unknown records, failures.jsonl, journal.jsonl and summary.json "
+            "(default: FILE.out, or jiguang-growth-COMMAND.out for standard input)",
+        )
+        run.add_argument(
+            "--resume",
+            action="store_true",
+            help="continue the run recorded in --out: records it settled are not sent again",
+        )
+        run.add_argument("--concurrency", type=int, default=None, help="calls in flight (default 16)")
+        run.add_argument(
+            "--timeout",
+            type=float,
+            default=None,
+            help="seconds per attempt, and per read or write within it (default 30 and 10)",
+        )
+        run.add_argument(
+            "--progress",
+            choices=["auto", "bar", "lines", "off"],
+            default="auto",
+            help="a bar when standard output is a terminal, periodic lines otherwise (default auto)",
+        )
+        run.add_argument(
+            "--progress-interval",
+            type=float,
+            default=10.0,
+            metavar="SECONDS",
+            help="seconds between progress lines (default 10)",
+        )
+
+    return add
+
+
+def _runner(command: _BulkCommand) -> Callable[[argparse.Namespace], int]:
+    def run_command(args: argparse.Namespace) -> int:
+        return _run(command, args)
+
+    return run_command
+
+
+BULK_COMMANDS = [Command(c.name, c.help, _add_arguments(c), _runner(c)) for c in _BULK_COMMANDS]
+
+
+def _run(command: _BulkCommand, args: argparse.Namespace) -> int:
+    job = _checked_job(command.operation, args)
+    out = Path(args.out) if args.out else _default_out(command.name, args.input)
+    reporter = _BadLineReporter(sys.stderr)
+    summary = _send(command.operation, job, args, out, reporter)
+    reporter.close()
+    _print_summary(summary, out, command.operation.fmt, command.operation.result_line is not None, sys.stdout)
+    if summary.interrupted:
+        print(f"interrupted: run again with --resume --out {out} to send the rest", file=sys.stderr)
+        return INTERRUPTED
+    return 0 if summary.ok else FAILED
+
+
+def _checked_job(operation: BulkOperation, args: argparse.Namespace) -> Job:
+    """The run's job, once the options that hold for the whole run are known to be good."""
+    if args.concurrency is not None and args.concurrency < 1:
+        raise CommandError("--concurrency must be at least 1")
+    try:
+        return operation.job(vars(args), argument=_flag)
+    except RequestValidationError as error:
+        raise CommandError(str(error)) from None
+
+
+def _send(
+    operation: BulkOperation, job: Job, args: argparse.Namespace, out: Path, reporter: _BadLineReporter
+) -> BulkSummary:
+    """Run the job over the input; SIGTERM ends it the way Ctrl-C does (in flight is finished)."""
+    stop = threading.Event()
+    with _input(args.input) as lines, _client(args) as client, stop_on_signals(stop, [signal.SIGTERM]):
+        progress = _progress(args, _count_lines(args.input) if args.input != "-" else None)
+        try:
+            summary = run_job(
+                job,
+                client,
+                read_lines(lines, operation.fmt),
+                operation.fmt,
+                result_line=operation.result_line,
+                concurrency=args.concurrency or DEFAULT_CONCURRENCY,
+                out_dir=out,
+                resume=args.resume,
+                on_outcome=reporter,
+                on_progress=progress,
+                stop=stop,
+            )
+        except FileExistsError as error:
+            raise CommandError(f"{error}: pass --resume to continue it, or another --out") from None
+        except (ConfigurationError, ValueError) as error:
+            raise CommandError(str(error)) from None
+        if progress is not None:
+            progress.finish(summary)
+    return summary
+
+
+def _default_out(command: str, source: str) -> Path:
+    if source == "-":
+        return Path(f"{PROG}-{command}.out")
+    return Path(source + ".out")
+
+
+@contextlib.contextmanager
+def _input(source: str) -> Iterator[IO[bytes]]:
+    if source == "-":
+        yield sys.stdin.buffer
+        return
+    try:
+        handle = open(source, "rb")  # noqa: SIM115 - closed below
+    except OSError as error:
+        raise CommandError(f"cannot read {source}: {error.strerror}") from None
+    with handle:
+        yield handle
+
+
+def _count_lines(source: str) -> int | None:
+    """Lines in a regular file, for the ETA (one fast pass over the bytes)."""
+    try:
+        with open(source, "rb") as handle:
+            count, last = 0, b"\n"
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                count += chunk.count(b"\n")
+                last = chunk[-1:]
+            return count + (last != b"\n")
+    except OSError:
+        return None
+
+
+@contextlib.contextmanager
+def _client(args: argparse.Namespace) -> Iterator[GrowthClient]:
+    options: dict[str, Any] = {}
+    if args.timeout is not None:
+        if args.timeout <= 0:
+            raise CommandError("--timeout must be positive")
+        options["timeout"] = args.timeout
+        options["attempt_timeout"] = args.timeout  # "seconds per attempt": the whole attempt
+    if not args.sandbox:
+        try:
+            with GrowthClient(args.project_id, args.project_secret, args.base_url, **options) as client:
+                yield client
+        except ConfigurationError as error:
+            raise CommandError(str(error)) from None
+        return
+    if args.project_id or args.project_secret or args.base_url:
+        raise CommandError("--sandbox brings its own address and credentials; drop the other options")
+    try:
+        from ..sandbox import run_sandbox  # noqa: PLC0415
+    except ImportError as error:
+        raise CommandError(str(error)) from None
+    with run_sandbox() as sandbox:
+        print(f"sandbox: {sandbox.api_url} (project {sandbox.project_id})", file=sys.stderr)
+        with GrowthClient(sandbox.project_id, sandbox.project_secret, sandbox.base_url, **options) as client:
+            yield client
+
+
+def _progress(args: argparse.Namespace, total: int | None) -> BarProgress | LineProgress | None:
+    mode = args.progress
+    if mode == "auto":
+        mode = "bar" if sys.stdout.isatty() else "lines"
+    if mode == "bar":
+        return BarProgress(sys.stdout, total)
+    if mode == "lines":
+        return LineProgress(sys.stdout, total, max(0.1, args.progress_interval))
+    return None
+
+
+class _BadLineReporter:
+    """Prints each unreadable or invalid input line with its number and reason (up to a limit)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.count = 0
+
+    def __call__(self, outcome: RecordOutcome) -> None:
+        failure = outcome.failure
+        if failure is None or failure.reason not in {"unreadable", "invalid"}:
+            return
+        self.count += 1
+        if self.count <= REPORTED_LINES:
+            self.stream.write(f"line {outcome.line}: rejected ({failure.reason}): {failure.msg}\n")
+
+    def close(self) -> None:
+        if self.count > REPORTED_LINES:
+            self.stream.write(
+                f"... and {self.count - REPORTED_LINES:,} more bad lines (see failures.jsonl)\n"
+            )
+        self.stream.flush()
+
+
+def _print_summary(summary: BulkSummary, out: Path, fmt: InputFormat, results: bool, stream: TextIO) -> None:
+    ext = "jsonl" if fmt == "jsonl" else "txt"
+    rate = f" ({summary.records / summary.elapsed:,.0f} records/s)" if summary.elapsed > 0 else ""
+    lines = [f"{summary.operation}: {summary.records:,} records in {summary.elapsed:.2f} s{rate}"]
+    if summary.skipped:
+        lines.append(f"  skipped    {summary.skipped:>10,}  (settled by the earlier run)")
+    lines.append(f"  accepted   {summary.accepted:>10,}")
+    rejected_to = f"  -> {out / f'rejected.{ext}'}" if summary.rejected else ""
+    unknown_to = f"  -> {out / f'unknown.{ext}'}" if summary.unknown else ""
+    lines.append(f"  rejected   {summary.rejected:>10,}{rejected_to}")
+    lines.append(f"  unknown    {summary.unknown:>10,}{unknown_to}")
+    if summary.by_reason:
+        reasons = ", ".join(f"{reason} {count:,}" for reason, count in sorted(summary.by_reason.items()))
+        lines.append(f"  reasons    {reasons}  (per record: {out / 'failures.jsonl'})")
+    lines.append(f"  calls      {summary.batches:>10,}  429s waited out: {summary.rate_limited:,}")
+    if results and summary.accepted:
+        lines.append(f"  results    {out / 'results.jsonl'}")
+    stream.write("\n".join(lines) + "\n")
+    stream.flush()

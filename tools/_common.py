@@ -1,0 +1,24 @@
+"""What every script in tools/ shares: where the repository, the spec and the Node tools are."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = ROOT / "openapi.yaml"
+NODE_MODULES = ROOT / "node_modules"
+NODE_BIN = NODE_MODULES / ".bin"
+
+# Redocly would otherwise send telemetry and look for updates on every run.
+REDOCLY_ENV = {"REDOCLY_TELEMETRY": "off", "REDOCLY_SUPPRESS_UPDATE_NOTICE": "true"}
+
+
+def node_tool(name: str) -> Path:
+    """The pinned Node tool ``name`` in node_modules/.bin (it may be missing before make setup)."""
+    return NODE_BIN / name
+
+
+def redocly_env() -> dict[str, str]:
+    """The process environment with Redocly's telemetry and update notice off."""
+    return {**os.environ, **REDOCLY_ENV}

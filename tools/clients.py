@@ -1,0 +1,360 @@
+"""Build the clients other language teams generate from openapi.yaml, as they would.
+
+``tools/clients.py build`` (run by tests/clients, so by ``make clients`` and ``make test``)
+writes into ``build/clients/``:
+
+* ``examples.json``: every JSON example of the spec (tools/spec_examples.py);
+* ``go/``: OpenAPI Generator ``-g go`` with default options, ``go build`` and ``go vet`` of the
+  package, then ``clients/go/main.go`` built against it as ``go/clientcheck``;
+* ``typescript/``: openapi-typescript types, and ``clients/typescript/client.ts`` (openapi-fetch)
+  compiled by ``tsc --strict`` to ``typescript/out/client.js`` for Node;
+* ``pydantic/``: datamodel-code-generator's pydantic v2 models, imported with warnings as errors
+  and checked by ``mypy --strict``;
+* ``java/`` and ``kotlin/``: OpenAPI Generator output only (compiling needs Maven Central).
+
+Each language is rebuilt only when the spec, its own sources or a tool version changed (the key
+is in ``<language>/.key``). The tools come from ``build/clients-venv`` (``clients/requirements.txt``,
+installed by ``make clients``), Java 17 and Node; a missing one stops the build with a message that
+names the install step. :func:`command` gives the command line of a built client's check
+program (``roundtrip`` and ``live``; see clients/*/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import spec_examples  # tools/ is a folder of scripts, so the folder goes on the path first
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = ROOT / "openapi.yaml"
+OUT = ROOT / "build" / "clients"
+SOURCES = ROOT / "clients"
+VENV = ROOT / "build" / "clients-venv"
+REQUIREMENTS = SOURCES / "requirements.txt"
+NODE_BIN = ROOT / "node_modules" / ".bin"
+LANGUAGES = ("go", "typescript", "pydantic", "java", "kotlin")
+GO_MODULE = "github.com/GIT_USER_ID/GIT_REPO_ID"
+"""The module path OpenAPI Generator's Go output has with default options."""
+PYDANTIC_OPTIONS = (
+    "--output-model-type=pydantic_v2.BaseModel",
+    "--field-constraints",
+    "--use-annotated",
+    "--strict-types",
+    "str",
+    "bytes",
+    "int",
+    "float",
+    "bool",
+    "--target-python-version=3.11",
+)
+"""mypy-friendly constraints; strict scalars so that a JSON ``true`` is no event number."""
+PYDANTIC_FORMATTERS = ("--formatters", "black", "isort")
+"""Named explicitly: datamodel-code-generator warns that its default will change."""
+
+
+class ClientBuildError(Exception):
+    """A step failed; the message names the language and the step."""
+
+
+def _run(
+    command: Sequence[str | Path],
+    step: str,
+    *,
+    cwd: Path = ROOT,
+    env: dict[str, str] | None = None,
+    quiet: bool = False,
+) -> str:
+    """Run one step; fail when it fails, or (``quiet``) when it prints anything, e.g. a warning."""
+    try:
+        run = subprocess.run(
+            [str(part) for part in command],
+            cwd=cwd,
+            env={**os.environ, **(env or {})},
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=600,
+        )
+    except FileNotFoundError as error:
+        raise ClientBuildError(f"{step}: {error.filename} is missing") from None
+    except subprocess.TimeoutExpired:
+        raise ClientBuildError(f"{step}: no result within 600 s") from None
+    if run.returncode != 0:
+        raise ClientBuildError(f"{step} failed (exit {run.returncode}):\n{run.stdout}{run.stderr}".rstrip())
+    if quiet and (run.stdout + run.stderr).strip():
+        raise ClientBuildError(f"{step} printed warnings:\n{run.stdout}{run.stderr}".rstrip())
+    return run.stdout + run.stderr
+
+
+def _need(path: Path, step: str, install: str) -> Path:
+    if not path.exists():
+        shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+        raise ClientBuildError(f"{step}: {shown} is missing; {install}")
+    return path
+
+
+def _venv_tool(name: str, language: str) -> Path:
+    return _need(
+        VENV / "bin" / name,
+        f"{language}: install step 'pip install -r clients/requirements.txt' into build/clients-venv",
+        "run 'make clients' (it installs the pinned tools from PyPI)",
+    )
+
+
+def _system_tool(name: str, language: str, install: str) -> Path:
+    found = shutil.which(name)
+    if found is None:
+        raise ClientBuildError(f"{language}: install step '{install}' did not leave '{name}' on PATH")
+    return Path(found)
+
+
+def _java(language: str) -> Path:
+    java = _system_tool("java", language, "apt-get install openjdk-17-jre-headless")
+    version = _run([java, "-version"], f"{language}: java -version")
+    if 'version "17' not in version and 'version "2' not in version:
+        raise ClientBuildError(f"{language}: OpenAPI Generator needs Java 17 or newer, found:\n{version}")
+    return java
+
+
+def _key(language: str, spec: Path, inputs: Sequence[Path], tools: Sequence[str]) -> str:
+    digest = hashlib.sha256()
+    for path in (spec, *inputs):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    digest.update("\0".join((language, *tools)).encode())
+    return digest.hexdigest()
+
+
+def _cached(folder: Path, key: str) -> bool:
+    stamp = folder / ".key"
+    return stamp.exists() and stamp.read_text(encoding="utf-8") == key
+
+
+def _fresh(folder: Path) -> Path:
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
+def _generator(language: str, spec: Path, target: Path) -> None:
+    _java(language)
+    generator = _venv_tool("openapi-generator-cli", language)
+    _run(
+        [generator, "generate", "-i", spec, "-g", language, "-o", target],
+        f"{language}: openapi-generator generate -g {language}",
+    )
+
+
+def go_env() -> dict[str, str]:
+    """Offline Go: no module proxy (it is not reachable); one build cache under build/clients/."""
+    return {
+        "GOFLAGS": "-mod=mod",
+        "GOPROXY": "off",
+        "GOTOOLCHAIN": "local",
+        "GOPATH": str(OUT / "go-path"),
+        "GOCACHE": str(OUT / "go-cache"),
+    }
+
+
+def build_go(spec: Path, out: Path) -> str:
+    folder = out / "go"
+    go = _venv_tool("go", "go")
+    harness = SOURCES / "go" / "main.go"
+    key = _key("go", spec, [harness], [_run([go, "version"], "go: go version")])
+    if _cached(folder, key):
+        return "cached"
+    _fresh(folder)
+    _generator("go", spec, folder / "client")
+    env = go_env()
+    # The generated test/ folder needs testify from the module proxy; the package itself needs nothing.
+    _run(
+        [go, "build", "."], "go: go build of the generated client", cwd=folder / "client", env=env, quiet=True
+    )
+    _run([go, "vet", "."], "go: go vet of the generated client", cwd=folder / "client", env=env, quiet=True)
+    check = folder / "clientcheck-src"
+    check.mkdir()
+    shutil.copy(harness, check / "main.go")
+    (check / "go.mod").write_text(
+        f"module clientcheck\n\ngo 1.23\n\nrequire {GO_MODULE} v0.0.0\n\nreplace {GO_MODULE} => ../client\n",
+        encoding="utf-8",
+    )
+    _run([go, "vet", "."], "go: go vet of clients/go/main.go", cwd=check, env=env, quiet=True)
+    _run(
+        [go, "build", "-o", folder / "clientcheck", "."],
+        "go: go build of clients/go/main.go",
+        quiet=True,
+        cwd=check,
+        env=env,
+    )
+    (folder / ".key").write_text(key, encoding="utf-8")
+    return "built"
+
+
+def build_typescript(spec: Path, out: Path) -> str:
+    folder = out / "typescript"
+    node = _system_tool("node", "typescript", "apt-get install nodejs npm")
+    tools = [
+        _need(NODE_BIN / name, "typescript: install step 'npm ci'", "run 'make setup'")
+        for name in ("openapi-typescript", "tsc")
+    ]
+    sources = [SOURCES / "typescript" / name for name in ("client.ts", "node.d.ts", "tsconfig.json")]
+    versions = [
+        _run([node, "--version"], "typescript: node --version"),
+        *(_run([tool, "--version"], f"typescript: {tool.name} --version") for tool in tools),
+    ]
+    key = _key("typescript", spec, [*sources, ROOT / "package-lock.json"], versions)
+    if _cached(folder, key):
+        return "cached"
+    _fresh(folder)
+    _run([tools[0], spec, "-o", folder / "schema.d.ts"], "typescript: openapi-typescript")
+    config = {
+        "extends": str(SOURCES / "typescript" / "tsconfig.json"),
+        "compilerOptions": {
+            "noEmit": False,
+            "outDir": "./out",
+            "rootDir": str(SOURCES / "typescript"),
+            "paths": {"jiguang-growth-api": ["./schema.d.ts"]},
+        },
+        "files": [str(path) for path in sources[:2]],
+    }
+    (folder / "tsconfig.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    _run(
+        [tools[1], "--project", folder / "tsconfig.json", "--pretty", "false"],
+        "typescript: tsc --strict of clients/typescript/client.ts",
+        quiet=True,
+    )
+    (folder / "out" / "package.json").write_text('{"type": "module"}\n', encoding="utf-8")
+    (folder / ".key").write_text(key, encoding="utf-8")
+    return "built"
+
+
+def build_pydantic(spec: Path, out: Path) -> str:
+    folder = out / "pydantic"
+    codegen = _venv_tool("datamodel-codegen", "pydantic")
+    python = _venv_tool("python", "pydantic")
+    harness = SOURCES / "pydantic" / "clientcheck.py"
+    version = _run([codegen, "--version"], "pydantic: datamodel-codegen --version")
+    key = _key("pydantic", spec, [harness], [version, *PYDANTIC_OPTIONS])
+    if _cached(folder, key):
+        return "cached"
+    _fresh(folder)
+    models = folder / "growth_models.py"
+    _run(
+        [
+            codegen,
+            "--input",
+            spec,
+            "--input-file-type=openapi",
+            "--output",
+            models,
+            *PYDANTIC_OPTIONS,
+            *PYDANTIC_FORMATTERS,
+        ],
+        "pydantic: datamodel-codegen",
+    )
+    _run([python, "-W", "error", "-c", "import growth_models"], "pydantic: import of the models", cwd=folder)
+    mypy = _need(ROOT / ".venv" / "bin" / "mypy", "pydantic: install step 'make setup'", "run 'make setup'")
+    _run(
+        [mypy, "--strict", "--no-incremental", "--python-executable", python, models, harness],
+        "pydantic: mypy --strict of the models and clients/pydantic/clientcheck.py",
+        env={"MYPYPATH": str(folder)},
+    )
+    (folder / ".key").write_text(key, encoding="utf-8")
+    return "built"
+
+
+def _generate_only(language: str) -> Callable[[Path, Path], str]:
+    def build(spec: Path, out: Path) -> str:
+        folder = out / language
+        _java(language)
+        generator = _venv_tool("openapi-generator-cli", language)
+        key = _key(
+            language, spec, [], [_run([generator, "version"], f"{language}: openapi-generator version")]
+        )
+        if _cached(folder, key):
+            return "cached"
+        _fresh(folder)
+        _generator(language, spec, folder / "client")
+        sources = [path for path in (folder / "client").rglob("*") if path.suffix in {".java", ".kt"}]
+        if not sources:
+            raise ClientBuildError(f"{language}: openapi-generator wrote no source files")
+        (folder / ".key").write_text(key, encoding="utf-8")
+        return f"generated {len(sources)} files, not compiled (needs Maven Central)"
+
+    return build
+
+
+BUILDERS: dict[str, Callable[[Path, Path], str]] = {
+    "go": build_go,
+    "typescript": build_typescript,
+    "pydantic": build_pydantic,
+    "java": _generate_only("java"),
+    "kotlin": _generate_only("kotlin"),
+}
+
+
+def write_examples(spec: Path = SPEC, out: Path = OUT) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "examples.json"
+    found = [example.to_json() for example in spec_examples.load(spec)]
+    path.write_text(json.dumps(found, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+def build(languages: Sequence[str] = LANGUAGES, spec: Path = SPEC, out: Path = OUT) -> dict[str, str]:
+    """Build each language (or reuse its cache); raise ClientBuildError on the first failure."""
+    write_examples(spec, out)
+    return {language: BUILDERS[language](spec, out) for language in languages}
+
+
+def command(language: str, out: Path = OUT) -> list[str]:
+    """The command that runs a built client's check program (append its arguments)."""
+    if language == "go":
+        return [str(out / "go" / "clientcheck")]
+    if language == "typescript":
+        return [shutil.which("node") or "node", str(out / "typescript" / "out" / "client.js")]
+    if language == "pydantic":
+        return [
+            str(VENV / "bin" / "python"),
+            str(SOURCES / "pydantic" / "clientcheck.py"),
+            str(out / "pydantic"),
+        ]
+    raise ValueError(f"{language} is generated only; there is nothing to run")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tools/clients.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("action", choices=["build"], help="build every client (or those given by --only)")
+    parser.add_argument(
+        "--only", default=",".join(LANGUAGES), help=f"comma-separated subset of {','.join(LANGUAGES)}"
+    )
+    args = parser.parse_args(argv)
+    languages = [name for name in args.only.split(",") if name]
+    unknown = sorted(set(languages) - set(LANGUAGES))
+    if unknown:
+        parser.error(f"unknown languages {unknown}")
+    failed = False
+    for language in languages:
+        started = time.monotonic()
+        try:
+            write_examples()
+            result = BUILDERS[language](SPEC, OUT)
+        except ClientBuildError as error:
+            print(f"clients: {error}", file=sys.stderr)
+            failed = True
+            continue
+        print(f"clients: {language}: {result} ({time.monotonic() - started:.1f} s)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

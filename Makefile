@@ -109,11 +109,12 @@ typecheck: $(VENV)/.installed ## mypy --strict (package, tools, benchmarks) and 
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: $(VENV)/.installed redis ## Benchmarks: overhead, start-up, bulk throughput/faults/memory, pacing (about 30 min)
+bench: $(VENV)/.installed redis ## Benchmarks: overhead, start-up, bulk, pacing, background reporter (about 40 min)
 	$(PY) benchmarks/overhead.py
 	$(PY) benchmarks/startup.py
 	$(PY) benchmarks/bulk.py all
 	$(PY) benchmarks/pacing.py all
+	$(PY) benchmarks/reporter.py all
 
 docs: $(VENV)/.installed node_modules/.installed ## Serve Swagger UI + sandbox on 127.0.0.1 (Ctrl-C stops); write dist/api-reference.html
 	$(PY) tools/docs.py serve $(if $(DOCS_PORT),--port $(DOCS_PORT)) $(if $(SANDBOX_PORT),--sandbox-port $(SANDBOX_PORT)) $(DOCS_ARGS)

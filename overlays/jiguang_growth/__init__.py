@@ -32,12 +32,17 @@ if TYPE_CHECKING:
         UserAttributesParam,
         UserChannelsParam,
     )
+    from ._reporter._async_sender import AsyncEventReporter
+    from ._reporter._errors import ReporterClosedError, SpoolError
+    from ._reporter._outcomes import EventOutcome, ReporterStats
+    from ._reporter._sender import EventReporter
 
 __all__ = [
     "APIConnectionError",
     "APIError",
     "APIResponseError",
     "APITimeoutError",
+    "AsyncEventReporter",
     "AsyncGrowthClient",
     "Attempt",
     "AuthenticationError",
@@ -45,7 +50,9 @@ __all__ = [
     "ChannelParam",
     "ConfigurationError",
     "CuidResult",
+    "EventOutcome",
     "EventParam",
+    "EventReporter",
     "GrowthClient",
     "GrowthError",
     "InternalServerError",
@@ -53,8 +60,11 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "RawResponse",
+    "ReporterClosedError",
+    "ReporterStats",
     "RequestValidationError",
     "SetUserAttributesParam",
+    "SpoolError",
     "UserAttributesParam",
     "UserChannelsParam",
     "__version__",
@@ -67,11 +77,27 @@ _PARAMS = frozenset(
     {"ChannelParam", "EventParam", "SetUserAttributesParam", "UserAttributesParam", "UserChannelsParam"}
 )
 
+_REPORTER = {
+    "AsyncEventReporter": "_async_sender",
+    "EventOutcome": "_outcomes",
+    "EventReporter": "_sender",
+    "ReporterClosedError": "_errors",
+    "ReporterStats": "_outcomes",
+    "SpoolError": "_errors",
+}
+"""The background reporter's names and their modules under ``_reporter``."""
+
 
 def __getattr__(name: str) -> Any:
-    """The TypedDicts of ``_params``, imported on first use (``import jiguang_growth`` stays lean)."""
+    """The TypedDicts of ``_params`` and the reporter's names, imported on first use (a lean import)."""
     if name in _PARAMS:
         from . import _params  # noqa: PLC0415
 
         return getattr(_params, name)
+    if name in _REPORTER:
+        import importlib  # noqa: PLC0415
+
+        value = getattr(importlib.import_module(f"._reporter.{_REPORTER[name]}", __name__), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

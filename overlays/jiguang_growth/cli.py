@@ -16,12 +16,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ._commands import INTERRUPTED, PROG, USAGE_ERROR, Command, CommandError
+from ._reporter._cli import SPOOL_COMMAND
 from .bulk._cli import BULK_COMMANDS
 from .sandbox._cli import SANDBOX_COMMAND
 
 __all__ = ["COMMANDS", "PROG", "USAGE_ERROR", "Command", "CommandError", "main"]
 
-COMMANDS: list[Command] = [SANDBOX_COMMAND, *BULK_COMMANDS]
+COMMANDS: list[Command] = [SANDBOX_COMMAND, *BULK_COMMANDS, SPOOL_COMMAND]
 """Every subcommand, in the order ``--help`` lists them."""
 
 

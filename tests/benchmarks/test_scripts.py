@@ -93,3 +93,17 @@ def test_pacing_runs_both_pacers_over_a_modelled_network_and_draws_the_chart(tmp
         assert row["accepted"] == row["records"] == 2000 and row["lost"] == row["stored_twice"] == 0, row
         assert row["share_of_ceiling"] > 0 and 0 <= row["429s_share_of_calls"] <= 1, row
     assert chart.read_bytes().startswith(b"\x89PNG")
+
+
+def test_reporter_prints_track_cost_throughput_processes_crash_and_memory() -> None:
+    out = run("reporter.py")
+    results = json.loads(out[out.index("{") :])
+    assert set(results) == {"track", "throughput", "processes", "crash", "memory"}
+    for mode in ("memory", "spool"):
+        assert 0 < results["track"][mode]["median_us"] <= results["track"][mode]["p99_us"], results["track"]
+    for name in ("throughput", "processes", "crash"):
+        assert results[name]["lost"] == 0 and results[name]["stored_twice"] == 0, results[name]
+    assert results["crash"]["adopted_on_restart"] > 0, results["crash"]
+    assert (
+        results["memory"]["queue_full"]["dropped"] > 0 and results["memory"]["queue_full"]["peak_rss_mb"] > 0
+    )

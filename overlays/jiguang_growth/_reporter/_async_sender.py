@@ -1,0 +1,237 @@
+"""AsyncEventReporter: the same queue and spool, sent by tasks on the application's event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import os
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Self
+
+from .._client import AsyncGrowthClient
+from .._exceptions import ConfigurationError
+from .._retry import is_transient
+from ..bulk import BULK_MAX_RETRIES, DEFAULT_CONCURRENCY, Outcome
+from ..bulk._engine import failure_of
+from ._outcomes import EventOutcome
+from ._queue import Batch
+from ._sender import (
+    DEFAULT_CLOSE_TIMEOUT,
+    DEFAULT_FLUSH_INTERVAL,
+    DEFAULT_MAX_QUEUE,
+    DEFAULT_SCAN_INTERVAL,
+    DEFAULT_SEGMENT_EVENTS,
+    ReporterBase,
+)
+
+__all__ = ["AsyncEventReporter"]
+
+POLL_INTERVAL = 0.005
+"""Seconds between two looks at the queue while ``flush`` or ``close`` waits."""
+
+
+class AsyncEventReporter(ReporterBase):
+    """:class:`~jiguang_growth.EventReporter` for asyncio applications.
+
+    ``track`` is the same plain, non-blocking call (from the loop's thread or
+    any other); ``flush`` and ``close`` are awaited. The senders are tasks on
+    the loop that first calls ``track``, ``flush`` or the constructor inside a
+    running loop, so ``on_outcome`` runs on that loop's thread. A full queue
+    drops the new event at once (waiting would stall the loop). Close it with
+    ``await reporter.close()`` before the loop ends (e.g. in the ASGI
+    lifespan's shutdown): at interpreter exit there is no loop to send on, so
+    what is left stays in the spool, or is logged and counted as unsent.
+    """
+
+    def __init__(
+        self,
+        client: AsyncGrowthClient,
+        *,
+        spool: str | os.PathLike[str] | None = None,
+        app_key: str | None = None,
+        max_queue: int = DEFAULT_MAX_QUEUE,
+        flush_interval: float = DEFAULT_FLUSH_INTERVAL,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        on_outcome: Callable[[EventOutcome], None] | None = None,
+        fsync: bool = False,
+        close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
+        scan_interval: float = DEFAULT_SCAN_INTERVAL,
+        segment_events: int = DEFAULT_SEGMENT_EVENTS,
+    ) -> None:
+        if not isinstance(client, AsyncGrowthClient):
+            raise ConfigurationError(
+                f"AsyncEventReporter needs an AsyncGrowthClient, not {type(client).__name__} "
+                "(use EventReporter with a GrowthClient)"
+            )
+        super().__init__(
+            spool=spool,
+            app_key=app_key,
+            max_queue=max_queue,
+            flush_interval=flush_interval,
+            concurrency=concurrency,
+            on_outcome=on_outcome,
+            fsync=fsync,
+            close_timeout=close_timeout,
+            scan_interval=scan_interval,
+            segment_events=segment_events,
+        )
+        self._client = client.with_options(pace=True, max_retries=max(client.max_retries, BULK_MAX_RETRIES))
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = 0
+        self._wake_event: asyncio.Event | None = None
+        self._dispatcher: asyncio.Task[None] | None = None
+        self._sends: set[asyncio.Task[None]] = set()
+        self._stopping = False
+        self._done = False
+        self._queue.wake = self._wake
+        self._exit_hook = _exit_hook(weakref.ref(self))
+        atexit.register(self._exit_hook)
+        with contextlib.suppress(RuntimeError):  # no loop yet: the first track or flush in one starts them
+            self._start(asyncio.get_running_loop())
+
+    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._loop_thread = threading.get_ident()
+        self._wake_event = asyncio.Event()
+        self._dispatcher = loop.create_task(self._dispatch(), name="jiguang-reporter")
+
+    def _ensure_started(self) -> None:
+        if self._dispatcher is None:
+            self._start(asyncio.get_running_loop())
+
+    def _wake(self) -> None:
+        event, loop = self._wake_event, self._loop
+        if event is None or loop is None:
+            return
+        if threading.get_ident() == self._loop_thread:
+            event.set()
+        else:
+            loop.call_soon_threadsafe(event.set)
+
+    def track(self, event: Any) -> str | None:
+        """Queue one event; its ``randomId``, or ``None`` when the queue is full (see ``EventReporter``)."""
+        if self._forked:
+            self._check_open()
+        if self._dispatcher is None:
+            with contextlib.suppress(RuntimeError):
+                self._start(asyncio.get_running_loop())
+        return self._queue.track(event)
+
+    async def flush(self, timeout: float | None = 10.0) -> bool:
+        """Send everything tracked so far now; wait until it is settled. False if ``timeout`` came first."""
+        self._ensure_started()
+        queue = self._queue
+        target = queue.mark_flush()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with queue.lock:
+                if queue.flushed(target):
+                    return True
+            if self._done or (deadline is not None and time.monotonic() >= deadline):
+                return False
+            await asyncio.sleep(POLL_INTERVAL)
+
+    async def close(self, timeout: float | None = None) -> bool:
+        """Flush for up to ``timeout`` seconds (default ``close_timeout``), then stop the senders.
+
+        As :meth:`EventReporter.close`: what is left stays in the spool or is
+        counted as unsent. Calls still in flight at the time limit are cancelled.
+        """
+        atexit.unregister(self._exit_hook)
+        queue = self._queue
+        if self._done:
+            return queue.stats().unsent == 0
+        self._ensure_started()
+        deadline = time.monotonic() + (self.close_timeout if timeout is None else timeout)
+        queue.begin_close()
+        while time.monotonic() < deadline:
+            with queue.lock:
+                if queue.idle:
+                    break
+            await asyncio.sleep(POLL_INTERVAL)
+        self._stopping = True
+        self._done = True
+        self._wake()
+        tasks = [*self._sends, *([self._dispatcher] if self._dispatcher is not None else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return queue.finish_close() == 0
+
+    async def _dispatch(self) -> None:
+        queue = self._queue
+        limit = asyncio.Semaphore(self.concurrency)
+        wake = self._wake_event
+        assert wake is not None
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            if queue.spool is not None and time.monotonic() >= self._next_scan:
+                await asyncio.to_thread(self._scan_if_due)
+            await limit.acquire()
+            with queue.lock:
+                now = time.monotonic()
+                batch = queue.take(now)
+                due = queue.due_in(now) if batch is None else 0.0
+                if batch is None:
+                    wake.clear()
+            if batch is not None:
+                task = loop.create_task(self._send(batch, limit))
+                self._sends.add(task)
+                task.add_done_callback(self._sends.discard)
+                continue
+            limit.release()
+            if queue.spool is not None and not queue.closing:
+                to_scan = max(0.0, self._next_scan - time.monotonic())
+                due = to_scan if due is None else min(due, to_scan)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), due)
+
+    async def _send(self, batch: Batch, limit: asyncio.Semaphore) -> None:
+        queue = self._queue
+        try:
+            events, invalid = queue.check(batch)
+            if invalid:
+                queue.settle_items(None, list(invalid))
+            if not events:
+                queue.settle_items(batch.token, [])
+                return
+            try:
+                await self._client.report_events(events, app_key=self.app_key)
+            except asyncio.CancelledError:
+                raise  # closing: the events stay unsent (in the spool, if there is one)
+            except Exception as error:
+                outcome, failure = failure_of(error)
+                queue.settle(batch, outcome, failure, keep=is_transient(error))
+            else:
+                queue.settle(batch, Outcome.ACCEPTED, None)
+        finally:
+            limit.release()
+
+    async def __aenter__(self) -> Self:
+        self._ensure_started()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        where = f"spool={str(self.spool)!r}" if self.spool is not None else "memory"
+        return f"<AsyncEventReporter {where} {'closed' if self._done else 'open'}>"
+
+
+def _exit_hook(ref: weakref.ref[AsyncEventReporter]) -> Callable[[], None]:
+    def at_exit() -> None:
+        reporter = ref()
+        if reporter is not None and not reporter._done:
+            reporter._done = True
+            reporter._queue.begin_close()
+            reporter._queue.finish_close()
+
+    return at_exit

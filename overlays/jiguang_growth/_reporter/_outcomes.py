@@ -1,0 +1,58 @@
+"""What the reporter tells its user: one outcome per event, and running counts."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ..bulk import Failure, Outcome
+
+__all__ = ["EventOutcome", "ReporterStats"]
+
+
+@dataclass(frozen=True, slots=True)
+class EventOutcome:
+    """What became of one event: ``accepted``, ``rejected`` (not applied) or ``unknown``.
+
+    ``failure`` says why, for rejected and unknown events (the same
+    :class:`~jiguang_growth.bulk.Failure` as in bulk runs). ``event`` is the
+    event as sent, with its ``randomId``. A kept event may later be reported
+    again, by whichever reporter sends it next.
+    """
+
+    event: dict[str, Any]
+    outcome: Outcome
+    failure: Failure | None = None
+    kept: bool = False
+    """The event stays in the spool and will be sent again (the API was down, busy or slow)."""
+
+    @property
+    def random_id(self) -> str:
+        return str(self.event.get("randomId"))
+
+
+@dataclass(frozen=True, slots=True)
+class ReporterStats:
+    """Counts since the reporter started.
+
+    ``tracked`` events returned from ``track``; ``adopted`` events came from
+    spool segments of processes that died. Each of those is ``queued``
+    (waiting or in flight) until it ends ``accepted``, ``rejected`` or
+    ``unknown``, or is ``unsent`` at close (in the spool, if there is one).
+    ``sent`` counts events handed to a call (resends of adopted events
+    included); ``dropped`` counts ``track`` calls refused because the queue was
+    full; they are not in ``tracked``.
+    """
+
+    tracked: int = 0
+    adopted: int = 0
+    sent: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    unknown: int = 0
+    dropped: int = 0
+    queued: int = 0
+    unsent: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)

@@ -176,9 +176,12 @@ def test_a_removed_public_method_is_breaking(source: Path, guard: Guard) -> None
 
 def test_an_addition_needs_a_changelog_entry(source: Path, guard: Guard) -> None:
     _drop_unreleased(source)
+    _edit(source, "__init__.py", "__all__ = [\n", '__all__ = [\n    "brand_new",\n')
+    path = source / "overlays" / "jiguang_growth" / "__init__.py"
+    path.write_text(path.read_text(encoding="utf-8") + "\n\ndef brand_new() -> None:\n    pass\n")
     status, out = guard()
     assert status == 1
-    assert "added:    jiguang_growth.EventParam" in out  # this checkout's own additions, for example
+    assert "added:    jiguang_growth.brand_new" in out
     assert "lists no change above '## [0.1.0]' in '# Python package (jiguang-growth)'" in out
     _log(source, "## [Unreleased]\n\n- Typed inputs.")
     assert guard()[0] == 0

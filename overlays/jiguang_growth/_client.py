@@ -187,7 +187,9 @@ class _ClientBase(Generic[_Http, _Transport]):
         http_class: Any = self._http_class
         client: _Http = http_class(timeout=timeout, verify=verify, transport=transport, headers=headers)
         if isinstance(client, httpx.Client):  # the async driver keeps to the deadline on its own
-            _deadline.install(client)
+            from . import _deadline_streams  # noqa: PLC0415 - httpcore, which import jiguang_growth skips
+
+            _deadline_streams.install(client)
         return client
 
     @property

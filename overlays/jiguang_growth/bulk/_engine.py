@@ -40,10 +40,10 @@ from .._exceptions import (
     RequestValidationError,
 )
 from .._pacing import Pacer, shared_pacer
-from .._retry import possibly_applied
+from .._retry import REPLAY_POLICIES, possibly_applied
 from .._validation import validate_schema
 from ._input import BadLine, BlankLine, Record
-from ._journal import Journal
+from ._journal import Journal, LineSet
 from ._outcomes import BulkSummary, Failure, Outcome, OutcomeFiles, RecordOutcome, capped
 
 __all__ = [
@@ -382,6 +382,14 @@ class _Engine:
             pacer=pacer,
         )
         self.summary = self.settle.summary
+        policy = REPLAY_POLICIES.get(job.operation_id)
+        self._notes_sending = journal is not None and (policy is None or not policy.replay_safe)
+        """Whether each batch's lines are journaled before it is sent (not replay-safe, or not known)."""
+        self._left_in_flight = LineSet()
+        if journal is not None and self._notes_sending:
+            for start, end in journal.in_flight.ranges():  # a copy: this run's sends go on adding to it
+                self._left_in_flight.add_range(start, end)
+        """Lines an earlier invocation sent and never settled: settled as unknown, never sent again."""
         self._started = time.monotonic()
         self._announced = False
         self._in_flight: list[_Batch] = []
@@ -404,6 +412,8 @@ class _Engine:
                     break
                 if not in_flight:
                     self.settle.mark_busy()  # the no-answer clock runs only while calls are out
+                if self._notes_sending:
+                    self.settle.sending(batch)  # written and fsynced before the batch can go out
                 yield _Start(batch)
                 in_flight.append(batch)
                 self.summary.batches += 1
@@ -476,6 +486,9 @@ class _Engine:
                 continue
             if isinstance(item, BadLine):
                 settle.one(item.line, item.text, None, Failure("unreadable", msg=item.reason))
+                continue
+            if item.line in self._left_in_flight:
+                settle.one(item.line, None, item.value, IN_FLIGHT_AT_STOP, Outcome.UNKNOWN)
                 continue
             checked = self._checked(item)
             if checked is None:
@@ -569,6 +582,13 @@ def _holds_back(error: BaseException) -> bool:
     return isinstance(error, APIConnectionError) and not error.request_sent
 
 
+IN_FLIGHT_AT_STOP = Failure(
+    "in_flight_at_stop",
+    msg="the call was in flight when an earlier invocation of the run stopped, so it may have been "
+    "applied; it was not sent again because the operation is not replay-safe",
+)
+"""How a resumed run settles a line that an earlier invocation sent and never settled."""
+
 CREDENTIALS_MESSAGE = "the server refused the credentials ({status} {msg})"
 
 
@@ -594,6 +614,8 @@ class _Settler:
         self._pacer_rate_limited_before = pacer.rate_limited
         self._rate_limited_before = summary.rate_limited
         self._unjournaled: list[int] = []
+        self._released: list[int] = []
+        """Lines sent (with a "sending" entry) that surely were not applied, and stay unsettled."""
         self._failures_in_a_row = 0
         self._last_answer = time.monotonic()
         self._idle_since: float | None = self._last_answer  # idle until the first call starts
@@ -616,6 +638,7 @@ class _Settler:
                 self._record(record.line, record.value, Outcome.REJECTED, failure=result)
             elif _holds_back(result):
                 self.summary.unsettled += 1
+                self._released.append(record.line)
             else:
                 outcome, failure = failure_of(result)
                 self._record(record.line, record.value, outcome, failure=failure)
@@ -660,9 +683,16 @@ class _Settler:
             self.summary.stopped, self.summary.stop_message = reason, capped(message)
             logger.error("stopping the %s run: %s", self.summary.operation, message)
 
-    def one(self, line: int, text: str | None, value: Any, failure: Failure) -> None:
-        """Settle a record that never reached a batch (unreadable or invalid) as rejected."""
-        self._record(line, value, Outcome.REJECTED, failure=failure, text=text)
+    def sending(self, batch: _Batch) -> None:
+        """Journal the batch's lines before it is sent."""
+        if self._journal is not None:
+            self._journal.sending(record.line for record in batch.records)
+
+    def one(
+        self, line: int, text: str | None, value: Any, failure: Failure, outcome: Outcome = Outcome.REJECTED
+    ) -> None:
+        """Settle a record that is not sent (unreadable, invalid, or in flight at an earlier stop)."""
+        self._record(line, value, outcome, failure=failure, text=text)
         if len(self._unjournaled) >= 1000:
             self._checkpoint()
 
@@ -701,13 +731,13 @@ class _Settler:
         self.summary.rate_limited = (
             self._rate_limited_before + self._pacer.rate_limited - self._pacer_rate_limited_before
         )
-        if self._unjournaled:
+        if self._unjournaled or self._released:
             if self._files is not None:
                 self._files.flush()
             if self._journal is not None:
                 sizes = self._files.sizes() if self._files is not None else {}
-                self._journal.record(self._unjournaled, self.summary.totals(), sizes)
-            self._unjournaled = []
+                self._journal.record(self._unjournaled, self.summary.totals(), sizes, self._released)
+            self._unjournaled, self._released = [], []
         if self._on_progress is not None:
             self._on_progress(self.summary)
 

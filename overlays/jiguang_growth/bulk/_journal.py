@@ -5,7 +5,11 @@ names the run: a UUID (which also seeds the deterministic ``randomId`` of
 events) and the run's identity (operation, base URL, project ID and, for a
 file, its path, size and SHA-256). Each further line is one checkpoint: its
 sequence number, the input lines it settled, the run's counts so far and the
-sizes of the outcome files. Every line carries a CRC-32 of its own text.
+sizes of the outcome files. For an operation that is not replay-safe, a
+"sending" entry (same sequence, same CRC) names a batch's lines before the
+batch is sent; a line sent and never settled after it was in flight when the
+run stopped (:attr:`Journal.in_flight`). Every line carries a CRC-32 of its
+own text.
 
 Loading for a resume never guesses. A torn last line (no newline: the process
 died while writing it) is cut off, and so are the outcome files' bytes
@@ -62,6 +66,20 @@ class LineSet:
             return False
         index = bisect.bisect_right(self._starts, line) - 1
         return index >= 0 and line <= self._ends[index]
+
+    def discard_range(self, start: int, end: int) -> None:
+        """Remove the lines ``start`` to ``end`` (inclusive)."""
+        index = bisect.bisect_left(self._ends, start)
+        stop = index
+        kept: list[tuple[int, int]] = []
+        while stop < len(self._starts) and self._starts[stop] <= end:
+            if self._starts[stop] < start:
+                kept.append((self._starts[stop], start - 1))
+            if self._ends[stop] > end:
+                kept.append((end + 1, self._ends[stop]))
+            stop += 1
+        self._starts[index:stop] = [s for s, _ in kept]
+        self._ends[index:stop] = [e for _, e in kept]
 
     def __len__(self) -> int:
         return sum(end - start + 1 for start, end in zip(self._starts, self._ends, strict=True))
@@ -143,17 +161,38 @@ def _parse(raw: bytes) -> dict[str, Any] | None:
     return body
 
 
-def _entry(body: dict[str, Any]) -> tuple[int, list[tuple[int, int]], Checkpoint] | None:
-    """A checkpoint line's sequence number, line ranges and state, or ``None`` if its types are wrong."""
-    seq, spans, totals, sizes = body.get("seq"), body.get("lines"), body.get("totals"), body.get("sizes")
-    if (
-        not isinstance(seq, int)
-        or not _whole(seq)
-        or not isinstance(spans, list)
-        or not isinstance(totals, dict)
-    ):
+@dataclass(frozen=True)
+class _Entry:
+    """One journal line after the header: a checkpoint (``state`` set) or a "sending" entry."""
+
+    seq: int
+    lines: list[tuple[int, int]]
+    """The lines settled (checkpoint) or about to be sent (sending entry)."""
+    state: Checkpoint | None = None
+    released: list[tuple[int, int]] = field(default_factory=list)
+    """Lines sent earlier that surely were not applied and stay unsettled (checkpoints only)."""
+
+
+def _entry(body: dict[str, Any]) -> _Entry | None:
+    """A journal entry, or ``None`` if its JSON has the wrong types."""
+    seq = body.get("seq")
+    if not isinstance(seq, int) or not _whole(seq):
+        return None
+    if "sending" in body:
+        sending = _spans(body["sending"])
+        return None if sending is None or len(body) != 2 else _Entry(seq, sending)
+    spans, totals, sizes = _spans(body.get("lines")), body.get("totals"), body.get("sizes")
+    released = _spans(body.get("released", []))
+    if spans is None or released is None or not isinstance(totals, dict):
         return None
     if not isinstance(sizes, dict) or not all(_whole(v) for v in sizes.values()):
+        return None
+    return _Entry(seq, spans, Checkpoint(seq, totals, dict(sizes)), released)
+
+
+def _spans(spans: object) -> list[tuple[int, int]] | None:
+    """Inclusive line ranges from JSON ``[[start, end], ...]``, or ``None`` if the types are wrong."""
+    if not isinstance(spans, list):
         return None
     found: list[tuple[int, int]] = []
     for span in spans:
@@ -162,7 +201,7 @@ def _entry(body: dict[str, Any]) -> tuple[int, list[tuple[int, int]], Checkpoint
         if span[0] > span[1]:
             return None
         found.append((span[0], span[1]))
-    return seq, found, Checkpoint(seq, totals, dict(sizes))
+    return found
 
 
 def _whole(value: object) -> bool:
@@ -178,6 +217,11 @@ class Journal:
         self.path = path
         self.done = LineSet()
         self.last = Checkpoint()
+        self.seq = 0
+        """Sequence number of the last entry (checkpoint or sending)."""
+        self.in_flight = LineSet()
+        """Lines with a "sending" entry and no later settlement: at load, those in flight when the run
+        stopped (kept up to date as the run goes on)."""
         self.warnings: list[str] = []
         """What loading repaired or passed over (also logged)."""
         try:
@@ -238,15 +282,12 @@ class Journal:
             if entry is None:
                 damaged.append(number)
                 continue
-            seq, spans, checkpoint = entry
-            if seq != self.last.seq + 1:
+            if entry.seq != self.seq + 1:
                 raise self._refuse(
-                    f"checkpoint {self.last.seq + 1} is missing before line {number} "
+                    f"checkpoint {self.seq + 1} is missing before line {number} "
                     f"(damaged line(s) {_listed(damaged)}), so which records it settled is unknown"
                 )
-            for start, end in spans:
-                self.done.add_range(start, end)
-            self.last = checkpoint
+            self._apply(entry)
             if damaged:
                 self._warn(f"passed over damaged line(s) {_listed(damaged)}: no checkpoint was lost there")
                 damaged = []
@@ -256,14 +297,43 @@ class Journal:
                 "been a checkpoint, so which records they settled is unknown"
             )
 
-    def record(self, lines: Iterable[int], totals: Mapping[str, Any], sizes: Mapping[str, int]) -> None:
-        """Mark input lines as settled, with the run's counts and outcome file sizes, through to the disk."""
-        spans = ranges(lines)
-        seq = self.last.seq + 1
-        self._write(_line({"seq": seq, "lines": spans, "totals": dict(totals), "sizes": dict(sizes)}))
-        for start, end in spans:
+    def _apply(self, entry: _Entry) -> None:
+        self.seq = entry.seq
+        if entry.state is None:
+            for start, end in entry.lines:
+                self.in_flight.add_range(start, end)
+            return
+        for start, end in entry.lines:
             self.done.add_range(start, end)
-        self.last = Checkpoint(seq, dict(totals), dict(sizes))
+            self.in_flight.discard_range(start, end)
+        for start, end in entry.released:
+            self.in_flight.discard_range(start, end)
+        self.last = entry.state
+
+    def record(
+        self,
+        lines: Iterable[int],
+        totals: Mapping[str, Any],
+        sizes: Mapping[str, int],
+        released: Iterable[int] = (),
+    ) -> None:
+        """Mark input lines as settled, with the run's counts and outcome file sizes, through to the disk.
+
+        ``released``: lines sent that surely were not applied and stay unsettled, for a resume to send.
+        """
+        spans, seq = ranges(lines), self.seq + 1
+        body = {"seq": seq, "lines": spans, "totals": dict(totals), "sizes": dict(sizes)}
+        back = ranges(released)
+        if back:
+            body["released"] = back
+        self._write(_line(body))
+        self._apply(_Entry(seq, spans, Checkpoint(seq, dict(totals), dict(sizes)), back))
+
+    def sending(self, lines: Iterable[int]) -> None:
+        """Note, through to the disk, that a batch of these lines is about to be sent."""
+        spans, seq = ranges(lines), self.seq + 1
+        self._write(_line({"seq": seq, "sending": spans}))
+        self._apply(_Entry(seq, spans))
 
     def _write(self, data: bytes) -> None:
         try:

@@ -19,7 +19,7 @@ import httpx
 
 from jiguang_growth import GrowthClient, bulk
 from jiguang_growth.bulk._journal import Journal, RunIdentity
-from jiguang_growth.sandbox import FaultConfig, run_sandbox
+from jiguang_growth.sandbox import FaultConfig, NetworkConfig, run_sandbox
 
 from .conftest import FakeApi
 
@@ -34,7 +34,9 @@ def channel(n: int) -> dict[str, Any]:
     return {"cuid": 10000000000 + n, "channels": [{"id": 1, "channelValues": {"phone": f"1801234{n:04d}"}}]}
 
 
-def died_in_flight(client: GrowthClient, folder: Path, operation: str, *, settled: int, sent: list[int]) -> None:
+def died_in_flight(
+    client: GrowthClient, folder: Path, operation: str, *, settled: int, sent: list[int]
+) -> None:
     """The journal a run leaves when killed after line ``settled`` settled and ``sent`` went out."""
     identity = RunIdentity(operation, client.api_url, client.project_id, None)
     journal = Journal(folder / bulk.JOURNAL_NAME, identity, resume=False)
@@ -117,7 +119,9 @@ def test_a_cli_run_killed_with_calls_in_flight_applies_no_line_twice(tmp_path: P
     source.write_text("".join(json.dumps(line) + "\n" for line in lines))
     out = tmp_path / "out"
     applied: list[int] = []  # total_spend values, one per line, as the sandbox applied them
-    with run_sandbox(project_id=f"p{uuid.uuid4().hex[:8]}", faults=FaultConfig(latency_ms=150)) as sandbox:
+    slow = FaultConfig(latency_ms=50)
+    on_its_way = NetworkConfig(response_delay_ms=150)  # applied, the answer not back yet
+    with run_sandbox(project_id=f"p{uuid.uuid4().hex[:8]}", faults=slow, network=on_its_way) as sandbox:
         state = sandbox.state
         lock = threading.Lock()
 
@@ -148,15 +152,16 @@ def test_a_cli_run_killed_with_calls_in_flight_applies_no_line_twice(tmp_path: P
         done = subprocess.run([*command, "--resume"], env=env, capture_output=True, text=True, timeout=60)
         stored = {user: state.attributes(10000000000 + user).get("total_spend", 0) for user in range(users)}
 
+    counts = collections.Counter(applied)
+    assert max(counts.values()) == 1, [n for n, c in counts.items() if c > 1]  # no line applied twice
     summary = json.loads((out / "summary.json").read_text())
-    failures = [json.loads(line) for line in (out / "failures.jsonl").read_text().splitlines()]
+    failures_file = out / "failures.jsonl"
+    failures = [json.loads(line) for line in failures_file.read_text().splitlines()]
     unknown = {f["line"] for f in failures if f["outcome"] == "unknown"}
     accepted = set(range(1, total + 1)) - {f["line"] for f in failures}
     assert done.returncode == 1, done.stderr  # unknown records
     assert summary["records"] == total == summary["accepted"] + summary["unknown"]
     assert summary["by_reason"].get("in_flight_at_stop", 0) == len(unknown) > 0
-    counts = collections.Counter(applied)
-    assert max(counts.values()) == 1, [n for n, c in counts.items() if c > 1]  # no line applied twice
     assert accepted <= set(counts) <= accepted | unknown
     for user in range(users):
         assert stored[user] == sum(n for n in counts if n % users == user)

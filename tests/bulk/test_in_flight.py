@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from jiguang_growth import GrowthClient, bulk
-from jiguang_growth.bulk._journal import Journal, RunIdentity
+from jiguang_growth.bulk._journal import Journal, LineSet, RunIdentity
 from jiguang_growth.sandbox import FaultConfig, NetworkConfig, run_sandbox
 
 from .conftest import FakeApi
@@ -165,3 +165,13 @@ def test_a_cli_run_killed_with_calls_in_flight_applies_no_line_twice(tmp_path: P
     assert accepted <= set(counts) <= accepted | unknown
     for user in range(users):
         assert stored[user] == sum(n for n in counts if n % users == user)
+
+
+def test_a_line_set_discards_ranges_across_and_inside_its_spans() -> None:
+    lines = LineSet()
+    lines.add_range(1, 10)
+    lines.add_range(20, 30)
+    lines.discard_range(5, 22)
+    lines.discard_range(25, 25)
+    lines.discard_range(40, 50)
+    assert lines.ranges() == [(1, 4), (23, 24), (26, 30)]

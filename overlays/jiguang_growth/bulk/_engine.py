@@ -386,10 +386,10 @@ class _Engine:
         self._notes_sending = journal is not None and (policy is None or not policy.replay_safe)
         """Whether each batch's lines are journaled before it is sent (not replay-safe, or not known)."""
         self._left_in_flight = LineSet()
+        """Lines an earlier invocation sent and never settled: settled as unknown, never sent again."""
         if journal is not None and self._notes_sending:
             for start, end in journal.in_flight.ranges():  # a copy: this run's sends go on adding to it
                 self._left_in_flight.add_range(start, end)
-        """Lines an earlier invocation sent and never settled: settled as unknown, never sent again."""
         self._started = time.monotonic()
         self._announced = False
         self._in_flight: list[_Batch] = []

@@ -6,10 +6,10 @@ events) and the run's identity (operation, base URL, project ID and, for a
 file, its path, size and SHA-256). Each further line is one checkpoint: its
 sequence number, the input lines it settled, the run's counts so far and the
 sizes of the outcome files. For an operation that is not replay-safe, a
-"sending" entry (same sequence, same CRC) names a batch's lines before the
-batch is sent; a line sent and never settled after it was in flight when the
-run stopped (:attr:`Journal.in_flight`). Every line carries a CRC-32 of its
-own text.
+"sending" entry (in the same sequence) names a batch's lines before the batch
+is sent: a line with one and no later checkpoint was in flight when the run
+stopped (:attr:`Journal.in_flight`). Every line carries a CRC-32 of its own
+text.
 
 Loading for a resume never guesses. A torn last line (no newline: the process
 died while writing it) is cut off, and so are the outcome files' bytes
@@ -284,8 +284,8 @@ class Journal:
                 continue
             if entry.seq != self.seq + 1:
                 raise self._refuse(
-                    f"checkpoint {self.seq + 1} is missing before line {number} "
-                    f"(damaged line(s) {_listed(damaged)}), so which records it settled is unknown"
+                    f"entry {self.seq + 1} is missing before line {number} "
+                    f"(damaged line(s) {_listed(damaged)}), so which records it sent or settled is unknown"
                 )
             self._apply(entry)
             if damaged:
@@ -294,7 +294,7 @@ class Journal:
         if damaged:
             raise self._refuse(
                 f"line(s) {_listed(damaged)} after the last whole checkpoint are damaged and may have "
-                "been a checkpoint, so which records they settled is unknown"
+                "been a checkpoint or a sending entry, so which records they sent or settled is unknown"
             )
 
     def _apply(self, entry: _Entry) -> None:

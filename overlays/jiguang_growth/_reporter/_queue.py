@@ -350,31 +350,35 @@ class ReportQueue:
             logger.error("could not write a rejected event to %s: %s", self.spool.folder, error)
 
     def _report(self, results: list[tuple[Item, Outcome, Failure | None]], kept: bool) -> None:
-        failed = [(item, outcome, failure) for item, outcome, failure in results if failure is not None]
-        if failed:
-            by_kind: dict[tuple[str, str], int] = {}
-            for _, outcome, failure in failed:
-                assert failure is not None
-                key = (
-                    outcome.value,
-                    failure.reason if failure.code is None else f"{failure.reason}:{failure.code}",
-                )
-                by_kind[key] = by_kind.get(key, 0) + 1
-            for (outcome_name, reason), count in sorted(by_kind.items()):
-                if kept:
-                    where = ", kept in the spool to send again"
-                elif outcome_name == "rejected" and self.spool is not None:
-                    where = f", written to {self.spool.folder / REJECTED_NAME}"
-                else:
-                    where = ", not delivered"
-                logger.warning(
-                    "%d event(s) %s (%s)%s: %s",
-                    count,
-                    outcome_name,
-                    reason,
-                    where,
-                    next(f.msg for _, o, f in failed if f is not None and o.value == outcome_name),
-                )
+        self._log_failures(results, kept)
+        self._call_back(results, kept)
+
+    def _log_failures(self, results: list[tuple[Item, Outcome, Failure | None]], kept: bool) -> None:
+        """One warning per kind of failure (outcome and reason), with a count and one message."""
+        failed = [(outcome, failure) for _, outcome, failure in results if failure is not None]
+        by_kind: dict[tuple[str, str], int] = {}
+        for outcome, failure in failed:
+            reason = failure.reason if failure.code is None else f"{failure.reason}:{failure.code}"
+            by_kind[outcome.value, reason] = by_kind.get((outcome.value, reason), 0) + 1
+        for (outcome_name, reason), count in sorted(by_kind.items()):
+            message = next(f.msg for o, f in failed if o.value == outcome_name)
+            logger.warning(
+                "%d event(s) %s (%s)%s: %s",
+                count,
+                outcome_name,
+                reason,
+                self._where(outcome_name, kept),
+                message,
+            )
+
+    def _where(self, outcome_name: str, kept: bool) -> str:
+        if kept:
+            return ", kept in the spool to send again"
+        if outcome_name == "rejected" and self.spool is not None:
+            return f", written to {self.spool.folder / REJECTED_NAME}"
+        return ", not delivered"
+
+    def _call_back(self, results: list[tuple[Item, Outcome, Failure | None]], kept: bool) -> None:
         callback = self.on_outcome
         if callback is None:
             return

@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from _common import SPEC
 
-ROOT = Path(__file__).resolve().parent.parent
-SPEC = ROOT / "openapi.yaml"
 METHODS = ("get", "put", "post", "patch", "delete")
 JSON = "application/json"
 
@@ -29,12 +28,15 @@ class Example:
     schema: str
     """Name of the body's schema under ``#/components/schemas/``."""
     value: Any
+    status: str | None = None
+    """The response's status key (``200``, ``4XX``); ``None`` for a request."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def _resolve(spec: dict[str, Any], node: Any) -> Any:
+def resolve(spec: dict[str, Any], node: Any) -> Any:
+    """``node``, or what its local ``$ref`` chain points at."""
     while isinstance(node, dict) and "$ref" in node:
         target: Any = spec
         for part in node["$ref"].removeprefix("#/").split("/"):
@@ -54,7 +56,7 @@ def _values(spec: dict[str, Any], media: dict[str, Any]) -> Iterator[tuple[str, 
     if "example" in media:
         yield "example", media["example"]
     for name, reference in (media.get("examples") or {}).items():
-        example = _resolve(spec, reference)
+        example = resolve(spec, reference)
         if "value" in example:
             yield name, example["value"]
 
@@ -66,18 +68,18 @@ def examples(spec: dict[str, Any]) -> Iterator[Example]:
             if method not in item:
                 continue
             op = item[method]["operationId"]
-            body = _resolve(spec, item[method].get("requestBody") or {})
+            body = resolve(spec, item[method].get("requestBody") or {})
             media = (body.get("content") or {}).get(JSON)
             if media:
                 schema = _schema_name(media, f"{op} request")
                 for name, value in _values(spec, media):
                     yield Example(f"{op} request {name}", op, "request", schema, value)
             for status, reference in item[method].get("responses", {}).items():
-                media = (_resolve(spec, reference).get("content") or {}).get(JSON)
+                media = (resolve(spec, reference).get("content") or {}).get(JSON)
                 if media:
                     schema = _schema_name(media, f"{op} {status}")
                     for name, value in _values(spec, media):
-                        yield Example(f"{op} {status} {name}", op, "response", schema, value)
+                        yield Example(f"{op} {status} {name}", op, "response", schema, value, status)
 
 
 def load(spec_path: Path = SPEC) -> list[Example]:

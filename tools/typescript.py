@@ -22,12 +22,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import spec_examples  # the walk over the spec's examples, shared with tools/clients.py
 import yaml
 from _common import NODE_BIN, ROOT, SPEC
 
 OUT = ROOT / "build" / "typescript"
 CLIENT = ROOT / "clients" / "typescript"
-METHODS = ("get", "put", "post", "patch", "delete")
 MODULE = "jiguang-growth-api"
 
 
@@ -35,47 +35,16 @@ class TypeScriptError(Exception):
     pass
 
 
-def _resolve(spec: dict[str, Any], node: Any) -> Any:
-    while isinstance(node, dict) and "$ref" in node:
-        target: Any = spec
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part.replace("~1", "/").replace("~0", "~")]
-        node = target
-    return node
-
-
-def _media_examples(spec: dict[str, Any], media: dict[str, Any]) -> Iterator[tuple[str, Any]]:
-    if "example" in media:
-        yield "example", media["example"]
-    for name, reference in (media.get("examples") or {}).items():
-        example = _resolve(spec, reference)
-        if "value" in example:
-            yield name, example["value"]
-
-
 def examples(spec: dict[str, Any]) -> Iterator[tuple[str, str, Any]]:
     """``(name, TypeScript type, value)`` for every JSON example of a request or response."""
-    for item in spec["paths"].values():
-        for method in METHODS:
-            if method not in item:
-                continue
-            operation = item[method]
-            op = json.dumps(operation["operationId"])
-            body = _resolve(spec, operation.get("requestBody") or {})
-            media = (body.get("content") or {}).get("application/json")
-            if media:
-                body_type = f'operations[{op}]["requestBody"]["content"]["application/json"]'
-                for name, value in _media_examples(spec, media):
-                    yield f"{operation['operationId']} request {name}", body_type, value
-            for status, reference in operation.get("responses", {}).items():
-                response = _resolve(spec, reference)
-                media = (response.get("content") or {}).get("application/json")
-                if not media:
-                    continue
-                key = status if status.isdigit() else json.dumps(status)
-                body_type = f'operations[{op}]["responses"][{key}]["content"]["application/json"]'
-                for name, value in _media_examples(spec, media):
-                    yield f"{operation['operationId']} {status} {name}", body_type, value
+    for example in spec_examples.examples(spec):
+        op = json.dumps(example.operation)
+        if example.status is None:
+            body_type = f'operations[{op}]["requestBody"]["content"]["application/json"]'
+        else:
+            key = example.status if example.status.isdigit() else json.dumps(example.status)
+            body_type = f'operations[{op}]["responses"][{key}]["content"]["application/json"]'
+        yield example.name, body_type, example.value
 
 
 def examples_module(spec: dict[str, Any]) -> tuple[str, int]:

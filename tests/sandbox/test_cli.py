@@ -314,3 +314,29 @@ def test_every_behaviour_and_fault_option_sets_the_configuration_field_it_is_nam
     }
     assert settings - fields - shorthands == set()
     assert "qps_limit" in settings and "error_rates" in settings and "hang_seconds" in settings
+
+
+def test_the_command_takes_what_survived_out_of_the_collectors_reach() -> None:
+    """The records the sandbox keeps must not be walked by every full collection (they stall the
+    server and bunch arrivals); young garbage is collected first, so it is not kept for good."""
+    import gc
+    import weakref
+
+    from jiguang_growth.sandbox import _cli
+
+    class Node:
+        link: object = None
+
+    gc.unfreeze()
+    try:
+        kept = [[n] for n in range(2000)]  # containers the collector tracks
+        cycle = Node()
+        cycle.link = cycle  # a young cycle, unreachable once the name is dropped
+        gone = weakref.ref(cycle)
+        del cycle
+        before = gc.get_freeze_count()
+        _cli.freeze_long_lived()
+        assert gc.get_freeze_count() >= before + len(kept)
+        assert gone() is None  # collected, not frozen for good
+    finally:
+        gc.unfreeze()

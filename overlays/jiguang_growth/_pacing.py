@@ -200,7 +200,10 @@ class Pacer:
             now = self._clock()
             if answer_seconds is not None:
                 self._sample(max(0.0, answer_seconds))
-                self._answers.append((now, throttled))
+                answers = self._answers
+                answers.append((now, throttled))
+                while answers[0][0] <= now - self.period:  # the last period only, as _cut reads it
+                    answers.popleft()
             if throttled:
                 self.rate_limited += 1
                 granted_at = now - (answer_seconds or 0.0)

@@ -73,6 +73,32 @@ def test_bulk_prints_throughput_faults_and_memory_with_nothing_lost() -> None:
     assert memory["stored"] == memory["records"] and memory["peak_rss_mb"] > 0, memory
 
 
+PARENT_WITH_A_PEAK = """
+import subprocess, sys
+sys.path.insert(0, sys.argv[1])
+from bulk import MEASURED_CLI
+ballast = bytearray(300 * 2**20)
+ballast[::4096] = bytes(len(range(0, len(ballast), 4096)))  # every page touched, so resident
+del ballast
+done = subprocess.run([sys.executable, "-c", MEASURED_CLI, "report-events", sys.argv[2]],
+                      capture_output=True, text=True, check=False)
+print(done.stderr)
+"""
+
+
+def test_bulk_memory_counts_the_cli_alone_not_the_process_that_started_it(tmp_path: Path) -> None:
+    """Linux keeps a parent's ru_maxrss across fork and exec: ``bulk.py all`` once reported its own
+    peak (the sandbox state it had read) as the CLI's, 188.8 MB for a CLI that peaks near 50."""
+    done = subprocess.run(
+        [sys.executable, "-c", PARENT_WITH_A_PEAK, str(ROOT / "benchmarks"), str(tmp_path / "none.jsonl")],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert "cannot read" in done.stdout, done.stdout
+    peak = re.search(r"^peak_rss_kb (\d+)$", done.stdout, re.MULTILINE)
+    assert peak, done.stdout
+    assert int(peak.group(1)) < 150 * 1024, done.stdout  # the CLI starting up: about 35 MB, not 300
+
+
 @pytest.mark.timeout(300)
 def test_pacing_runs_both_pacers_over_a_modelled_network_and_draws_the_chart(tmp_path: Path) -> None:
     chart, results_file = tmp_path / "chart.png", tmp_path / "results.json"

@@ -244,6 +244,21 @@ def test_pause_holds_every_slot() -> None:
     assert pacer.acquire() == 0.0
 
 
+def test_what_the_pacer_remembers_stays_one_period_long_however_many_calls_it_paces() -> None:
+    """A long run without a 429 keeps the answers of the last period only, not one per call ever made
+    (the shared pacer lives as long as the process: 100 calls a second would grow it without end)."""
+    clock = FakeClock()
+    pacer = _pacing.Pacer(limit=100, clock=clock)
+    for _ in range(20_000):  # about 200 periods at the pacer's rate
+        while (wait := pacer.acquire()) > 0:
+            clock.now += wait
+        clock.now += 0.004
+        pacer.release(0.004)
+    assert clock.now > 150 * pacer.period
+    assert len(pacer._answers) <= pacer.limit + 1
+    assert len(pacer._granted) <= pacer.limit + 1
+
+
 def test_release_without_acquire_is_a_bug() -> None:
     with pytest.raises(RuntimeError):
         _pacing.Pacer(limit=1).release()

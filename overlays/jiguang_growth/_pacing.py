@@ -7,35 +7,50 @@ arrivals land within ``r x (1 + spread)`` per second, where ``spread`` is how
 much the request-path delay varies; the answer times vary at least as much.
 A :class:`Pacer` therefore grants slots evenly spaced at
 
-    rate = limit / period x (1 - margin),  margin = MARGIN_DEVIATIONS x rttvar / period
+    rate = limit / period x (1 - margin),  margin = MARGIN_DEVIATIONS x rttvar / period + learnt
 
 where ``rttvar`` is the mean deviation of the answer time, estimated the way
 TCP does for its retransmission timer (RFC 6298: ``srtt`` and ``rttvar``,
-gains 1/8 and 1/4). The margin stays between ``MIN_MARGIN`` and ``MAX_MARGIN``;
-before the first answer it is ``INITIAL_MARGIN``. Nothing depends on the
-answer time itself, so a server 500 ms away gets the same rate as one next door.
+gains 1/8 and 1/4), and never more than that rate in any one period. The
+measured part stays at least ``MIN_MARGIN``; before the first answer the
+margin is ``INITIAL_MARGIN``. Nothing depends on the answer time itself, so a
+server 500 ms away gets the same rate as one next door.
 
-A 429 means the server counted differently, or someone else uses the same
-project. It delays its own call by ``Retry-After`` (the retry policy does
-that) and cuts this pacer's rate to ``CUBIC_BETA`` of the rate it was sending
-at (deeper when a larger share of the last period's answers were 429s); the
-rate then grows back along a cubic curve, slowly near the old rate and
-faster beyond it (CUBIC, as TCP and botocore's ``adaptive`` retry mode use),
-and the margin widens by ``MARGIN_STEP`` (halving every ``MARGIN_HALF_LIFE``
-periods), so jitter the answer times did not show makes the next 429 rarer.
-Only 429s from calls granted after the last cut count as a new signal, so one
-burst of refusals cuts once. Other threads keep sending at the lower rate;
-only when ``STORM_CUTS`` cuts come in a row with no success between them does
-the pacer hold every slot for the ``Retry-After`` (:meth:`Pacer.pause`).
-Processes that share a project without coordination each cut on their own
-429s and converge on a fair split, as TCP flows sharing a link do.
+A 429 delays its own call by ``Retry-After`` (the retry policy does that).
+What it does to the pacer depends on how many of the last period's answers
+were 429s, because the limit is known (``x-qps-limit``) and a 429 near it is
+mostly jitter:
+
+* **A few, at the top rate**: jitter the answer times did not show, or a
+  stray refusal. The margin widens by ``MARGIN_STEP`` (at most
+  ``MAX_LEARNT_MARGIN`` in all, halving every ``MARGIN_HALF_LIFE`` periods),
+  and the rate stays.
+* **Many** (over ``JITTER_SHARE`` of the answers): someone else uses the
+  project, or the server allows less. The rate is cut to ``CUT_BACKOFF``
+  under what the server accepted over the last period, then grows back along
+  CUBIC's curve (slowly near that rate, faster beyond it: TCP CUBIC, as
+  botocore's ``adaptive`` retry mode uses), and 429s are not acted on again
+  for a period, the time the server's count still holds the calls sent
+  before the cut.
+* **A few, while the curve probes beyond that rate**: the room ends here, and
+  the rate is cut by ``CUT_BACKOFF`` from where it is. This is what lets
+  processes that share a project without coordination settle on a split:
+  each backs off where its probes meet the others', as TCP flows do.
+* **Over ``STORM_SHARE`` of the answers**: 429s keep coming, and the pacer
+  holds every slot for the ``Retry-After`` (:meth:`Pacer.pause`), since the
+  server will refuse whatever arrives before then.
+
+Only 429s for calls granted after the pacer last acted count as news, so one
+burst of refusals is acted on once. Other threads keep sending throughout.
 
 :meth:`Pacer.in_flight_target` applies Little's law (calls in flight = rate x
 answer time) so that bulk work keeps just enough calls in flight.
 
-With a :class:`~._shared_quota.RedisQuota` the grants of every process are
-spaced on one schedule kept in Redis (``pace="redis://…"``); the local rate
-still applies on top, and a Redis that goes away leaves the local rate alone.
+With a :class:`~._shared_quota.RedisQuota` the grants of every process come
+from one schedule kept in Redis (``pace="redis://…"``): the pacer asks it for
+the next free slot, and a slot due later is kept for this process until it is
+taken, whichever thread takes it. The local rate still applies on top, and a
+Redis that goes away leaves the local rate alone.
 
 :meth:`Pacer.acquire` never blocks: it grants a slot or says how long to
 wait before asking again, so one pacer serves threads (``time.sleep``) and
@@ -57,12 +72,12 @@ from . import _spec
 from ._checks import whole_number
 
 __all__ = [
-    "CUBIC_BETA",
+    "CUT_BACKOFF",
     "INITIAL_MARGIN",
     "MARGIN_DEVIATIONS",
     "MAX_MARGIN",
     "MIN_MARGIN",
-    "STORM_CUTS",
+    "STORM_SHARE",
     "Pacer",
     "Quota",
     "shared_pacer",
@@ -73,27 +88,34 @@ MIN_MARGIN = 0.01
 MAX_MARGIN = 0.5
 INITIAL_MARGIN = 0.1
 """Margin before the first answer has been timed."""
-MARGIN_DEVIATIONS = 2.0
-"""Mean deviations of the answer time the margin covers."""
-CUBIC_BETA = 0.9
-"""A 429 cuts the rate to this share of the rate sent at (TCP CUBIC and botocore use 0.7; the limit
-is known here, so a 429 mostly means jitter or a neighbour, and a gentler cut loses less)."""
-CUBIC_SCALE = 0.01
-"""CUBIC's C as a share of ``limit / period`` per second cubed: from a cut at the full rate, the
-rate is back after about two seconds, and probes beyond it slowly."""
+MARGIN_DEVIATIONS = 1.0
+"""Mean deviations of the answer time the margin covers. Only the request path's part of the spread
+moves arrivals, and only the calls near a period's edges, so one is enough; 429s teach the rest."""
 MARGIN_STEP = 0.01
-"""Each 429 that cuts the rate also widens the margin by this much (jitter the answer times hid)."""
+"""A 429 at the top rate widens the margin by this much: jitter the answer times did not show."""
+MAX_LEARNT_MARGIN = 0.05
+"""The margin learnt from 429s stays below this (429s that no margin avoids must not stop a run)."""
 MARGIN_HALF_LIFE = 30.0
-"""Periods after which that extra margin has shrunk by half."""
+"""Periods after which the learnt margin has shrunk by half."""
+JITTER_SHARE = 0.05
+"""429s up to this share of the last period's answers (and ``JITTER_CALLS`` more) are "a few":
+jitter or strays. Beyond it, someone else uses the project or the limit is lower."""
+JITTER_CALLS = 2
+"""429s "a few" may count on top of ``JITTER_SHARE`` (a couple of strays in a young pacer's first
+answers are not "many")."""
+CUT_BACKOFF = 0.03
+"""A cut sets the rate this share below the rate the server accepted over the last period."""
+CUBIC_SCALE = 0.01
+"""CUBIC's C as a share of ``limit / period`` per period cubed: after a cut at the full rate the
+curve is back at the accepted rate in about 1.4 periods, then probes beyond it slowly."""
 MIN_RATE_SHARE = 0.02
 """Cuts never take the rate below this share of the limit."""
-MIN_MEASURED = 0.25
-"""Periods a pacer must have granted for before a cut starts from the rate it measured sending at
-(earlier, from the rate it allows)."""
 MIN_ANSWERS = 10
-"""Answers of the last period needed before the share refused among them deepens a cut."""
-STORM_CUTS = 3
-"""Cuts in a row, with no success between them, after which a 429 holds every slot."""
+"""The storm share is taken of at least this many answers (three 429s of a pacer's first four
+answers are not a storm)."""
+STORM_SHARE = 0.25
+"""A 429 holds every slot for its ``Retry-After`` when at least this share of the last period's
+answers were 429s (429s keep coming: the server will refuse whatever is sent before then)."""
 CATCH_UP = 0.5
 """A grant asked for late may come this share of a spacing early (late threads catch up a little)."""
 DEFAULT_IN_FLIGHT = 64
@@ -111,7 +133,8 @@ class Quota(Protocol):
     """A schedule of grants shared with other processes (see :mod:`._shared_quota`)."""
 
     def acquire(self, interval: float) -> float | None:
-        """``0.0`` for a grant, the seconds to wait, or ``None`` when the quota cannot be reached."""
+        """``0.0`` for a grant now, the seconds until the slot it reserved for the caller, or
+        ``None`` when the quota cannot be reached."""
 
 
 class Pacer:
@@ -134,9 +157,10 @@ class Pacer:
         self._clock = clock
         self._lock = threading.Lock()
         self._next_grant = -math.inf
+        self._reserved: float | None = None
+        """When the slot the shared quota reserved for this process is due (``None``: none held)."""
         self._granted: deque[float] = deque()
         """Grant times of the last period (the rate actually sent at)."""
-        self._first_grant = math.inf
         self._answers: deque[tuple[float, bool]] = deque()
         """(when, whether it was a 429) of the answers of the last period."""
         self._in_flight = 0
@@ -144,13 +168,16 @@ class Pacer:
         self._srtt: float | None = None
         self._rttvar = 0.0
         self._cut_at = -math.inf
-        self._cut_from = math.inf
-        """The rate when the last cut happened (CUBIC's W_max); infinite before any cut."""
-        self._cuts_in_row = 0
-        self._beta = CUBIC_BETA
-        """The factor of the last cut."""
+        self._cut_to = 0.0
+        self._accepted = math.inf
+        """The share the server accepted when the last cut happened (CUBIC's W_max); infinite before."""
+        self._quiet_until = -math.inf
+        """Until a period after a cut for many 429s, the server's count still holds the calls before it."""
+        self._heard_at = -math.inf
+        """When the pacer last acted on a 429: 429s of calls granted before then are old news."""
         self._extra = 0.0
-        """Margin learnt from 429s, as of ``_cut_at`` (it decays from there)."""
+        self._extra_at = -math.inf
+        """Margin learnt from 429s, as of ``_extra_at`` (it decays from there)."""
         self.pauses = 0
         """How many times every slot was held (:meth:`pause`)."""
         self.rate_limited = 0
@@ -164,20 +191,27 @@ class Pacer:
             now = self._clock()
             if now < self._paused_until:
                 return self._paused_until - now
-            interval = self.period / self.limit / self._share(now)
+            share = self._share(now)
+            interval = self.period / self.limit / share
             if now < self._next_grant:
                 return self._next_grant - now
-            if self.quota is not None:
+            granted = self._granted
+            while granted and granted[0] <= now - self.period:
+                granted.popleft()
+            if len(granted) >= self.limit * share:  # never more than the rate in any one period
+                return max(1e-6, granted[0] + self.period - now)
+            if self._reserved is not None:  # the shared schedule keeps a slot for this process
+                if now < self._reserved:
+                    return self._reserved - now
+                self._reserved = None
+            elif self.quota is not None:
                 wait = self.quota.acquire(interval)
                 if wait:  # None (unreachable) and 0.0 both go ahead on the local rate
+                    self._reserved = now + wait
                     return wait
             self._next_grant = max(self._next_grant, now - CATCH_UP * interval) + interval
-            self._first_grant = min(self._first_grant, now)
             self._in_flight += 1
-            granted = self._granted
             granted.append(now)
-            while granted[0] <= now - self.period:
-                granted.popleft()
             return 0.0
 
     def release(
@@ -202,15 +236,13 @@ class Pacer:
                 self._sample(max(0.0, answer_seconds))
                 answers = self._answers
                 answers.append((now, throttled))
-                while answers[0][0] <= now - self.period:  # the last period only, as _cut reads it
+                while answers[0][0] <= now - self.period:  # the last period only, as _refused reads it
                     answers.popleft()
             if throttled:
                 self.rate_limited += 1
                 granted_at = now - (answer_seconds or 0.0)
-                if granted_at >= self._cut_at:  # sent after the last cut: a new signal
-                    self._cut(now, retry_after)
-            elif answer_seconds is not None:
-                self._cuts_in_row = 0
+                if granted_at >= self._heard_at:  # granted after the last act on a 429: news
+                    self._throttled(now, retry_after)
 
     def pause(self, seconds: float) -> None:
         """Grant no slot for ``seconds``."""
@@ -259,19 +291,27 @@ class Pacer:
     def _extra_margin(self, now: float | None) -> float:
         if not self._extra:
             return 0.0
-        elapsed = ((self._clock() if now is None else now) - self._cut_at) / self.period
-        return float(self._extra * 0.5 ** (elapsed / MARGIN_HALF_LIFE))
+        elapsed = ((self._clock() if now is None else now) - self._extra_at) / self.period
+        return float(self._extra * 0.5 ** (max(0.0, elapsed) / MARGIN_HALF_LIFE))
 
     def _share(self, now: float) -> float:
         """The share of the limit granted now: under the margin, and under CUBIC after a cut."""
         share = 1.0 - self._margin(now)
-        if self._cut_from < math.inf:
-            scale = CUBIC_SCALE
-            top = self._cut_from
-            k = (top * (1.0 - self._beta) / scale) ** (1 / 3)
-            elapsed = (now - self._cut_at) / self.period
-            share = min(share, max(MIN_RATE_SHARE, scale * (elapsed - k) ** 3 + top))
+        if self._accepted < math.inf:
+            curve = max(MIN_RATE_SHARE, self._curve(now) * (1.0 - self._extra_margin(now)))
+            share = min(share, curve)
         return share
+
+    def _curve(self, now: float) -> float:
+        """CUBIC's curve since the last cut: back at the accepted rate after its K, then beyond."""
+        if self._accepted == math.inf:
+            return math.inf
+        elapsed = (now - self._cut_at) / self.period - self._recovery()
+        return CUBIC_SCALE * elapsed**3 + self._accepted
+
+    def _recovery(self) -> float:
+        """Periods from the last cut until CUBIC's curve is back at the accepted rate (its K)."""
+        return float((max(0.0, self._accepted - self._cut_to) / CUBIC_SCALE) ** (1 / 3))
 
     def _sample(self, seconds: float) -> None:
         """RFC 6298's estimators of the answer time and its mean deviation."""
@@ -281,30 +321,52 @@ class Pacer:
             self._rttvar += (abs(self._srtt - seconds) - self._rttvar) / 4
             self._srtt += (seconds - self._srtt) / 8
 
-    def _cut(self, now: float, retry_after: float | None) -> None:
-        granted = self._granted
-        while granted and granted[0] <= now - self.period:
-            granted.popleft()
-        current = self._share(now)
-        span = min(self.period, now - self._first_grant)  # a young pacer has sent for less than a period
-        sent_share = current
-        if span >= MIN_MEASURED * self.period:
-            sent_share = len(granted) * self.period / span / self.limit  # the share actually sent at
+    def _refused(self, now: float) -> tuple[int, int]:
+        """How many of the last period's answers were 429s, and how many answers there were."""
         answers = self._answers
         while answers and answers[0][0] <= now - self.period:
             answers.popleft()
-        refused = 0.0
-        if len(answers) >= MIN_ANSWERS:
-            refused = sum(1 for _, throttled in answers if throttled) / len(answers)
-        # Far over the limit (many refused), cut by as much as was refused; else by CUBIC's beta.
-        self._beta = max(MIN_RATE_SHARE, min(CUBIC_BETA, 1.0 - refused))
-        self._cut_from = max(MIN_RATE_SHARE, min(current, sent_share))
-        self._extra = min(MAX_MARGIN, self._extra_margin(now) + MARGIN_STEP)
-        self._cut_at = now
-        self._cuts_in_row += 1
-        if self._cuts_in_row >= STORM_CUTS:
-            self._cuts_in_row = 0
+        return sum(1 for _, throttled in answers if throttled), len(answers)
+
+    def _throttled(self, now: float, retry_after: float | None) -> None:
+        """Act on a 429 that is news: many cut the rate, a probe too far cuts it a little, and a
+        stray one at the top widens the margin."""
+        self._heard_at = now
+        refused, answers = self._refused(now)
+        if refused >= STORM_SHARE * max(answers, MIN_ANSWERS):  # 429s keep coming
             self._pause(self.period if retry_after is None else retry_after)
+        if now < self._quiet_until:
+            return  # the server's count still holds the calls sent before the last cut
+        current = self._share(now)
+        # Counted against at least half a period's worth of answers, and a couple more, so that a
+        # young pacer's first answers, or a stray 429 or two among them, do not look like many.
+        if refused > JITTER_SHARE * max(answers, self.limit / 2) + JITTER_CALLS:
+            # Someone else sends too, or the server allows less: send a little under what it
+            # accepted over the last period (a young pacer's whole life is in the server's count,
+            # so that is its share of the count too), and grow back along CUBIC's curve.
+            self._cut(now, max(MIN_RATE_SHARE, min(current, (answers - refused) / self.limit)))
+            self._quiet_until = now + self.period
+        elif self._probing(now):
+            self._cut(now, current)  # past the rate accepted before the last cut: the room ends here
+        elif current >= (1.0 - CUT_BACKOFF / 2) * self._ceiling(now):
+            # At the top: jitter the answer times did not show, a new neighbour, or a stray 429.
+            self._extra = min(MAX_LEARNT_MARGIN, self._extra_margin(now) + MARGIN_STEP)
+            self._extra_at = now
+        # (Well below it, growing back after a cut, a 429 says nothing about this rate.)
+
+    def _probing(self, now: float) -> bool:
+        """Whether CUBIC's curve has grown well past the rate accepted before the last cut."""
+        return self._accepted < math.inf and self._curve(now) >= (1.0 + CUT_BACKOFF / 2) * self._accepted
+
+    def _ceiling(self, now: float) -> float:
+        """The share the pacer would settle at: under the margin, and under the last accepted rate."""
+        return min(1.0 - self._margin(now), self._accepted * (1.0 - self._extra_margin(now)))
+
+    def _cut(self, now: float, accepted: float) -> None:
+        """Send ``CUT_BACKOFF`` under ``accepted``, then grow back to it and probe beyond (CUBIC)."""
+        self._accepted = accepted
+        self._cut_to = max(MIN_RATE_SHARE, accepted * (1.0 - CUT_BACKOFF))
+        self._cut_at = now
 
     def _pause(self, seconds: float) -> None:
         self.pauses += 1

@@ -2,12 +2,15 @@
 
 The schedule is GCRA (the generic cell rate algorithm): Redis keeps one
 number per (server, project, operation), the *theoretical arrival time* of
-the next grant in microseconds of Redis's own clock (``TIME``), so hosts whose
-clocks disagree still share one timeline. A grant asked for at ``now`` is
-given when that time is at most ``tolerance`` ahead of ``now``, and moves it
-on by the caller's interval; otherwise the caller learns how long to wait.
-The check and the update are one Lua script run with redis-py's scripting
-(``EVALSHA``), so they are atomic across all clients of that Redis.
+the next free slot in microseconds of Redis's own clock (``TIME``), so hosts
+whose clocks disagree still share one timeline. Each call of the script takes
+the next free slot for its caller and moves the schedule on by the caller's
+interval: a slot due within ``tolerance`` is granted at once, a later one is
+*reserved*, and the caller learns how long until it is due. The caller then
+takes that slot when it comes without asking again, so a slot is never lost
+to a process that wakes up late, and nobody polls. The check and the update
+are one Lua script run with redis-py's scripting (``EVALSHA``), so they are
+atomic across all clients of that Redis.
 
 When Redis cannot be reached mid-run, :meth:`RedisQuota.acquire` answers
 ``None`` and the pacer goes on with its local rate; a warning is logged once,
@@ -49,13 +52,17 @@ now = tonumber(now[1]) * 1000000 + tonumber(now[2])
 local interval = tonumber(ARGV[1])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
-local early = tat - now - tonumber(ARGV[2])
-if early > 0 then return early end
-redis.call('SET', KEYS[1], tat + interval, 'PX', tonumber(ARGV[3]))
-return 0
+local lifetime = math.floor((tat + interval - now) / 1000) + tonumber(ARGV[3])
+redis.call('SET', KEYS[1], tat + interval, 'PX', lifetime)
+local wait = tat - now
+if wait <= tonumber(ARGV[2]) then return 0 end
+return wait
 """
-"""KEYS[1]: the schedule; ARGV: interval and tolerance in microseconds, key lifetime in ms.
-Returns 0 for a grant, else the microseconds to wait."""
+"""KEYS[1]: the schedule; ARGV: interval and tolerance in microseconds, how long the key outlives
+its last slot in ms. Takes the next free slot: returns 0 for one due now, else the microseconds
+until the slot reserved for the caller."""
+KEY_SLACK_MS = 1000
+"""The schedule's key is dropped this long after its last slot (an idle project leaves nothing)."""
 
 
 def redact_url(url: str) -> str:
@@ -120,15 +127,14 @@ class RedisQuota:
         return cls(client, f"{KEY_PREFIX}{digest}:{name}", shown)
 
     def acquire(self, interval: float) -> float | None:
-        """``0.0``: granted; a float: seconds to wait; ``None``: Redis is away, pace locally."""
+        """``0.0``: granted now; a float: a slot is reserved that many seconds from now (take it
+        then, without asking again); ``None``: Redis is away, pace locally."""
         now = time.monotonic()
         if now < self._down_until:
             return None
         micros = max(1, round(interval * 1e6))
         try:
-            early = self._script(
-                keys=[self.key], args=[micros, round(TOLERANCE * micros), max(1000, 10 * micros // 1000)]
-            )
+            early = self._script(keys=[self.key], args=[micros, round(TOLERANCE * micros), KEY_SLACK_MS])
         except Exception as error:  # any failure of Redis must leave the calls going
             self._went_away(now, error)
             return None

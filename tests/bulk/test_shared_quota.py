@@ -167,3 +167,41 @@ def test_a_redis_that_goes_away_mid_run_falls_back_to_local_pacing_logs_once_and
     warnings = [r.getMessage() for r in caplog.records if "shared pacing quota" in r.getMessage()]
     assert len(warnings) == 1
     assert redis_server.url.split("//")[1].split("/")[0] in warnings[0]  # it names the server
+
+
+def test_each_ask_takes_the_next_free_slot_so_none_is_lost_to_a_late_waker(
+    redis_server: RedisProcess,
+) -> None:
+    """The schedule reserves: asking three times at once gives now, one interval and two intervals
+    from now, rather than three polls for the same slot that whoever wakes first would win."""
+    shared = quota(redis_server.url, f"p{uuid.uuid4().hex[:8]}")
+    waits = [shared.acquire(0.2) for _ in range(3)]
+    assert waits[0] == 0.0
+    assert waits[1] == pytest.approx(0.2, abs=0.05)
+    assert waits[2] == pytest.approx(0.4, abs=0.05)
+
+
+class ScriptedQuota:
+    """A quota that reserves one slot ``ahead`` seconds away at each ask, and counts the asks."""
+
+    def __init__(self, ahead: float) -> None:
+        self.ahead = ahead
+        self.asks = 0
+
+    def acquire(self, interval: float) -> float | None:
+        self.asks += 1
+        return self.ahead
+
+
+def test_a_pacer_takes_its_reserved_slot_when_due_without_asking_again() -> None:
+    now = [0.0]
+    shared = ScriptedQuota(ahead=0.1)
+    pacer = _pacing.Pacer(100, clock=lambda: now[0], quota=shared)
+    assert pacer.acquire() == pytest.approx(0.1)
+    now[0] = 0.05
+    assert pacer.acquire() == pytest.approx(0.05)  # another thread: same slot, no second ask
+    assert shared.asks == 1
+    now[0] = 0.13  # woken late: the slot is still this process's
+    assert pacer.acquire() == 0.0
+    assert shared.asks == 1
+    assert pacer.in_flight == 1

@@ -229,5 +229,5 @@ def test_a_paced_call_closed_mid_attempt_frees_its_slot_and_a_429_slows_the_pace
     assert step == _call.Sleep(3.0)  # its own call waits for Retry-After ...
     assert pacer.in_flight == 0 and pacer.rate_limited == 1 and pacer.pauses == 0
     assert pacer.acquire() == 0.0  # ... the others go on, at a lower rate
-    assert pacer.rate < 5 * _pacing.CUBIC_BETA
+    assert pacer.margin == pytest.approx(0.25 / 2 + _pacing.MARGIN_STEP)  # its spread, and one step
     assert pacer.in_flight_target() > 1  # the answer time (0.25 s) was measured

@@ -105,10 +105,9 @@ JITTER_CALLS = 2
 answers are not "many")."""
 CUT_BACKOFF = 0.03
 """A cut sets the rate this share below the rate the server accepted over the last period."""
-CUBIC_SCALE = 0.005
+CUBIC_SCALE = 0.01
 """CUBIC's C as a share of ``limit / period`` per period cubed: after a cut at the full rate the
-curve is back at the accepted rate in about 1.8 periods, then probes beyond it slowly (a smaller C
-probes less often: fewer 429s between processes that share a project)."""
+curve is back at the accepted rate in about 1.4 periods, then probes beyond it slowly."""
 MIN_RATE_SHARE = 0.02
 """Cuts never take the rate below this share of the limit."""
 MIN_ANSWERS = 10

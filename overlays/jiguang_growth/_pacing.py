@@ -232,12 +232,12 @@ class Pacer:
                 raise RuntimeError("release() without a matching acquire()")
             self._in_flight -= 1
             now = self._clock()
+            answers = self._answers
             if answer_seconds is not None:
                 self._sample(max(0.0, answer_seconds))
-                answers = self._answers
                 answers.append((now, throttled))
-                while answers[0][0] <= now - self.period:  # the last period only, as _refused reads it
-                    answers.popleft()
+            while answers and answers[0][0] <= now - self.period:  # the last period only
+                answers.popleft()
             if throttled:
                 self.rate_limited += 1
                 granted_at = now - (answer_seconds or 0.0)
@@ -303,9 +303,8 @@ class Pacer:
         return share
 
     def _curve(self, now: float) -> float:
-        """CUBIC's curve since the last cut: back at the accepted rate after its K, then beyond."""
-        if self._accepted == math.inf:
-            return math.inf
+        """CUBIC's curve since the last cut (there was one): back at the accepted rate after its K,
+        then beyond."""
         elapsed = (now - self._cut_at) / self.period - self._recovery()
         return CUBIC_SCALE * elapsed**3 + self._accepted
 
@@ -321,18 +320,17 @@ class Pacer:
             self._rttvar += (abs(self._srtt - seconds) - self._rttvar) / 4
             self._srtt += (seconds - self._srtt) / 8
 
-    def _refused(self, now: float) -> tuple[int, int]:
-        """How many of the last period's answers were 429s, and how many answers there were."""
+    def _refused(self) -> tuple[int, int]:
+        """How many of the last period's answers were 429s, and how many answers there were
+        (:meth:`release` keeps only that period's)."""
         answers = self._answers
-        while answers and answers[0][0] <= now - self.period:
-            answers.popleft()
         return sum(1 for _, throttled in answers if throttled), len(answers)
 
     def _throttled(self, now: float, retry_after: float | None) -> None:
         """Act on a 429 that is news: many cut the rate, a probe too far cuts it a little, and a
         stray one at the top widens the margin."""
         self._heard_at = now
-        refused, answers = self._refused(now)
+        refused, answers = self._refused()
         if refused >= STORM_SHARE * max(answers, MIN_ANSWERS):  # 429s keep coming
             self._pause(self.period if retry_after is None else retry_after)
         if now < self._quiet_until:

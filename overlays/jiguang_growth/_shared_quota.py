@@ -42,7 +42,7 @@ RECONNECT_SECONDS = 5.0
 SOCKET_TIMEOUT = 0.5
 """Seconds a connection or a command to Redis may take before the pacer goes on locally."""
 TOLERANCE = 0.5
-"""A grant may come this share of an interval early (late callers catch up a little)."""
+"""A slot due within this share of an interval is granted at once rather than reserved."""
 KEY_PREFIX = "jiguang-growth:quota:"
 _REDACTED = "[redacted]"
 
@@ -134,7 +134,7 @@ class RedisQuota:
             return None
         micros = max(1, round(interval * 1e6))
         try:
-            early = self._script(keys=[self.key], args=[micros, round(TOLERANCE * micros), KEY_SLACK_MS])
+            wait = self._script(keys=[self.key], args=[micros, round(TOLERANCE * micros), KEY_SLACK_MS])
         except Exception as error:  # any failure of Redis must leave the calls going
             self._went_away(now, error)
             return None
@@ -142,7 +142,7 @@ class RedisQuota:
             with self._lock:
                 self._warned = False
             logger.warning("the shared pacing quota at %s is back", self.url)
-        return int(early) / 1e6
+        return int(wait) / 1e6
 
     def _went_away(self, now: float, error: BaseException) -> None:
         with self._lock:

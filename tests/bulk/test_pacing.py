@@ -142,21 +142,31 @@ def test_in_flight_target_follows_littles_law() -> None:
     assert pacer.in_flight_target() == pytest.approx(0.5 * pacer.rate + _pacing.IN_FLIGHT_HEADROOM, abs=1)
 
 
+def take_slot(pacer: _pacing.Pacer, clock: FakeClock) -> None:
+    """Wait on the fake clock until ``pacer`` grants a slot."""
+    while (wait := pacer.acquire()) > 0:
+        clock.now += wait
+
+
+def send(
+    pacer: _pacing.Pacer,
+    clock: FakeClock,
+    *,
+    answer: float = 0.0,
+    throttled: bool = False,
+    retry_after: float = 1.0,
+) -> None:
+    """One call through ``pacer``: wait for its slot, then its answer (a 429 if ``throttled``)."""
+    take_slot(pacer, clock)
+    pacer.release(answer, throttled=throttled, retry_after=retry_after if throttled else None)
+
+
 def warmed(clock: FakeClock, answer: float = 0.2, calls: int = 200) -> _pacing.Pacer:
     """A pacer that has sent ``calls`` calls at its full rate, each answered after ``answer`` seconds."""
     pacer = _pacing.Pacer(limit=100, clock=clock)
     for _ in range(calls):
-        while (wait := pacer.acquire()) > 0:
-            clock.now += wait
-        pacer.release(answer)
+        send(pacer, clock, answer=answer)
     return pacer
-
-
-def send(pacer: _pacing.Pacer, clock: FakeClock, *, answer: float = 0.0, throttled: bool = False) -> None:
-    """One call through ``pacer``: wait for its slot, then its answer (a 429 if ``throttled``)."""
-    while (wait := pacer.acquire()) > 0:
-        clock.now += wait
-    pacer.release(answer, throttled=throttled, retry_after=1.0 if throttled else None)
 
 
 def test_a_stray_429_at_the_top_widens_the_margin_and_stops_no_one() -> None:
@@ -242,8 +252,7 @@ def test_429s_of_calls_sent_before_the_pacer_acted_are_acted_on_once() -> None:
     pacer = warmed(clock)
     sent = clock.now
     for _ in range(3):
-        while (wait := pacer.acquire()) > 0:
-            clock.now += wait
+        take_slot(pacer, clock)
     clock.now += 0.2
     for _ in range(3):  # all three were on their way before the first refusal came back
         pacer.release(0.2, throttled=True, retry_after=1.0)
@@ -287,9 +296,7 @@ def test_429s_that_keep_coming_hold_every_slot_for_the_retry_after() -> None:
         send(pacer, clock)
     paused = False
     for _ in range(30):  # a third of the last period's answers
-        while (wait := pacer.acquire()) > 0:
-            clock.now += wait
-        pacer.release(0.0, throttled=True, retry_after=3.0)
+        send(pacer, clock, throttled=True, retry_after=3.0)
         if pacer.pauses:
             paused = True
             break
@@ -342,8 +349,7 @@ def test_what_the_pacer_remembers_stays_one_period_long_however_many_calls_it_pa
     clock = FakeClock()
     pacer = _pacing.Pacer(limit=100, clock=clock)
     for _ in range(20_000):  # about 200 periods at the pacer's rate
-        while (wait := pacer.acquire()) > 0:
-            clock.now += wait
+        take_slot(pacer, clock)
         clock.now += 0.004
         pacer.release(0.004)
     assert clock.now > 150 * pacer.period

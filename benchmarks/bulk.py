@@ -182,16 +182,21 @@ def throughput(count: int) -> dict[str, Any]:
         return bulk_run(sandbox, count, timeout=10.0)
 
 
+FAULT_OPTIONS = [
+    "--seed", "11",
+    "--error-rate", "503=0.05",
+    "--error-rate", "429=0.02",
+    "--timeout-after-receipt-rate", "0.01",
+    "--hang-seconds", "5",
+]  # fmt: skip
+"""The sandbox options of the fault mix (c), which benchmarks/pacing.py runs too."""
+FAULT_TIMEOUT = 2.0
+"""The client's timeout in the fault mix: an injected hang ends in a timeout, then a retry."""
+
+
 def faults(count: int) -> dict[str, Any]:
-    options = [
-        "--seed", "11",
-        "--error-rate", "503=0.05",
-        "--error-rate", "429=0.02",
-        "--timeout-after-receipt-rate", "0.01",
-        "--hang-seconds", "5",
-    ]  # fmt: skip
-    with sandbox_process(*options) as sandbox:
-        return bulk_run(sandbox, count, timeout=2.0)
+    with sandbox_process(*FAULT_OPTIONS) as sandbox:
+        return bulk_run(sandbox, count, timeout=FAULT_TIMEOUT)
 
 
 def memory(count: int) -> dict[str, Any]:

@@ -39,7 +39,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bulk import OPERATION, Sandbox, bulk_run, ceiling, sandbox_process
+from bulk import FAULT_OPTIONS, FAULT_TIMEOUT, OPERATION, Sandbox, bulk_run, ceiling, sandbox_process
 
 from jiguang_growth import GrowthClient, _pacing, _spec
 from jiguang_growth import bulk as growth_bulk
@@ -50,13 +50,6 @@ LIMITERS = ["rolling", "fixed", "token"]
 PACERS = ["adaptive", "today"]
 TODAY_CONCURRENCY = 16
 CHART = Path(__file__).resolve().parent.parent / "docs" / "pacing-benchmark.png"
-FAULT_OPTIONS = [
-    "--seed", "11",
-    "--error-rate", "503=0.05",
-    "--error-rate", "429=0.02",
-    "--timeout-after-receipt-rate", "0.01",
-    "--hang-seconds", "5",
-]  # fmt: skip
 
 
 class TodaysPacer(_pacing.Pacer):
@@ -139,7 +132,7 @@ def matrix(count: int, round_trips: list[int], limiters: list[str]) -> list[dict
 def faults(count: int) -> list[dict[str, Any]]:
     rows = []
     for pacer in PACERS:
-        row = {"pacer": pacer, **one_run(FAULT_OPTIONS, pacer, count, timeout=2.0)}
+        row = {"pacer": pacer, **one_run(FAULT_OPTIONS, pacer, count, timeout=FAULT_TIMEOUT)}
         print(json.dumps(_brief(row)), file=sys.stderr, flush=True)
         rows.append(row)
     return rows

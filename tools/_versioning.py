@@ -8,6 +8,7 @@ CHANGELOG.md has one part per versioned thing, each under its own level-1 headin
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 from _common import ROOT
@@ -21,6 +22,16 @@ PACKAGE_PART = "Python package (jiguang-growth)"
 
 class GuardError(Exception):
     """The comparison could not be made; exit 2 with this message."""
+
+
+def report(guard: str, problems: list[str]) -> int:
+    """Print a guard's verdict (each problem on stderr, or OK) and return its exit status."""
+    if problems:
+        for problem in problems:
+            print(f"{guard}: FAIL: {problem}", file=sys.stderr)
+        return 1
+    print(f"{guard}: OK")
+    return 0
 
 
 def version_tuple(version: object, source: str, what: str = "info.version") -> tuple[int, int, int]:

@@ -41,6 +41,7 @@ from _versioning import (
     PACKAGE_PART,
     GuardError,
     changelog_problems,
+    report,
     version_problems,
     version_tuple,
 )
@@ -267,12 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     except GuardError as error:
         print(f"api-breaking: cannot check: {error}", file=sys.stderr)
         return 2
-    if problems:
-        for problem in problems:
-            print(f"api-breaking: FAIL: {problem}", file=sys.stderr)
-        return 1
-    print("api-breaking: OK")
-    return 0
+    return report("api-breaking", problems)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from typing import Any
 
 import yaml
 from _common import ROOT, SPEC, node_tool
-from _versioning import CHANGELOG, GuardError, changelog_problems, version_problems, version_tuple
+from _versioning import CHANGELOG, GuardError, changelog_problems, report, version_problems, version_tuple
 
 BASELINES = ROOT / "spec-baseline"
 OPENAPI_DIFF = node_tool("openapi-diff")
@@ -280,12 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     except subprocess.TimeoutExpired:
         print("breaking: cannot check: openapi-diff did not finish in time", file=sys.stderr)
         return 2
-    if problems:
-        for problem in problems:
-            print(f"breaking: FAIL: {problem}", file=sys.stderr)
-        return 1
-    print("breaking: OK")
-    return 0
+    return report("breaking", problems)
 
 
 if __name__ == "__main__":

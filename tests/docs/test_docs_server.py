@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from ..sandbox.test_connections import closed_by_server
 from .conftest import load_tool
 
 docs = load_tool("docs")
@@ -88,16 +89,6 @@ def test_loopback_names_with_the_port_get_the_files(server: Any, name: str) -> N
 
 
 # --- half-open connections -------------------------------------------------------------------------
-
-
-def closed_by_server(sock: socket.socket, wait: float) -> bool:
-    sock.settimeout(wait)
-    try:
-        return sock.recv(1) == b""
-    except TimeoutError:
-        return False
-    except ConnectionResetError:
-        return True
 
 
 def test_silent_connections_hold_a_bounded_number_of_threads_and_only_until_the_deadline(site: Path) -> None:

@@ -6,8 +6,10 @@ import argparse
 import contextlib
 import dataclasses
 import json
+import os
 import queue
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -109,6 +111,52 @@ def test_the_sandbox_command_prints_its_url_and_credentials_serves_and_stops_cle
     assert "Traceback" not in proc.stderr()
     with pytest.raises(httpx.ConnectError):
         httpx.get(base_url.group(1) + "/_sandbox/state", timeout=2)
+
+
+EXPORTS = re.compile(r"^export JIGUANG_\w+=.+$", re.MULTILINE)
+
+
+@pytest.mark.parametrize("shell", ["sh", "bash"])
+def test_the_printed_export_lines_pasted_alone_into_a_shell_point_a_client_at_the_sandbox(
+    running: list[Running], shell: str
+) -> None:
+    """What a newcomer does: copy the printed lines (nothing else) into a new shell, run a script there."""
+    proc = Running("sandbox", "--port", "0", "--project-secret", "s3cret with space")
+    running.append(proc)
+    output = proc.read_until("Press Ctrl-C")
+    pasted = "\n".join(EXPORTS.findall(output))
+    assert pasted.count("export ") == 3, output
+    assert "POSIX shell" in output
+    script = (
+        "from jiguang_growth import GrowthClient\n"
+        "with GrowthClient() as client:\n"
+        "    print(client.get_cuids('phone', ['18012345678'])[0].cuid)\n"
+    )
+    env = {name: value for name, value in os.environ.items() if not name.startswith("JIGUANG_")}
+    done = subprocess.run(
+        [shell, "-c", f"{pasted}\n{shlex.quote(sys.executable)} -c {shlex.quote(script)}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) > 0
+
+
+def test_docs_show_the_banner_the_command_prints(running: list[Running]) -> None:
+    proc = Running("sandbox", "--port", "0")
+    running.append(proc)
+    output = proc.read_until("Press Ctrl-C")
+    port = re.search(r"listening on http://127\.0\.0\.1:(\d+)$", output, re.MULTILINE)
+    assert port, output
+    printed = output.replace(f"127.0.0.1:{port.group(1)}", "127.0.0.1:8765")
+    docs = (Path(__file__).parents[2] / "docs" / "sandbox.md").read_text(encoding="utf-8")
+    shown = re.search(
+        r"```\n(jiguang-growth sandbox listening on .*?Press Ctrl-C to stop\.\n)```", docs, re.S
+    )
+    assert shown, "docs/sandbox.md lost its banner block"
+    assert shown.group(1) == printed
 
 
 def test_options_reach_the_running_sandbox(running: list[Running], tmp_path: Path) -> None:

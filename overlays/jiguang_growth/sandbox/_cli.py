@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import shlex
 import sys
 import threading
 from collections.abc import Callable, Iterable
@@ -166,14 +167,15 @@ _CONVERSIONS: dict[str, Callable[[Any, Any], Any]] = {
 
 
 def _banner(server: SandboxServer, out: TextIO) -> None:
-    env = " ".join(f"{name}={value}" for name, value in server.env().items())
+    exports = "".join(f"export {name}={shlex.quote(value)}\n" for name, value in server.env().items())
     out.write(
         f"jiguang-growth sandbox listening on {server.base_url}\n"
         f"  API base URL    {server.api_url}\n"
         f"  project id      {server.project_id}\n"
         f"  project secret  {server.project_secret}\n"
         f"  state view      {server.state_url} (same credentials)\n"
-        f"  client env      {env}\n"
+        f"To point clients at it, paste these lines into a POSIX shell (sh, bash, zsh) in another terminal:\n"
+        f"{exports}"
         f"Press Ctrl-C to stop.\n"
     )
     out.flush()

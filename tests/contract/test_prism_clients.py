@@ -134,8 +134,9 @@ GENERATED_ERROR_STATUSES = [400, 429, 500]
 
 def test_the_cases_cover_every_operation_and_both_200_examples() -> None:
     assert sorted(OPERATIONS) == ["getCuids", "reportEvents", "setUserAttributes", "setUserChannels"]
-    # every request example with both answers (success, failure); two operations have two examples
-    assert len(CASES) == 12
+    # every request example with both answers (success, failure): reportEvents and setUserAttributes
+    # have two examples each, getCuids two (different values first, then the vendor's), setUserChannels one
+    assert len(CASES) == 14
     assert BASE_PATH == "/smartop/api/v1"
 
 

@@ -257,6 +257,9 @@ def test_swagger_ui_loads_only_from_loopback_and_shows_all_four_operations(
     # Both servers are offered; the running sandbox is selected, on its real port.
     options = page.locator(".servers select option").evaluate_all("nodes => nodes.map(n => n.value)")
     assert options == [server["url"] for server in spec["servers"]]
+    labels = page.locator(".servers select option").all_inner_texts()
+    assert [label.split(" - ", 1)[-1] for label in labels] == [s["description"] for s in spec["servers"]]
+    assert not any("`" in label for label in labels), labels
     # The page selects it in Swagger UI's onComplete, so wait for the selection, not just the list.
     expect(page.locator(".servers select")).to_have_value(SANDBOX_SERVER)
     expect(page.locator(".servers input[data-variable=port]")).to_have_value(str(docs_server.sandbox_port))
@@ -318,6 +321,9 @@ def test_try_it_out_against_the_sandbox_returns_code_0_for_every_operation(
             _screenshot(block, "swagger-ui-try-it-out.png")
 
     assert all(isinstance(item["cuid"], int) for item in answers["getCuids"]["data"])
+    # The pre-filled getCuids example asks for two different values, so the first answer shows two.
+    shown = [item["identityValues"] for item in answers["getCuids"]["data"]]
+    assert len(shown) == len(set(shown)) == 2, shown
     # The calls reached the sandbox itself, with the credentials typed into the dialog.
     state = httpx.get(
         docs_server.sandbox_api.removesuffix("/smartop/api/v1") + "/_sandbox/state",

@@ -32,7 +32,7 @@ def test_every_request_example_round_trips(spec: dict[str, Any]) -> None:
             else:
                 assert model(media["schema"]["$ref"]).from_dict(value).to_dict() == value
             checked += 1
-    assert checked == 6  # one per operation, plus the two edge-value examples
+    assert checked == 7  # one per operation, the two edge-value examples, getCuids' two values
 
 
 def test_every_success_and_failure_example_round_trips(spec: dict[str, Any]) -> None:

@@ -117,3 +117,22 @@ def test_descriptions_carry_no_vendor_json_comments(spec: dict[str, Any]) -> Non
     """Examples were cleaned: nothing in the document still holds a // comment."""
     text = json.dumps(spec, ensure_ascii=False)
     assert "//" not in text.replace("https://", "").replace("http://", "")
+
+
+def test_server_descriptions_are_plain_text(spec: dict[str, Any]) -> None:
+    """Swagger UI's server list and Redoc show a server's description as it is, not as Markdown."""
+    for server in spec["servers"]:
+        assert not re.search(r"[`*_\[\]<>]", server["description"]), server["description"]
+
+
+def test_the_example_swagger_ui_prefills_for_get_cuids_shows_two_different_values(
+    spec: dict[str, Any],
+) -> None:
+    """Swagger UI's "Try it out" starts from the first example; the vendor's own one stays as it is."""
+    op = next(op for _, _, op in iter_operations(spec) if op["operationId"] == "getCuids")
+    examples = op["requestBody"]["content"]["application/json"]["examples"]
+    first = resolve(spec, next(iter(examples.values())))["value"]["identityValues"]
+    assert len(first) == len(set(first)) >= 2
+    assert examples["documented"]["value"]["identityValues"] == ["18012345678", "18012345678"]
+    answer = op["responses"]["200"]["content"]["application/json"]["examples"]["success"]["value"]
+    assert [item["identityValues"] for item in answer["data"]] == first

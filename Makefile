@@ -14,7 +14,8 @@ SPEC := openapi.yaml
 GENERATED := generated/jiguang_growth_generated
 PYTEST_ARGS ?=
 
-export PATH := $(CURDIR)/$(BIN):$(PATH)
+# The venv, then node_modules/.bin: its node is the pinned Node (package.json) the Node tools run on.
+export PATH := $(CURDIR)/$(BIN):$(CURDIR)/$(NODE_BIN):$(PATH)
 export REDOCLY_TELEMETRY := off
 export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1

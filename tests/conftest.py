@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,13 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_PATH = ROOT / "openapi.yaml"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Node tools run on the Node that package.json pins (node_modules/.bin/node), as under make."""
+    node_bin = str(ROOT / "node_modules" / ".bin")
+    if not os.environ.get("PATH", "").startswith(node_bin + os.pathsep):
+        os.environ["PATH"] = f"{node_bin}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
 @pytest.fixture(scope="session")

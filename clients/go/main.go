@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"sort"
 
 	openapi "github.com/GIT_USER_ID/GIT_REPO_ID"
 )
@@ -86,16 +87,39 @@ func request[T any](examples []example, operation string) (T, error) {
 }
 
 type outcome struct {
-	Status          int    `json:"status"`
-	Code            *int32 `json:"code"`
-	WWWAuthenticate string `json:"www_authenticate,omitempty"`
-	Cuid            *int64 `json:"cuid,omitempty"`
-	Error           string `json:"error,omitempty"`
+	Status          int             `json:"status"`
+	Code            *int32          `json:"code"`
+	Msg             *string         `json:"msg"`
+	Data            json.RawMessage `json:"data,omitempty"`
+	Extra           []string        `json:"extra"`
+	WWWAuthenticate string          `json:"www_authenticate,omitempty"`
+	Cuid            *int64          `json:"cuid,omitempty"`
+	Error           string          `json:"error,omitempty"`
 }
 
-// record reads the status, and the code of a success model or of the Envelope in a failure.
-func record(code *int32, answer *http.Response, err error) outcome {
-	result := outcome{Code: code}
+// envelopeModel is what every generated answer model has: the envelope's fields.
+type envelopeModel interface {
+	GetCode() int32
+	GetMsg() string
+}
+
+func names(extra map[string]interface{}) []string {
+	found := []string{}
+	for name := range extra {
+		found = append(found, name)
+	}
+	sort.Strings(found)
+	return found
+}
+
+// record reads the status, and code, msg and unnamed fields of a success model or of the
+// Envelope in a failure (with the failure's data).
+func record(model envelopeModel, extra map[string]interface{}, answer *http.Response, err error) outcome {
+	result := outcome{Extra: []string{}}
+	if model != nil {
+		code, msg := model.GetCode(), model.GetMsg()
+		result.Code, result.Msg, result.Extra = &code, &msg, names(extra)
+	}
 	if answer != nil {
 		result.Status = answer.StatusCode
 		result.WWWAuthenticate = answer.Header.Get("WWW-Authenticate")
@@ -103,7 +127,10 @@ func record(code *int32, answer *http.Response, err error) outcome {
 	var failure *openapi.GenericOpenAPIError
 	if errors.As(err, &failure) {
 		if envelope, ok := failure.Model().(openapi.Envelope); ok {
-			result.Code = &envelope.Code
+			result.Code, result.Msg, result.Extra = &envelope.Code, envelope.Msg, names(envelope.AdditionalProperties)
+			if data, found := envelope.AdditionalProperties["data"]; found {
+				result.Data, _ = json.Marshal(data)
+			}
 		} else {
 			result.Error = "failure without a decoded Envelope: " + failure.Error()
 		}
@@ -111,14 +138,6 @@ func record(code *int32, answer *http.Response, err error) outcome {
 		result.Error = err.Error()
 	}
 	return result
-}
-
-func codeOf[T interface{ GetCode() int32 }](model T, ok bool) *int32 {
-	if !ok {
-		return nil
-	}
-	code := model.GetCode()
-	return &code
 }
 
 func live(examples []example, port, user, password string) (map[string]outcome, error) {
@@ -133,23 +152,34 @@ func live(examples []example, port, user, password string) (map[string]outcome, 
 		return nil, err
 	}
 	reported, answer, err := client.EventsAPI.ReportEvents(ctx).ReportEventsRequest(events).Execute()
-	out["reportEvents"] = record(codeOf(reported, reported != nil), answer, err)
+	if reported != nil {
+		out["reportEvents"] = record(reported, reported.AdditionalProperties, answer, err)
+	} else {
+		out["reportEvents"] = record(nil, nil, answer, err)
+	}
 
 	attributes, err := request[openapi.SetUserAttributesRequest](examples, "setUserAttributes")
 	if err != nil {
 		return nil, err
 	}
 	written, answer, err := client.AttributesAPI.SetUserAttributes(ctx).SetUserAttributesRequest(attributes).Execute()
-	out["setUserAttributes"] = record(codeOf(written, written != nil), answer, err)
+	if written != nil {
+		out["setUserAttributes"] = record(written, written.AdditionalProperties, answer, err)
+	} else {
+		out["setUserAttributes"] = record(nil, nil, answer, err)
+	}
 
 	lookup, err := request[openapi.GetCuidsRequest](examples, "getCuids")
 	if err != nil {
 		return nil, err
 	}
 	found, answer, err := client.IdentityAPI.GetCuids(ctx).GetCuidsRequest(lookup).Execute()
-	identified := record(codeOf(found, found != nil), answer, err)
-	if found != nil && len(found.Data) > 0 {
-		identified.Cuid = found.Data[0].Cuid.Get()
+	identified := record(nil, nil, answer, err)
+	if found != nil {
+		identified = record(found, found.AdditionalProperties, answer, err)
+		if len(found.Data) > 0 {
+			identified.Cuid = found.Data[0].Cuid.Get()
+		}
 	}
 	out["getCuids"] = identified
 
@@ -158,19 +188,33 @@ func live(examples []example, port, user, password string) (map[string]outcome, 
 		return nil, err
 	}
 	set, answer, err := client.ChannelsAPI.SetUserChannels(ctx).UserChannels(channels).Execute()
-	out["setUserChannels"] = record(codeOf(set, set != nil), answer, err)
+	if set != nil {
+		out["setUserChannels"] = record(set, set.AdditionalProperties, answer, err)
+	} else {
+		out["setUserChannels"] = record(nil, nil, answer, err)
+	}
 
-	// A failure envelope (code != 0): an attribute the sandbox does not define.
-	unknown := *openapi.NewSetUserAttributesRequest(attributes.Cuid, map[string]openapi.UserAttributeValue{
-		"undefined_attribute": {String: openapi.PtrString("x")},
-	})
-	refused, answer, err := client.AttributesAPI.SetUserAttributes(ctx).SetUserAttributesRequest(unknown).Execute()
-	out["failure"] = record(codeOf(refused, refused != nil), answer, err)
+	// A 400 with its data: an event name the spec's pattern refuses (the Go client sends it).
+	invalid, err := request[openapi.ReportEventsRequest](examples, "reportEvents")
+	if err != nil {
+		return nil, err
+	}
+	invalid.Data[0].EventName = "Bad-Name"
+	refused, answer, err := client.EventsAPI.ReportEvents(ctx).ReportEventsRequest(invalid).Execute()
+	if refused != nil {
+		out["failure"] = record(refused, refused.AdditionalProperties, answer, err)
+	} else {
+		out["failure"] = record(nil, nil, answer, err)
+	}
 
 	// A 401: the right user with a wrong password.
 	wrong := context.WithValue(sandbox, openapi.ContextBasicAuth, openapi.BasicAuth{UserName: user, Password: "wrong-" + password})
 	denied, answer, err := client.IdentityAPI.GetCuids(wrong).GetCuidsRequest(lookup).Execute()
-	out["unauthorized"] = record(codeOf(denied, denied != nil), answer, err)
+	if denied != nil {
+		out["unauthorized"] = record(denied, denied.AdditionalProperties, answer, err)
+	} else {
+		out["unauthorized"] = record(nil, nil, answer, err)
+	}
 	return out, nil
 }
 

@@ -28,7 +28,7 @@ CALLS = (*OPERATIONS, "failure", "unauthorized")
 
 def _live(language: str, api_url: str, sandbox: SandboxServer, examples_file: Any) -> dict[str, Any]:
     user, password = sandbox.auth
-    # Go uses the spec's own sandbox server entry and fills in its port variable.
+    # OpenAPI Generator's Go uses the spec's own sandbox server entry and fills in its port variable.
     target = str(urlsplit(api_url).port) if language == "go" else api_url
     result: dict[str, Any] = run_check(language, "live", str(examples_file), target, user, password)
     return result

@@ -43,8 +43,9 @@ VENV = ROOT / "build" / "clients-venv"
 REQUIREMENTS = SOURCES / "requirements.txt"
 NODE_BIN = ROOT / "node_modules" / ".bin"
 LANGUAGES = ("go", "oapi-codegen", "typescript", "pydantic", "java", "kotlin")
-RUNNABLE = ("go", "oapi-codegen", "typescript", "pydantic", "java")
-"""Languages whose client is compiled and whose check program runs (the others are generated only)."""
+KEEPS_UNNAMED_FIELDS = frozenset({"go", "oapi-codegen", "typescript", "pydantic", "java"})
+"""Languages whose answer models keep the fields the spec does not name (Kotlin's Moshi models
+decode such answers but drop those fields)."""
 GO_MODULE = "github.com/GIT_USER_ID/GIT_REPO_ID"
 """The module path OpenAPI Generator's Go output has with default options."""
 PYDANTIC_OPTIONS = (
@@ -351,56 +352,53 @@ def _maven(language: str, project: Path, goals: Sequence[str], key_inputs: Seque
     stamp.write_text(digest, encoding="utf-8")
 
 
-def build_java(spec: Path, out: Path) -> str:
-    folder = out / "java"
-    java = _java("java")
-    _system_tool("javac", "java", "apt-get install openjdk-17-jdk-headless")
-    mvn = _system_tool("mvn", "java", "apt-get install maven")
-    generator = _venv_tool("openapi-generator-cli", "java")
-    sources = [SOURCES / "java" / name for name in ("pom.xml", "ClientCheck.java")]
+KOTLIN_OPTIONS = ("--schema-mappings", "EventPropertyValue=kotlin.Any,UserAttributeValue=kotlin.Any")
+"""The value unions as kotlin.Any: the default Moshi models make them empty classes that hold no
+value. ClientCheck.kt adds an exact-number adapter for Any to the generated Serializer."""
+JVM = {
+    "java": (JAVA_OPTIONS, "ClientCheck.java", "pom.xml", Path("src/main/java/clientcheck")),
+    "kotlin": (KOTLIN_OPTIONS, "ClientCheck.kt", "build.gradle", Path("src/main/kotlin/clientcheck")),
+}
+"""Per JVM language: generator options, check program, the generated build file our pom replaces
+(kept as ``<name>.generated``), and where the check program goes."""
+
+
+def _build_jvm(language: str, spec: Path, out: Path) -> str:
+    options, program, build_file, package = JVM[language]
+    folder = out / language
+    java = _java(language)
+    _system_tool("javac", language, "apt-get install openjdk-17-jdk-headless")
+    mvn = _system_tool("mvn", language, "apt-get install maven")
+    generator = _venv_tool("openapi-generator-cli", language)
+    sources = [SOURCES / language / name for name in ("pom.xml", program)]
     versions = [
-        _run([generator, "version"], "java: openapi-generator version"),
-        _run([java, "-version"], "java: java -version"),
-        _run([mvn, "-v"], "java: mvn -v"),
+        _run([generator, "version"], f"{language}: openapi-generator version"),
+        _run([java, "-version"], f"{language}: java -version"),
+        _run([mvn, "-v"], f"{language}: mvn -v"),
     ]
-    key = _key("java", spec, sources, [*versions, *JAVA_OPTIONS])
+    key = _key(language, spec, sources, [*versions, *options])
     if _cached(folder, key):
         return "cached"
     _fresh(folder)
     project = folder / "client"
-    _generator("java", spec, project, JAVA_OPTIONS)
-    os.replace(project / "pom.xml", project / "pom.generated.xml")
-    shutil.rmtree(project / "src" / "test", ignore_errors=True)  # the generator's stubs need JUnit
+    _generator(language, spec, project, options)
+    os.replace(project / build_file, project / f"{build_file}.generated")
+    shutil.rmtree(project / "src" / "test", ignore_errors=True)  # the generator's test stubs
     shutil.copy(sources[0], project / "pom.xml")
-    harness = project / "src" / "main" / "java" / "clientcheck"
-    harness.mkdir(parents=True)
-    shutil.copy(sources[1], harness / "ClientCheck.java")
-    _maven(
-        "java", project, ["compile", "dependency:copy-dependencies", "-DincludeScope=runtime"], sources[:1]
-    )
+    (project / package).mkdir(parents=True)
+    shutil.copy(sources[1], project / package / program)
+    goals = ["compile", "dependency:copy-dependencies", "-DincludeScope=runtime"]
+    _maven(language, project, goals, sources[:1])
     (folder / ".key").write_text(key, encoding="utf-8")
     return "built"
 
 
-def _generate_only(language: str) -> Callable[[Path, Path], str]:
-    def build(spec: Path, out: Path) -> str:
-        folder = out / language
-        _java(language)
-        generator = _venv_tool("openapi-generator-cli", language)
-        key = _key(
-            language, spec, [], [_run([generator, "version"], f"{language}: openapi-generator version")]
-        )
-        if _cached(folder, key):
-            return "cached"
-        _fresh(folder)
-        _generator(language, spec, folder / "client")
-        sources = [path for path in (folder / "client").rglob("*") if path.suffix in {".java", ".kt"}]
-        if not sources:
-            raise ClientBuildError(f"{language}: openapi-generator wrote no source files")
-        (folder / ".key").write_text(key, encoding="utf-8")
-        return f"generated {len(sources)} files, not compiled (needs Maven Central)"
+def build_java(spec: Path, out: Path) -> str:
+    return _build_jvm("java", spec, out)
 
-    return build
+
+def build_kotlin(spec: Path, out: Path) -> str:
+    return _build_jvm("kotlin", spec, out)
 
 
 BUILDERS: dict[str, Callable[[Path, Path], str]] = {
@@ -409,7 +407,7 @@ BUILDERS: dict[str, Callable[[Path, Path], str]] = {
     "typescript": build_typescript,
     "pydantic": build_pydantic,
     "java": build_java,
-    "kotlin": _generate_only("kotlin"),
+    "kotlin": build_kotlin,
 }
 
 
@@ -439,15 +437,15 @@ def command(language: str, out: Path = OUT) -> list[str]:
             str(SOURCES / "pydantic" / "clientcheck.py"),
             str(out / "pydantic"),
         ]
-    if language == "java":
-        project = out / "java" / "client" / "target"
+    if language in JVM:
+        project = out / language / "client" / "target"
         return [
             shutil.which("java") or "java",
             "-cp",
             f"{project / 'classes'}{os.pathsep}{project / 'dependency' / '*'}",
-            "clientcheck.ClientCheck",
+            "clientcheck.ClientCheck" + ("Kt" if language == "kotlin" else ""),
         ]
-    raise ValueError(f"{language} is generated only; there is nothing to run")
+    raise ValueError(f"no check program for {language}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -122,7 +122,7 @@ def _system_tool(name: str, language: str, install: str) -> Path:
 
 
 def _java(language: str) -> Path:
-    java = _system_tool("java", language, "apt-get install openjdk-17-jre-headless")
+    java = _system_tool("java", language, "apt-get install openjdk-17-jdk-headless")
     version = _run([java, "-version"], f"{language}: java -version")
     if 'version "17' not in version and 'version "2' not in version:
         raise ClientBuildError(f"{language}: OpenAPI Generator needs Java 17 or newer, found:\n{version}")

@@ -227,9 +227,15 @@ def build_oapi_codegen(spec: Path, out: Path) -> str:
         shutil.copy(source, folder / source.name)
     env = oapi_codegen_env()
     _run(
-        [go, "tool", "oapi-codegen", "-config", "oapi-codegen.yaml", spec],
-        "oapi-codegen: go tool oapi-codegen (the first build downloads the modules pinned in "
+        [go, "mod", "download"],
+        "oapi-codegen: go mod download (the first build downloads the modules pinned in "
         "clients/oapi-codegen/go.sum from the Go module proxy into build/clients/go-mod)",
+        cwd=folder,
+        env=env,
+    )
+    _run(
+        [go, "tool", "oapi-codegen", "-config", "oapi-codegen.yaml", spec],
+        "oapi-codegen: go tool oapi-codegen",
         cwd=folder,
         env=env,
         quiet=True,
@@ -336,7 +342,7 @@ def _maven(language: str, project: Path, goals: Sequence[str], key_inputs: Seque
     mvn = _system_tool("mvn", language, "apt-get install maven")
     digest = hashlib.sha256(b"".join(path.read_bytes() for path in key_inputs)).hexdigest()[:16]
     stamp = MAVEN_REPO / f".resolved-{language}-{digest}"
-    base = [mvn, "-B", "-q", f"-Dmaven.repo.local={MAVEN_REPO}"]
+    base: list[str | Path] = [mvn, "-B", "-q", f"-Dmaven.repo.local={MAVEN_REPO}"]
     if stamp.exists():
         _run(
             [*base, "-o", *goals],
@@ -401,6 +407,54 @@ def build_kotlin(spec: Path, out: Path) -> str:
     return _build_jvm("kotlin", spec, out)
 
 
+RUST_FLAGS = "-D warnings -A non-camel-case-types"
+"""Warnings are errors except one: the BOOL enums' variants are named by the spec's
+``x-enum-varnames`` (``EVENT_BOOL_TRUE``), chosen for Go and Java, not in Rust's UpperCamelCase."""
+
+
+def rust_env() -> dict[str, str]:
+    """Crates from crates.io on the first build (pinned by clients/rust/Cargo.lock), then only from
+    build/clients/cargo-home; compiled dependencies stay in build/clients/rust-target."""
+    return {
+        "CARGO_HOME": str(OUT / "cargo-home"),
+        "CARGO_TARGET_DIR": str(OUT / "rust-target"),
+        "RUSTFLAGS": RUST_FLAGS,
+    }
+
+
+def build_rust(spec: Path, out: Path) -> str:
+    """The Rust client: generated and compiled; not in LANGUAGES, since its value unions are empty
+    structs (docs/clients.md). tests/clients/test_rust.py checks what it can and cannot do."""
+    folder = out / "rust"
+    cargo = _system_tool("cargo", "rust", "apt-get install cargo")
+    generator = _venv_tool("openapi-generator-cli", "rust")
+    sources = [SOURCES / "rust" / name for name in ("Cargo.toml", "Cargo.lock", "src/main.rs")]
+    versions = [
+        _run([generator, "version"], "rust: openapi-generator version"),
+        _run([cargo, "--version"], "rust: cargo --version"),
+        _run(["rustc", "--version"], "rust: rustc --version"),
+    ]
+    key = _key("rust", spec, sources, [*versions, RUST_FLAGS])
+    if _cached(folder, key):
+        return "cached"
+    _fresh(folder)
+    _generator("rust", spec, folder / "client")
+    check = folder / "check"
+    (check / "src").mkdir(parents=True)
+    for source in sources:
+        shutil.copy(source, check / source.relative_to(SOURCES / "rust"))
+    _run(
+        [cargo, "build", "--locked", "--quiet"],
+        "rust: cargo build of the generated client and clients/rust (the first build downloads the "
+        "crates pinned in clients/rust/Cargo.lock from crates.io into build/clients/cargo-home)",
+        cwd=check,
+        env=rust_env(),
+    )
+    shutil.copy(OUT / "rust-target" / "debug" / "clientcheck", folder / "clientcheck")
+    (folder / ".key").write_text(key, encoding="utf-8")
+    return "built"
+
+
 BUILDERS: dict[str, Callable[[Path, Path], str]] = {
     "go": build_go,
     "oapi-codegen": build_oapi_codegen,
@@ -408,6 +462,7 @@ BUILDERS: dict[str, Callable[[Path, Path], str]] = {
     "pydantic": build_pydantic,
     "java": build_java,
     "kotlin": build_kotlin,
+    "rust": build_rust,
 }
 
 
@@ -427,7 +482,7 @@ def build(languages: Sequence[str] = LANGUAGES, spec: Path = SPEC, out: Path = O
 
 def command(language: str, out: Path = OUT) -> list[str]:
     """The command that runs a built client's check program (append its arguments)."""
-    if language in {"go", "oapi-codegen"}:
+    if language in {"go", "oapi-codegen", "rust"}:
         return [str(out / language / "clientcheck")]
     if language == "typescript":
         return [shutil.which("node") or "node", str(out / "typescript" / "out" / "client.js")]
@@ -452,11 +507,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tools/clients.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("action", choices=["build"], help="build every client (or those given by --only)")
     parser.add_argument(
-        "--only", default=",".join(LANGUAGES), help=f"comma-separated subset of {','.join(LANGUAGES)}"
+        "--only", default=",".join(BUILDERS), help=f"comma-separated subset of {','.join(BUILDERS)}"
     )
     args = parser.parse_args(argv)
     languages = [name for name in args.only.split(",") if name]
-    unknown = sorted(set(languages) - set(LANGUAGES))
+    unknown = sorted(set(languages) - set(BUILDERS))
     if unknown:
         parser.error(f"unknown languages {unknown}")
     failed = False

@@ -168,11 +168,23 @@ def go_env() -> dict[str, str]:
     }
 
 
+GO_HARNESS = SOURCES / "go" / "harness.go"
+"""What both Go check programs share (examples, round trip, command line); copied beside each."""
+
+
+def _vet_and_build(
+    go: Path, language: str, what: str, *, cwd: Path, env: dict[str, str], binary: Path
+) -> None:
+    """go vet and go build of a check program; any output (a warning, a download) fails the step."""
+    _run([go, "vet", "./..."], f"{language}: go vet of {what}", cwd=cwd, env=env, quiet=True)
+    _run([go, "build", "-o", binary, "."], f"{language}: go build of {what}", cwd=cwd, env=env, quiet=True)
+
+
 def build_go(spec: Path, out: Path) -> str:
     folder = out / "go"
     go = _venv_tool("go", "go")
     harness = SOURCES / "go" / "main.go"
-    key = _key("go", spec, [harness], [_run([go, "version"], "go: go version")])
+    key = _key("go", spec, [harness, GO_HARNESS], [_run([go, "version"], "go: go version")])
     if _cached(folder, key):
         return "cached"
     _fresh(folder)
@@ -186,18 +198,12 @@ def build_go(spec: Path, out: Path) -> str:
     check = folder / "clientcheck-src"
     check.mkdir()
     shutil.copy(harness, check / "main.go")
+    shutil.copy(GO_HARNESS, check / GO_HARNESS.name)
     (check / "go.mod").write_text(
         f"module clientcheck\n\ngo 1.23\n\nrequire {GO_MODULE} v0.0.0\n\nreplace {GO_MODULE} => ../client\n",
         encoding="utf-8",
     )
-    _run([go, "vet", "."], "go: go vet of clients/go/main.go", cwd=check, env=env, quiet=True)
-    _run(
-        [go, "build", "-o", folder / "clientcheck", "."],
-        "go: go build of clients/go/main.go",
-        quiet=True,
-        cwd=check,
-        env=env,
-    )
+    _vet_and_build(go, "go", "clients/go/main.go", cwd=check, env=env, binary=folder / "clientcheck")
     (folder / ".key").write_text(key, encoding="utf-8")
     return "built"
 
@@ -218,7 +224,7 @@ def build_oapi_codegen(spec: Path, out: Path) -> str:
     folder = out / "oapi-codegen"
     go = _venv_tool("go", "oapi-codegen")
     names = ("go.mod", "go.sum", "oapi-codegen.yaml", "main.go")
-    sources = [SOURCES / "oapi-codegen" / name for name in names]
+    sources = [*(SOURCES / "oapi-codegen" / name for name in names), GO_HARNESS]
     key = _key("oapi-codegen", spec, sources, [_run([go, "version"], "oapi-codegen: go version")])
     if _cached(folder, key):
         return "cached"
@@ -240,16 +246,8 @@ def build_oapi_codegen(spec: Path, out: Path) -> str:
         env=env,
         quiet=True,
     )
-    _run(
-        [go, "vet", "./..."], "oapi-codegen: go vet of the generated client", cwd=folder, env=env, quiet=True
-    )
-    _run(
-        [go, "build", "-o", folder / "clientcheck", "."],
-        "oapi-codegen: go build of the generated client and clients/oapi-codegen/main.go",
-        cwd=folder,
-        env=env,
-        quiet=True,
-    )
+    what = "the generated client and clients/oapi-codegen/main.go"
+    _vet_and_build(go, "oapi-codegen", what, cwd=folder, env=env, binary=folder / "clientcheck")
     (folder / ".key").write_text(key, encoding="utf-8")
     return "built"
 

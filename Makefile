@@ -37,7 +37,7 @@ REDIS_SERVER := /usr/bin/redis-server
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # make clients: the generators other teams use, pinned in their own venv (see clients/requirements.txt).
 CLIENTS_VENV := build/clients-venv
-JAVA_PACKAGE := openjdk-17-jre-headless
+JAVA_PACKAGES := openjdk-17-jdk-headless maven
 
 .PHONY: help demo setup validate lint generate check test typecheck clean docs bundle breaking types browser redis bench \
 	clients clients-setup java dist
@@ -91,16 +91,17 @@ $(CLIENTS_VENV)/.installed: clients/requirements.txt
 	  echo "clients: install step 'pip install -r clients/requirements.txt' (OpenAPI Generator, Go, datamodel-code-generator) failed"; exit 1; }
 	@touch $@
 
-java: ## Install Debian's Java 17 with apt, only if java is missing (OpenAPI Generator needs it)
-	@if command -v java >/dev/null; then echo "java: $$(command -v java) is installed"; else \
+java: ## Install Debian's Java 17 JDK and Maven with apt, only if one is missing (generator, Java/Kotlin builds)
+	@if command -v java >/dev/null && command -v javac >/dev/null && command -v mvn >/dev/null; then \
+	  echo "java: $$(command -v java), javac and mvn are installed"; else \
 	  { $(SUDO) apt-get -o DPkg::Lock::Timeout=600 update && \
-	    $(SUDO) apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends $(JAVA_PACKAGE); } || { \
-	    echo "clients: install step 'apt-get install $(JAVA_PACKAGE)' failed"; exit 1; }; fi
+	    $(SUDO) apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends $(JAVA_PACKAGES); } || { \
+	    echo "clients: install step 'apt-get install $(JAVA_PACKAGES)' failed"; exit 1; }; fi
 	@command -v node >/dev/null || { echo "clients: Node.js is missing; install step 'apt-get install nodejs npm' is needed"; exit 1; }
 
 clients-setup: setup java $(CLIENTS_VENV)/.installed
 
-clients: clients-setup ## Generate, build, round-trip and run the Go, TypeScript and pydantic clients (Java/Kotlin: generate)
+clients: clients-setup ## Generate, build, round-trip, run live and tolerant: Go (2 generators), TypeScript, pydantic, Java, Kotlin
 	$(BIN)/pytest tests/clients $(PYTEST_ARGS)
 
 typecheck: $(VENV)/.installed ## mypy --strict (package, tools, benchmarks) and ruff over the tree (make test runs these too)

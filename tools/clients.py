@@ -42,7 +42,10 @@ SOURCES = ROOT / "clients"
 VENV = ROOT / "build" / "clients-venv"
 REQUIREMENTS = SOURCES / "requirements.txt"
 NODE_BIN = ROOT / "node_modules" / ".bin"
-LANGUAGES = ("go", "typescript", "pydantic", "java", "kotlin")
+LANGUAGES = ("go", "oapi-codegen", "typescript", "pydantic", "java", "kotlin")
+KEEPS_UNNAMED_FIELDS = frozenset({"go", "oapi-codegen", "typescript", "pydantic", "java"})
+"""Languages whose answer models keep the fields the spec does not name (Kotlin's Moshi models
+decode such answers but drop those fields)."""
 GO_MODULE = "github.com/GIT_USER_ID/GIT_REPO_ID"
 """The module path OpenAPI Generator's Go output has with default options."""
 PYDANTIC_OPTIONS = (
@@ -119,7 +122,7 @@ def _system_tool(name: str, language: str, install: str) -> Path:
 
 
 def _java(language: str) -> Path:
-    java = _system_tool("java", language, "apt-get install openjdk-17-jre-headless")
+    java = _system_tool("java", language, "apt-get install openjdk-17-jdk-headless")
     version = _run([java, "-version"], f"{language}: java -version")
     if 'version "17' not in version and 'version "2' not in version:
         raise ClientBuildError(f"{language}: OpenAPI Generator needs Java 17 or newer, found:\n{version}")
@@ -145,11 +148,11 @@ def _fresh(folder: Path) -> Path:
     return folder
 
 
-def _generator(language: str, spec: Path, target: Path) -> None:
+def _generator(language: str, spec: Path, target: Path, options: Sequence[str] = ()) -> None:
     _java(language)
     generator = _venv_tool("openapi-generator-cli", language)
     _run(
-        [generator, "generate", "-i", spec, "-g", language, "-o", target],
+        [generator, "generate", "-i", spec, "-g", language, "-o", target, *options],
         f"{language}: openapi-generator generate -g {language}",
     )
 
@@ -165,11 +168,23 @@ def go_env() -> dict[str, str]:
     }
 
 
+GO_HARNESS = SOURCES / "go" / "harness.go"
+"""What both Go check programs share (examples, round trip, command line); copied beside each."""
+
+
+def _vet_and_build(
+    go: Path, language: str, what: str, *, cwd: Path, env: dict[str, str], binary: Path
+) -> None:
+    """go vet and go build of a check program; any output (a warning, a download) fails the step."""
+    _run([go, "vet", "./..."], f"{language}: go vet of {what}", cwd=cwd, env=env, quiet=True)
+    _run([go, "build", "-o", binary, "."], f"{language}: go build of {what}", cwd=cwd, env=env, quiet=True)
+
+
 def build_go(spec: Path, out: Path) -> str:
     folder = out / "go"
     go = _venv_tool("go", "go")
     harness = SOURCES / "go" / "main.go"
-    key = _key("go", spec, [harness], [_run([go, "version"], "go: go version")])
+    key = _key("go", spec, [harness, GO_HARNESS], [_run([go, "version"], "go: go version")])
     if _cached(folder, key):
         return "cached"
     _fresh(folder)
@@ -183,18 +198,56 @@ def build_go(spec: Path, out: Path) -> str:
     check = folder / "clientcheck-src"
     check.mkdir()
     shutil.copy(harness, check / "main.go")
+    shutil.copy(GO_HARNESS, check / GO_HARNESS.name)
     (check / "go.mod").write_text(
         f"module clientcheck\n\ngo 1.23\n\nrequire {GO_MODULE} v0.0.0\n\nreplace {GO_MODULE} => ../client\n",
         encoding="utf-8",
     )
-    _run([go, "vet", "."], "go: go vet of clients/go/main.go", cwd=check, env=env, quiet=True)
+    _vet_and_build(go, "go", "clients/go/main.go", cwd=check, env=env, binary=folder / "clientcheck")
+    (folder / ".key").write_text(key, encoding="utf-8")
+    return "built"
+
+
+def oapi_codegen_env() -> dict[str, str]:
+    """Go modules from the module proxy on the first build, then only from build/clients/go-mod;
+    go.mod and go.sum (committed in clients/oapi-codegen/) are never rewritten."""
+    return {
+        "GOFLAGS": "-mod=readonly",
+        "GOTOOLCHAIN": "local",
+        "GOMODCACHE": str(OUT / "go-mod"),
+        "GOPATH": str(OUT / "go-path"),
+        "GOCACHE": str(OUT / "go-cache"),
+    }
+
+
+def build_oapi_codegen(spec: Path, out: Path) -> str:
+    folder = out / "oapi-codegen"
+    go = _venv_tool("go", "oapi-codegen")
+    names = ("go.mod", "go.sum", "oapi-codegen.yaml", "main.go")
+    sources = [*(SOURCES / "oapi-codegen" / name for name in names), GO_HARNESS]
+    key = _key("oapi-codegen", spec, sources, [_run([go, "version"], "oapi-codegen: go version")])
+    if _cached(folder, key):
+        return "cached"
+    _fresh(folder)
+    for source in sources:
+        shutil.copy(source, folder / source.name)
+    env = oapi_codegen_env()
     _run(
-        [go, "build", "-o", folder / "clientcheck", "."],
-        "go: go build of clients/go/main.go",
-        quiet=True,
-        cwd=check,
+        [go, "mod", "download"],
+        "oapi-codegen: go mod download (the first build downloads the modules pinned in "
+        "clients/oapi-codegen/go.sum from the Go module proxy into build/clients/go-mod)",
+        cwd=folder,
         env=env,
     )
+    _run(
+        [go, "tool", "oapi-codegen", "-config", "oapi-codegen.yaml", spec],
+        "oapi-codegen: go tool oapi-codegen",
+        cwd=folder,
+        env=env,
+        quiet=True,
+    )
+    what = "the generated client and clients/oapi-codegen/main.go"
+    _vet_and_build(go, "oapi-codegen", what, cwd=folder, env=env, binary=folder / "clientcheck")
     (folder / ".key").write_text(key, encoding="utf-8")
     return "built"
 
@@ -272,33 +325,142 @@ def build_pydantic(spec: Path, out: Path) -> str:
     return "built"
 
 
-def _generate_only(language: str) -> Callable[[Path, Path], str]:
-    def build(spec: Path, out: Path) -> str:
-        folder = out / language
-        _java(language)
-        generator = _venv_tool("openapi-generator-cli", language)
-        key = _key(
-            language, spec, [], [_run([generator, "version"], f"{language}: openapi-generator version")]
-        )
-        if _cached(folder, key):
-            return "cached"
-        _fresh(folder)
-        _generator(language, spec, folder / "client")
-        sources = [path for path in (folder / "client").rglob("*") if path.suffix in {".java", ".kt"}]
-        if not sources:
-            raise ClientBuildError(f"{language}: openapi-generator wrote no source files")
-        (folder / ".key").write_text(key, encoding="utf-8")
-        return f"generated {len(sources)} files, not compiled (needs Maven Central)"
+JAVA_OPTIONS = (
+    "--schema-mappings",
+    "EventPropertyValue=com.google.gson.JsonElement,UserAttributeValue=com.google.gson.JsonElement",
+)
+"""The value unions as Gson's JsonElement: the default okhttp-gson anyOf classes drop strings,
+cannot write arrays and cut 46.2 to 46 (docs/clients.md)."""
+MAVEN_REPO = OUT / "m2"
+"""Maven's local repository for make clients: kept across spec changes, never ~/.m2."""
 
-    return build
+
+def _maven(language: str, project: Path, goals: Sequence[str], key_inputs: Sequence[Path]) -> None:
+    """Run Maven offline when this pom's artifacts were resolved before, else resolve them first."""
+    mvn = _system_tool("mvn", language, "apt-get install maven")
+    digest = hashlib.sha256(b"".join(path.read_bytes() for path in key_inputs)).hexdigest()[:16]
+    stamp = MAVEN_REPO / f".resolved-{language}-{digest}"
+    base: list[str | Path] = [mvn, "-B", "-q", f"-Dmaven.repo.local={MAVEN_REPO}"]
+    if stamp.exists():
+        _run(
+            [*base, "-o", *goals],
+            f"{language}: mvn -o {' '.join(goals)} (offline, warnings as errors)",
+            cwd=project,
+        )
+        return
+    _run(
+        [*base, *goals],
+        f"{language}: mvn {' '.join(goals)} (first build: resolves from Maven Central into build/clients/m2)",
+        cwd=project,
+    )
+    stamp.write_text(digest, encoding="utf-8")
+
+
+KOTLIN_OPTIONS = ("--schema-mappings", "EventPropertyValue=kotlin.Any,UserAttributeValue=kotlin.Any")
+"""The value unions as kotlin.Any: the default Moshi models make them empty classes that hold no
+value. ClientCheck.kt adds an exact-number adapter for Any to the generated Serializer."""
+JVM = {
+    "java": (JAVA_OPTIONS, "ClientCheck.java", "pom.xml", Path("src/main/java/clientcheck")),
+    "kotlin": (KOTLIN_OPTIONS, "ClientCheck.kt", "build.gradle", Path("src/main/kotlin/clientcheck")),
+}
+"""Per JVM language: generator options, check program, the generated build file our pom replaces
+(kept as ``<name>.generated``), and where the check program goes."""
+
+
+def _build_jvm(language: str, spec: Path, out: Path) -> str:
+    options, program, build_file, package = JVM[language]
+    folder = out / language
+    java = _java(language)
+    _system_tool("javac", language, "apt-get install openjdk-17-jdk-headless")
+    mvn = _system_tool("mvn", language, "apt-get install maven")
+    generator = _venv_tool("openapi-generator-cli", language)
+    sources = [SOURCES / language / name for name in ("pom.xml", program)]
+    versions = [
+        _run([generator, "version"], f"{language}: openapi-generator version"),
+        _run([java, "-version"], f"{language}: java -version"),
+        _run([mvn, "-v"], f"{language}: mvn -v"),
+    ]
+    key = _key(language, spec, sources, [*versions, *options])
+    if _cached(folder, key):
+        return "cached"
+    _fresh(folder)
+    project = folder / "client"
+    _generator(language, spec, project, options)
+    os.replace(project / build_file, project / f"{build_file}.generated")
+    shutil.rmtree(project / "src" / "test", ignore_errors=True)  # the generator's test stubs
+    shutil.copy(sources[0], project / "pom.xml")
+    (project / package).mkdir(parents=True)
+    shutil.copy(sources[1], project / package / program)
+    goals = ["compile", "dependency:copy-dependencies", "-DincludeScope=runtime"]
+    _maven(language, project, goals, sources[:1])
+    (folder / ".key").write_text(key, encoding="utf-8")
+    return "built"
+
+
+def build_java(spec: Path, out: Path) -> str:
+    return _build_jvm("java", spec, out)
+
+
+def build_kotlin(spec: Path, out: Path) -> str:
+    return _build_jvm("kotlin", spec, out)
+
+
+RUST_FLAGS = "-D warnings -A non-camel-case-types"
+"""Warnings are errors except one: the BOOL enums' variants are named by the spec's
+``x-enum-varnames`` (``EVENT_BOOL_TRUE``), chosen for Go and Java, not in Rust's UpperCamelCase."""
+
+
+def rust_env() -> dict[str, str]:
+    """Crates from crates.io on the first build (pinned by clients/rust/Cargo.lock), then only from
+    build/clients/cargo-home; compiled dependencies stay in build/clients/rust-target."""
+    return {
+        "CARGO_HOME": str(OUT / "cargo-home"),
+        "CARGO_TARGET_DIR": str(OUT / "rust-target"),
+        "RUSTFLAGS": RUST_FLAGS,
+    }
+
+
+def build_rust(spec: Path, out: Path) -> str:
+    """The Rust client: generated and compiled; not in LANGUAGES, since its value unions are empty
+    structs (docs/clients.md). tests/clients/test_rust.py checks what it can and cannot do."""
+    folder = out / "rust"
+    cargo = _system_tool("cargo", "rust", "apt-get install cargo")
+    generator = _venv_tool("openapi-generator-cli", "rust")
+    sources = [SOURCES / "rust" / name for name in ("Cargo.toml", "Cargo.lock", "src/main.rs")]
+    versions = [
+        _run([generator, "version"], "rust: openapi-generator version"),
+        _run([cargo, "--version"], "rust: cargo --version"),
+        _run(["rustc", "--version"], "rust: rustc --version"),
+    ]
+    key = _key("rust", spec, sources, [*versions, RUST_FLAGS])
+    if _cached(folder, key):
+        return "cached"
+    _fresh(folder)
+    _generator("rust", spec, folder / "client")
+    check = folder / "check"
+    (check / "src").mkdir(parents=True)
+    for source in sources:
+        shutil.copy(source, check / source.relative_to(SOURCES / "rust"))
+    _run(
+        [cargo, "build", "--locked", "--quiet"],
+        "rust: cargo build of the generated client and clients/rust (the first build downloads the "
+        "crates pinned in clients/rust/Cargo.lock from crates.io into build/clients/cargo-home)",
+        cwd=check,
+        env=rust_env(),
+    )
+    shutil.copy(OUT / "rust-target" / "debug" / "clientcheck", folder / "clientcheck")
+    (folder / ".key").write_text(key, encoding="utf-8")
+    return "built"
 
 
 BUILDERS: dict[str, Callable[[Path, Path], str]] = {
     "go": build_go,
+    "oapi-codegen": build_oapi_codegen,
     "typescript": build_typescript,
     "pydantic": build_pydantic,
-    "java": _generate_only("java"),
-    "kotlin": _generate_only("kotlin"),
+    "java": build_java,
+    "kotlin": build_kotlin,
+    "rust": build_rust,
 }
 
 
@@ -318,8 +480,8 @@ def build(languages: Sequence[str] = LANGUAGES, spec: Path = SPEC, out: Path = O
 
 def command(language: str, out: Path = OUT) -> list[str]:
     """The command that runs a built client's check program (append its arguments)."""
-    if language == "go":
-        return [str(out / "go" / "clientcheck")]
+    if language in {"go", "oapi-codegen", "rust"}:
+        return [str(out / language / "clientcheck")]
     if language == "typescript":
         return [shutil.which("node") or "node", str(out / "typescript" / "out" / "client.js")]
     if language == "pydantic":
@@ -328,18 +490,26 @@ def command(language: str, out: Path = OUT) -> list[str]:
             str(SOURCES / "pydantic" / "clientcheck.py"),
             str(out / "pydantic"),
         ]
-    raise ValueError(f"{language} is generated only; there is nothing to run")
+    if language in JVM:
+        project = out / language / "client" / "target"
+        return [
+            shutil.which("java") or "java",
+            "-cp",
+            f"{project / 'classes'}{os.pathsep}{project / 'dependency' / '*'}",
+            "clientcheck.ClientCheck" + ("Kt" if language == "kotlin" else ""),
+        ]
+    raise ValueError(f"no check program for {language}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tools/clients.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("action", choices=["build"], help="build every client (or those given by --only)")
     parser.add_argument(
-        "--only", default=",".join(LANGUAGES), help=f"comma-separated subset of {','.join(LANGUAGES)}"
+        "--only", default=",".join(BUILDERS), help=f"comma-separated subset of {','.join(BUILDERS)}"
     )
     args = parser.parse_args(argv)
     languages = [name for name in args.only.split(",") if name]
-    unknown = sorted(set(languages) - set(LANGUAGES))
+    unknown = sorted(set(languages) - set(BUILDERS))
     if unknown:
         parser.error(f"unknown languages {unknown}")
     failed = False

@@ -25,6 +25,9 @@ interface Example {
 interface Outcome {
   status: number;
   code: number | null;
+  msg: string | null;
+  data?: unknown;
+  extra: string[];
   www_authenticate?: string;
   cuid?: number;
   error?: string;
@@ -48,14 +51,28 @@ function roundTrip(examples: readonly Example[]): Record<string, unknown> {
   return out;
 }
 
-/** The status and envelope code of an answer; a 5XX may be a proxy's HTML or text instead. */
+/** Fields an answer model names: the envelope's, and a success's typed `data`. */
+const NAMED_SUCCESS = ["code", "msg", "data"];
+const NAMED_ENVELOPE = ["code", "msg"];
+
+/** The status, code, msg and unnamed fields of an answer (a failure's data too); a 5XX may be a
+ *  proxy's HTML or text instead of an envelope. */
 function outcome(
   response: Response,
   data: Schemas["Envelope"] | undefined,
   error: Schemas["Envelope"] | Schemas["ProxyErrorBody"] | undefined,
 ): Outcome {
-  const envelope = data ?? (typeof error === "string" ? undefined : error);
-  const result: Outcome = { status: response.status, code: envelope?.code ?? null };
+  const failure = typeof error === "string" ? undefined : error;
+  const envelope = data ?? failure;
+  const named = data === undefined ? NAMED_ENVELOPE : NAMED_SUCCESS;
+  const fields: Record<string, unknown> = envelope === undefined ? {} : { ...envelope };
+  const result: Outcome = {
+    status: response.status,
+    code: envelope?.code ?? null,
+    msg: envelope?.msg ?? null,
+    extra: Object.keys(fields).filter((name) => !named.includes(name)).sort(),
+  };
+  if (failure !== undefined && "data" in fields) result.data = fields["data"];
   if (typeof error === "string") result.error = `not an envelope: ${error.slice(0, 80)}`;
   const challenge = response.headers.get("WWW-Authenticate");
   if (challenge !== null) result.www_authenticate = challenge;
@@ -70,23 +87,25 @@ async function live(examples: readonly Example[], baseUrl: string, user: string,
   const reported = await client.POST("/events/report", { body: documented(examples, "reportEvents") });
   out["reportEvents"] = outcome(reported.response, reported.data, reported.error);
 
-  const attributes = documented(examples, "setUserAttributes");
-  const written = await client.PUT("/user/attribute", { body: attributes });
+  const written = await client.PUT("/user/attribute", { body: documented(examples, "setUserAttributes") });
   out["setUserAttributes"] = outcome(written.response, written.data, written.error);
 
   const lookup = documented(examples, "getCuids");
   const found = await client.POST("/user/register", { body: lookup });
   const identified = outcome(found.response, found.data, found.error);
-  const first = found.data?.data?.[0]?.cuid;
-  if (typeof first === "number") identified.cuid = first;
+  const cuid = found.data?.data?.[0]?.cuid;
+  if (typeof cuid === "number") identified.cuid = cuid;
   out["getCuids"] = identified;
 
   const set = await client.PUT("/user/channel/batch", { body: documented(examples, "setUserChannels") });
   out["setUserChannels"] = outcome(set.response, set.data, set.error);
 
-  // A failure envelope (code != 0): an attribute the sandbox does not define.
-  const refused = await client.PUT("/user/attribute", {
-    body: { cuid: attributes.cuid, data: { undefined_attribute: "x" } },
+  // A 400 with its data: an event name the spec's pattern refuses (the types cannot check it).
+  const events = documented(examples, "reportEvents");
+  const [first, ...others] = events.data;
+  if (first === undefined) throw new Error("the documented reportEvents example has no event");
+  const refused = await client.POST("/events/report", {
+    body: { ...events, data: [{ ...first, eventName: "Bad-Name" }, ...others] },
   });
   out["failure"] = outcome(refused.response, refused.data, refused.error);
 

@@ -17,7 +17,9 @@ class Envelope(TypedDict):
     """
     The wrapper around every answer. `data` is deliberately not declared
     here: each operation's response adds its own typed `data`, and failure
-    answers may carry any `data` or none.
+    answers may carry any `data` or none. Fields it does not name are
+    allowed (`additionalProperties: true`): the vendor may add one, such
+    as a request ID, to any answer, and a reader must keep working.
 
     """
 
@@ -52,7 +54,8 @@ class CuidResult(TypedDict):
     The result for one identifier value. The field is named
     `identityValues` although it holds a single value. The vendor's field
     table is cut off at `errorCode`, so its type is inferred from `code`
-    and its values are unknown apart from 0.
+    and its values are unknown apart from 0. Fields it does not name are
+    allowed, so a field the vendor adds per item does not break a reader.
 
     """
 

@@ -4,6 +4,7 @@ missing tool stops the build naming the install step, never a silent skip."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from .conftest import ROOT, clients, same_json
+from .conftest import ROOT, clients, difference, same_json
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -44,6 +45,10 @@ def test_a_float_number_format_changes_go_round_trips(tmp_path: Path) -> None:
     )
     assert "reportEvents request bounds" in changed  # 16777217 comes back as 16777216
     assert "setUserAttributes request every_type" in changed
+    bounds = next(e for e in clients.spec_examples.load(spec) if e.name == "reportEvents request bounds")
+    assert difference(bounds.value, encoded[bounds.name]) == (
+        "$.data[0].properties.count: 16777217 came back as 16777216"
+    )
 
 
 def test_value_unions_without_the_integer_branch_change_pydantic_round_trips(tmp_path: Path) -> None:
@@ -100,7 +105,8 @@ def test_a_missing_tools_venv_names_the_pip_step(tmp_path: Path, monkeypatch: py
 @pytest.mark.parametrize(
     ("language", "program", "step"),
     [
-        ("java", "java", "apt-get install openjdk-17-jre-headless"),
+        ("java", "java", "apt-get install openjdk-17-jdk-headless"),
+        ("kotlin", "java", "apt-get install openjdk-17-jdk-headless"),
         ("typescript", "node", "apt-get install nodejs npm"),
     ],
 )
@@ -116,3 +122,52 @@ def test_a_missing_system_tool_names_the_install_step(
 def test_a_second_build_is_served_from_the_cache(tmp_path: Path) -> None:
     assert clients.build(["pydantic"])["pydantic"] in {"built", "cached"}
     assert clients.build(["pydantic"]) == {"pydantic": "cached"}
+
+
+@pytest.mark.parametrize("language", ["java", "kotlin"])
+def test_a_missing_maven_names_its_install_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, language: str
+) -> None:
+    for tool in ("java", "javac"):  # Java is there, Maven is not
+        found = shutil.which(tool)
+        assert found is not None
+        (tmp_path / tool).symlink_to(found)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(clients.ClientBuildError) as failure:
+        clients.BUILDERS[language](ROOT / "openapi.yaml", tmp_path / "out")
+    assert (
+        str(failure.value) == f"{language}: install step 'apt-get install maven' did not leave 'mvn' on PATH"
+    )
+
+
+def test_an_unreachable_module_proxy_stops_oapi_codegen_naming_the_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(clients, "OUT", tmp_path / "clients")  # an empty module cache
+    monkeypatch.setenv("GOPROXY", "off")  # as when the proxy cannot be reached
+    with pytest.raises(clients.ClientBuildError) as failure:
+        clients.build_oapi_codegen(ROOT / "openapi.yaml", tmp_path / "out")
+    message = str(failure.value)
+    assert message.startswith("oapi-codegen: go mod download (the first build downloads the modules"), message
+    assert "module lookup disabled by GOPROXY=off" in message
+
+
+def test_an_unreachable_maven_central_stops_the_java_build_naming_the_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(clients, "MAVEN_REPO", tmp_path / "m2")  # an empty local repository
+    settings = tmp_path / ".m2" / "settings.xml"  # every download goes to a closed port on loopback
+    settings.parent.mkdir()
+    settings.write_text(
+        "<settings><mirrors><mirror><id>closed</id><mirrorOf>*</mirrorOf>"
+        "<url>http://127.0.0.1:9/maven2</url></mirror></mirrors></settings>",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("MAVEN_OPTS", f"-Duser.home={tmp_path}")  # Maven reads ~/.m2/settings.xml
+    with pytest.raises(clients.ClientBuildError) as failure:
+        clients.build_java(ROOT / "openapi.yaml", tmp_path / "out")
+    message = str(failure.value)
+    assert message.startswith(
+        "java: mvn compile dependency:copy-dependencies -DincludeScope=runtime (first build: "
+        "resolves from Maven Central into build/clients/m2) failed"
+    ), message

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import EXAMPLES, RUNNABLE, run_check, same_json
+from .conftest import EXAMPLES, RUNNABLE, difference, run_check
 
 NUMBERS = (1698168389000, 16777217, 10000091198, 9007199254740991, -9007199254740991)
 """The numbers the issue names: each must appear in some example, so each is round-tripped."""
@@ -44,8 +44,9 @@ def test_example_round_trips(language: str, example: Any, examples_file: Any) ->
     encoded = _encoded(language, str(examples_file))
     assert example.name in encoded, f"{language}: example {example.name!r} was not round-tripped"
     back = encoded[example.name]
-    assert same_json(back, example.value), (
-        f"{language} client changed example {example.name!r} ({example.schema}):\n"
-        f"  sent     {json.dumps(example.value, ensure_ascii=False)}\n"
+    changed = difference(example.value, back)
+    assert changed is None, (
+        f"{language} client changed example {example.name!r} ({example.schema}) at {changed}\n"
+        f"  sent      {json.dumps(example.value, ensure_ascii=False)}\n"
         f"  came back {json.dumps(back, ensure_ascii=False)}"
     )

@@ -16,7 +16,8 @@ class CuidResult:
     """The result for one identifier value. The field is named
     `identityValues` although it holds a single value. The vendor's field
     table is cut off at `errorCode`, so its type is inferred from `code`
-    and its values are unknown apart from 0.
+    and its values are unknown apart from 0. Fields it does not name are
+    allowed, so a field the vendor adds per item does not break a reader.
 
         Attributes:
             identity_values (str | Unset): The identifier value this result belongs to. Example: 18012345678.

@@ -15,7 +15,9 @@ T = TypeVar("T", bound="Envelope")
 class Envelope:
     """The wrapper around every answer. `data` is deliberately not declared
     here: each operation's response adds its own typed `data`, and failure
-    answers may carry any `data` or none.
+    answers may carry any `data` or none. Fields it does not name are
+    allowed (`additionalProperties: true`): the vendor may add one, such
+    as a request ID, to any answer, and a reader must keep working.
 
         Attributes:
             code (int): 0 on success; any other value is a failure code. Example: 0.

@@ -54,7 +54,7 @@ if TYPE_CHECKING:  # the generated models load on the first call (see _operation
 
     from ._params import EventParam, UserAttributesParam, UserChannelsParam
 
-__all__ = ["AsyncGrowthClient", "AsyncRawGrowthClient", "GrowthClient", "RawGrowthClient"]
+__all__ = ["AsyncGrowthClient", "AsyncRawGrowthClient", "GrowthClient", "RawGrowthClient", "cancelled_by"]
 
 T = TypeVar("T")
 _Http = TypeVar("_Http", httpx.Client, httpx.AsyncClient)
@@ -511,18 +511,6 @@ class GrowthClient(_ClientBase[httpx.Client, httpx.BaseTransport]):
             finally:
                 response.close()
 
-    def _cancelled_by(self, cancel: threading.Event) -> Self:
-        """A copy whose calls end soon after ``cancel`` is set, with :class:`CancelledCallError`.
-
-        For the bulk engine, whose worker threads must stop when a run is
-        interrupted, whatever the server does: a blocked read wakes within
-        :data:`~._deadline.CANCEL_POLL` seconds, a wait at once. Shares the pool.
-        """
-        copy = self._copy()
-        copy._cancel = cancel
-        copy._routes = {op_id: replace(route, cancel=cancel) for op_id, route in copy._routes.items()}
-        return copy
-
     def close(self) -> None:
         """Close the connection pool, unless it belongs to an ``http_client`` you passed."""
         if self._owns_http:
@@ -535,6 +523,19 @@ class GrowthClient(_ClientBase[httpx.Client, httpx.BaseTransport]):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def cancelled_by(client: GrowthClient, cancel: threading.Event) -> GrowthClient:
+    """A copy of ``client`` whose calls end soon after ``cancel`` is set, with :class:`CancelledCallError`.
+
+    The package-level hook of the bulk engine, whose worker threads must stop
+    when a run is interrupted, whatever the server does: a blocked read wakes
+    within :data:`~._deadline.CANCEL_POLL` seconds, a wait at once. Shares the pool.
+    """
+    copy = client._copy()
+    copy._cancel = cancel
+    copy._routes = {op_id: replace(route, cancel=cancel) for op_id, route in copy._routes.items()}
+    return copy
 
 
 class AsyncGrowthClient(_ClientBase[httpx.AsyncClient, httpx.AsyncBaseTransport]):

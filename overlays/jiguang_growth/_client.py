@@ -184,13 +184,15 @@ class _ClientBase(Generic[_Http, _Transport]):
         transport: _Transport | None,
         headers: dict[str, str],
     ) -> _Http:
-        http_class: Any = self._http_class
-        client: _Http = http_class(timeout=timeout, verify=verify, transport=transport, headers=headers)
-        if isinstance(client, httpx.Client):  # the async driver keeps to the deadline on its own
+        if self._http_class is httpx.Client and transport is None:
+            # The sync driver cannot interrupt a blocking read: its connections keep to the deadline.
             from . import _deadline_streams  # noqa: PLC0415 - httpcore, which import jiguang_growth skips
 
-            _deadline_streams.install(client)
-        return client
+            client: Any = _deadline_streams.http_client(verify, timeout, headers)
+        else:
+            http_class: Any = self._http_class
+            client = http_class(timeout=timeout, verify=verify, transport=transport, headers=headers)
+        return cast(_Http, client)
 
     @property
     def project_id(self) -> str:

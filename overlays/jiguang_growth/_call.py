@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Generator
@@ -169,12 +170,23 @@ def encode(operation_id: str, body: Any) -> bytes:
         content = orjson.dumps(body)
     except TypeError:  # an integer beyond 64 bits, or a type orjson does not know
         content = None
-    if content is not None and b"null" not in content:
-        return content
+    if content is not None and (b"null" not in content or not _has_non_finite(body)):
+        return content  # a null in it was a None: serialised once
     try:
         return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
     except (TypeError, ValueError) as error:  # NaN, infinity, or a type JSON cannot carry
         raise RequestValidationError(f"body: {error}", field="body", rule="json") from None
+
+
+def _has_non_finite(value: Any) -> bool:
+    """Whether ``value`` holds a NaN or an infinity, which orjson would have written as ``null``."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_has_non_finite(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_non_finite(item) for item in value)
+    return False
 
 
 def call(route: Route, content: bytes, parse: Callable[[Any], T]) -> Call[T]:

@@ -173,7 +173,7 @@ def run(
     """
     core = _Engine(job, client, run_id=run_id, concurrency=concurrency, stop=stop, **engine)
     cancel = threading.Event()  # set: the calls in flight end within a fraction of a second
-    paced = cancelled_by(core.paced(client), cancel)
+    paced = cancelled_by(core.paced_client(client), cancel)
     running: dict[_Batch, Future[list[BatchResult]]] = {}
     pool = ThreadPoolExecutor(concurrency, thread_name_prefix=f"jiguang-bulk-{job.operation_id}")
     steps = core.steps(records)
@@ -234,7 +234,7 @@ async def run_async(
     records are not journaled, so a resumed run sends them.
     """
     core = _Engine(job, client, run_id=run_id, concurrency=concurrency, stop=stop, **engine)
-    paced = core.paced(client)
+    paced = core.paced_client(client)
     running: dict[_Batch, asyncio.Task[list[BatchResult]]] = {}
     steps = core.steps(records)
     reply: Finished | None = None
@@ -341,7 +341,7 @@ class _Engine:
         self._unsettled: Finished = []
         """Batches the driver reported finished that are not settled yet."""
 
-    def paced(self, client: _Client) -> _Client:
+    def paced_client(self, client: _Client) -> _Client:
         """The client the calls go through: paced, with the bulk run's retries."""
         return client.with_options(pace=self._pace, max_retries=max(client.max_retries, BULK_MAX_RETRIES))
 

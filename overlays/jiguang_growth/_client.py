@@ -22,7 +22,7 @@ import httpx
 from . import _deadline, _logging, _spec
 from . import _operations as ops
 from ._body import ACCEPT_ENCODING, DEFAULT_MAX_RESPONSE_BYTES, BodyReader
-from ._call import Call, Reply, Route, Send
+from ._call import Call, CallSetup, Reply, Send
 from ._config import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
@@ -264,7 +264,7 @@ class _ClientBase(Generic[_Http, _Transport]):
             extra_headers=extra_headers,
         )
 
-    def _paced_routes(self, pace: bool | str) -> dict[str, Route]:
+    def _paced_routes(self, pace: bool | str) -> dict[str, CallSetup]:
         """The routes with the process-wide pacer of each operation, or with none."""
         quota_url = check_quota_url(pace)
         self._pace = quota_url or bool(pace)
@@ -320,12 +320,12 @@ def _routes(
     redactions: tuple[str, ...],
     attempt_timeout: float | None,
     max_response_bytes: int,
-) -> dict[str, Route]:
+) -> dict[str, CallSetup]:
     """One unpaced route per operation the clients implement, keyed by operationId."""
     routes = {}
     for op_id in ops.OPERATIONS:
         op = _spec.operation(op_id)
-        routes[op_id] = Route(
+        routes[op_id] = CallSetup(
             op.operation_id,
             op.method,
             api_url + op.path,

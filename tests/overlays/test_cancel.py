@@ -16,7 +16,7 @@ from jiguang_growth._exceptions import CancelledCallError
 
 from .conftest import OPS, PROJECT_ID, SECRET, envelope
 
-WRITE = _call.Route("setUserAttributes", "PUT", "https://h/smartop/api/v1/user/attribute", 5)
+WRITE = _call.CallSetup("setUserAttributes", "PUT", "https://h/smartop/api/v1/user/attribute", 5)
 
 
 def identity(data: Any) -> Any:

@@ -24,7 +24,7 @@ from jiguang_growth import (
 
 from .conftest import envelope
 
-ROUTE = _call.Route("setUserChannels", "PUT", "https://h/smartop/api/v1/user/channel/batch", 2)
+ROUTE = _call.CallSetup("setUserChannels", "PUT", "https://h/smartop/api/v1/user/channel/batch", 2)
 
 
 def identity(data: Any) -> Any:
@@ -73,7 +73,7 @@ def test_the_core_translates_errors_raised_while_building_the_result() -> None:
 
 
 def test_connection_error_message() -> None:
-    call = _call.call(_call.Route("setUserAttributes", "PUT", "https://h/a", 0), b"{}", identity)
+    call = _call.call(_call.CallSetup("setUserAttributes", "PUT", "https://h/a", 0), b"{}", identity)
     next(call)
     with pytest.raises(APIConnectionError) as caught:
         call.send(httpx.ConnectError(""))
@@ -81,7 +81,7 @@ def test_connection_error_message() -> None:
 
 
 def test_route_repr_hides_redactions() -> None:
-    route = _call.Route("getCuids", "POST", "https://h", 1, ("TOPSECRET",))
+    route = _call.CallSetup("getCuids", "POST", "https://h", 1, ("TOPSECRET",))
     assert "TOPSECRET" not in repr(route)
 
 

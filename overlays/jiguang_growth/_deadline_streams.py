@@ -193,7 +193,6 @@ class DeadlineTransport(httpx.BaseTransport):
         limits: httpx.Limits = POOL_LIMITS,
     ) -> None:
         context = httpx.create_ssl_context(verify=verify)
-        self._ssl_context = context
         via = None
         if proxy is not None:
             given = httpx.Proxy(proxy)
@@ -206,11 +205,6 @@ class DeadlineTransport(httpx.BaseTransport):
             keepalive_expiry=limits.keepalive_expiry,
             network_backend=_Backend(httpcore.SyncBackend()),
         )
-
-    @property
-    def ssl_context(self) -> ssl.SSLContext:
-        """The TLS settings the connections use (``verify``)."""
-        return self._ssl_context
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import io
 import json
 import os
 import platform
@@ -134,7 +135,7 @@ class CannedRequests(requests.adapters.BaseAdapter):
         response = requests.Response()
         response.status_code = 200
         response.headers["Content-Type"] = "application/json"
-        response._content = self.answer
+        response.raw = io.BytesIO(self.answer)  # public: .content reads it
         response.url = request.url or ""
         response.request = request
         response.encoding = "utf-8"

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Generator
@@ -50,9 +51,9 @@ __all__ = [
     "MSG_FIELD",
     "Answer",
     "Call",
+    "CallSetup",
     "Reply",
     "ResponseShapeError",
-    "Route",
     "Send",
     "Sleep",
     "call",
@@ -111,8 +112,9 @@ Call = Generator[Send | Sleep, Reply, T]
 
 
 @dataclass(frozen=True, slots=True)
-class Route:
-    """One operation as one client calls it."""
+class CallSetup:
+    """One operation as one client calls it: where its calls go, and what they run with
+    (retries, limits, the pacer, the observer, the cancel flag)."""
 
     operation_id: str
     method: str
@@ -169,15 +171,26 @@ def encode(operation_id: str, body: Any) -> bytes:
         content = orjson.dumps(body)
     except TypeError:  # an integer beyond 64 bits, or a type orjson does not know
         content = None
-    if content is not None and b"null" not in content:
-        return content
+    if content is not None and (b"null" not in content or not _has_non_finite(body)):
+        return content  # a null in it was a None: serialised once
     try:
         return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
     except (TypeError, ValueError) as error:  # NaN, infinity, or a type JSON cannot carry
         raise RequestValidationError(f"body: {error}", field="body", rule="json") from None
 
 
-def call(route: Route, content: bytes, parse: Callable[[Any], T]) -> Call[T]:
+def _has_non_finite(value: Any) -> bool:
+    """Whether ``value`` holds a NaN or an infinity, which orjson would have written as ``null``."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_has_non_finite(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_non_finite(item) for item in value)
+    return False
+
+
+def call(route: CallSetup, content: bytes, parse: Callable[[Any], T]) -> Call[T]:
     """Send ``content`` until it succeeds or the retry policy gives up.
 
     ``parse`` turns the envelope's ``data`` (``None`` when absent or null) into
@@ -197,7 +210,7 @@ def call(route: Route, content: bytes, parse: Callable[[Any], T]) -> Call[T]:
 
 
 def _attempts(
-    route: Route, content: bytes, parse: Callable[[Any], T], watch: Watch | None
+    route: CallSetup, content: bytes, parse: Callable[[Any], T], watch: Watch | None
 ) -> Generator[Send | Sleep, Reply, tuple[T, httpx.Response]]:
     """The retry loop; returns the result and the answer it came from. Errors carry the attempt count."""
     retries = 0
@@ -252,17 +265,17 @@ def _http_response(reply: Reply) -> httpx.Response:
     return cast(httpx.Response, reply)
 
 
-def _cancelled(route: Route) -> bool:
+def _cancelled(route: CallSetup) -> bool:
     return route.cancel is not None and route.cancel.is_set()
 
 
-def _check_cancel(route: Route, last: APIConnectionError | APIError | None) -> None:
+def _check_cancel(route: CallSetup, last: APIConnectionError | APIError | None) -> None:
     """After a wait: end a cancelled call with its last attempt's outcome (or as never sent)."""
     if _cancelled(route):
         raise _cancel_error(route, last)
 
 
-def _cancel_error(route: Route, last: APIConnectionError | APIError | None) -> CancelledCallError:
+def _cancel_error(route: CallSetup, last: APIConnectionError | APIError | None) -> CancelledCallError:
     """The error of a cancelled call: ``request_sent`` when its last attempt may have been applied."""
     if last is None:
         why = "before the request was sent"
@@ -278,7 +291,7 @@ def _cancel_error(route: Route, last: APIConnectionError | APIError | None) -> C
     )
 
 
-def _log_retry(route: Route, retries: int, delay: float, error: Exception) -> None:
+def _log_retry(route: CallSetup, retries: int, delay: float, error: Exception) -> None:
     logger.info(
         "retry %d of %d for %s %s in %.2fs after: %s",
         retries,
@@ -291,7 +304,13 @@ def _log_retry(route: Route, retries: int, delay: float, error: Exception) -> No
 
 
 def _record(
-    route: Route, attempt: int, reply: Reply, error: Exception | None, elapsed: float, *, delay: float | None
+    route: CallSetup,
+    attempt: int,
+    reply: Reply,
+    error: Exception | None,
+    elapsed: float,
+    *,
+    delay: float | None,
 ) -> Attempt:
     """What the observers learn about one attempt."""
     if isinstance(reply, Answer | httpx.Response):
@@ -318,7 +337,7 @@ def _record(
 
 
 def _paced(
-    route: Route, send: Send, last: APIConnectionError | APIError | None
+    route: CallSetup, send: Send, last: APIConnectionError | APIError | None
 ) -> Generator[Send | Sleep, Reply, tuple[Reply, float]]:
     """One attempt inside a slot of the route's pacer: wait for the slot, send, end the slot.
 
@@ -359,7 +378,7 @@ _Read = Answer | httpx.Response
 """An answer whose body has been read."""
 
 
-def _outcome(route: Route, reply: Reply, parse: Callable[[Any], T]) -> T:
+def _outcome(route: CallSetup, reply: Reply, parse: Callable[[Any], T]) -> T:
     """The typed result of one attempt's reply, or the error it ends in.
 
     No error raised here is chained to anything that holds the body: a JSON
@@ -395,19 +414,19 @@ def _shortened(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit] + f"... [{len(text) - limit} more characters]"
 
 
-def _scrub(route: Route, text: str) -> str:
+def _scrub(route: CallSetup, text: str) -> str:
     for secret in route.redactions:
         if secret and secret in text:
             text = text.replace(secret, REDACTED)
     return text
 
 
-def _headers(route: Route, response: _Read) -> dict[str, str]:
+def _headers(route: CallSetup, response: _Read) -> dict[str, str]:
     """The answer's headers as a plain dict (lower-case names; repeated ones joined by ", "), scrubbed."""
     return {name: _scrub(route, value) for name, value in response.headers.items()}
 
 
-def _prefix(route: Route, response: _Read) -> str:
+def _prefix(route: CallSetup, response: _Read) -> str:
     return f"HTTP {response.status_code} from {route.method} {route.url}"
 
 
@@ -418,7 +437,7 @@ def _not_json(response: _Read) -> str:
     return f"body is not JSON ({media_type or 'no content type'})"
 
 
-def _response_error(route: Route, response: _Read, reason: str) -> APIResponseError:
+def _response_error(route: CallSetup, response: _Read, reason: str) -> APIResponseError:
     return APIResponseError(
         _scrub(route, f"{_prefix(route, response)}: {reason}"),
         status_code=response.status_code,
@@ -430,7 +449,7 @@ def _response_error(route: Route, response: _Read, reason: str) -> APIResponseEr
 
 
 def _api_error(
-    route: Route, response: _Read, code: int | None, msg: str | None, detail: str | None = None
+    route: CallSetup, response: _Read, code: int | None, msg: str | None, detail: str | None = None
 ) -> APIError:
     if detail is None:
         detail = f"code {code}" + (f": {msg}" if msg else "")
@@ -448,7 +467,7 @@ def _api_error(
     )
 
 
-def _status_error(route: Route, response: _Read) -> APIError:
+def _status_error(route: CallSetup, response: _Read) -> APIError:
     """The error for a non-2xx answer, with ``code`` and ``msg`` when the body is an envelope."""
     problem = response.problem if isinstance(response, Answer) else None
     if problem is not None:  # the status decides; the body is only what could be read
@@ -487,7 +506,7 @@ def _envelope(response: _Read) -> tuple[dict[str, Any], int, Any] | _NotEnvelope
     return payload, code, payload.get(MSG_FIELD)
 
 
-def _detach(route: Route, error: BaseException) -> None:
+def _detach(route: CallSetup, error: BaseException) -> None:
     """Scrub the message of the httpx error ours is chained to, and cut what it chains to.
 
     A protocol error can quote what a server sent, echoed credentials included;
@@ -501,7 +520,7 @@ def _detach(route: Route, error: BaseException) -> None:
     error.__suppress_context__ = True
 
 
-def _connection_error(route: Route, error: httpx.RequestError) -> APIConnectionError:
+def _connection_error(route: CallSetup, error: httpx.RequestError) -> APIConnectionError:
     try:
         request = error.request
     except RuntimeError:

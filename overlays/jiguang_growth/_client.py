@@ -22,7 +22,7 @@ import httpx
 from . import _deadline, _logging, _spec
 from . import _operations as ops
 from ._body import ACCEPT_ENCODING, DEFAULT_MAX_RESPONSE_BYTES, BodyReader
-from ._call import Call, Reply, Route, Send
+from ._call import Call, CallSetup, Reply, Send
 from ._config import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
@@ -54,7 +54,7 @@ if TYPE_CHECKING:  # the generated models load on the first call (see _operation
 
     from ._params import EventParam, UserAttributesParam, UserChannelsParam
 
-__all__ = ["AsyncGrowthClient", "AsyncRawGrowthClient", "GrowthClient", "RawGrowthClient"]
+__all__ = ["AsyncGrowthClient", "AsyncRawGrowthClient", "GrowthClient", "RawGrowthClient", "cancelled_by"]
 
 T = TypeVar("T")
 _Http = TypeVar("_Http", httpx.Client, httpx.AsyncClient)
@@ -184,13 +184,15 @@ class _ClientBase(Generic[_Http, _Transport]):
         transport: _Transport | None,
         headers: dict[str, str],
     ) -> _Http:
-        http_class: Any = self._http_class
-        client: _Http = http_class(timeout=timeout, verify=verify, transport=transport, headers=headers)
-        if isinstance(client, httpx.Client):  # the async driver keeps to the deadline on its own
+        if self._http_class is httpx.Client and transport is None:
+            # The sync driver cannot interrupt a blocking read: its connections keep to the deadline.
             from . import _deadline_streams  # noqa: PLC0415 - httpcore, which import jiguang_growth skips
 
-            _deadline_streams.install(client)
-        return client
+            client: Any = _deadline_streams.http_client(verify, timeout, headers)
+        else:
+            http_class: Any = self._http_class
+            client = http_class(timeout=timeout, verify=verify, transport=transport, headers=headers)
+        return cast(_Http, client)
 
     @property
     def project_id(self) -> str:
@@ -262,7 +264,7 @@ class _ClientBase(Generic[_Http, _Transport]):
             extra_headers=extra_headers,
         )
 
-    def _paced_routes(self, pace: bool | str) -> dict[str, Route]:
+    def _paced_routes(self, pace: bool | str) -> dict[str, CallSetup]:
         """The routes with the process-wide pacer of each operation, or with none."""
         quota_url = check_quota_url(pace)
         self._pace = quota_url or bool(pace)
@@ -318,12 +320,12 @@ def _routes(
     redactions: tuple[str, ...],
     attempt_timeout: float | None,
     max_response_bytes: int,
-) -> dict[str, Route]:
+) -> dict[str, CallSetup]:
     """One unpaced route per operation the clients implement, keyed by operationId."""
     routes = {}
     for op_id in ops.OPERATIONS:
         op = _spec.operation(op_id)
-        routes[op_id] = Route(
+        routes[op_id] = CallSetup(
             op.operation_id,
             op.method,
             api_url + op.path,
@@ -511,18 +513,6 @@ class GrowthClient(_ClientBase[httpx.Client, httpx.BaseTransport]):
             finally:
                 response.close()
 
-    def _cancelled_by(self, cancel: threading.Event) -> Self:
-        """A copy whose calls end soon after ``cancel`` is set, with :class:`CancelledCallError`.
-
-        For the bulk engine, whose worker threads must stop when a run is
-        interrupted, whatever the server does: a blocked read wakes within
-        :data:`~._deadline.CANCEL_POLL` seconds, a wait at once. Shares the pool.
-        """
-        copy = self._copy()
-        copy._cancel = cancel
-        copy._routes = {op_id: replace(route, cancel=cancel) for op_id, route in copy._routes.items()}
-        return copy
-
     def close(self) -> None:
         """Close the connection pool, unless it belongs to an ``http_client`` you passed."""
         if self._owns_http:
@@ -535,6 +525,19 @@ class GrowthClient(_ClientBase[httpx.Client, httpx.BaseTransport]):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def cancelled_by(client: GrowthClient, cancel: threading.Event) -> GrowthClient:
+    """A copy of ``client`` whose calls end soon after ``cancel`` is set, with :class:`CancelledCallError`.
+
+    The package-level hook of the bulk engine, whose worker threads must stop
+    when a run is interrupted, whatever the server does: a blocked read wakes
+    within :data:`~._deadline.CANCEL_POLL` seconds, a wait at once. Shares the pool.
+    """
+    copy = client._copy()
+    copy._cancel = cancel
+    copy._routes = {op_id: replace(route, cancel=cancel) for op_id, route in copy._routes.items()}
+    return copy
 
 
 class AsyncGrowthClient(_ClientBase[httpx.AsyncClient, httpx.AsyncBaseTransport]):

@@ -3,11 +3,11 @@
 httpx's timeouts bound each read and each write, not an attempt: a server that
 sends a byte a second keeps one alive forever. The async driver bounds the
 attempt with ``asyncio.timeout``. The sync driver cannot interrupt a blocking
-read from outside, so the network streams of the HTTP client it creates are
-wrapped (:func:`._deadline_streams.install`, imported with the first sync client,
-since it needs httpcore): while an attempt is in progress (:func:`attempt`),
-every connect, read and write waits at most until the attempt's deadline, and
-reads wake up every :data:`CANCEL_POLL` seconds to see whether the attempt
+read from outside, so the HTTP client it creates sends through
+:class:`._deadline_streams.DeadlineTransport` (imported with the first sync client,
+since it needs httpcore), whose network streams are wrapped: while an attempt is
+in progress (:func:`attempt`), every connect, read and write waits at most until
+the attempt's deadline, and reads wake up every :data:`CANCEL_POLL` seconds to see whether the attempt
 was cancelled. Outside an attempt the wrapper changes nothing.
 """
 

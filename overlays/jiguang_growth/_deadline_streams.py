@@ -1,4 +1,9 @@
-"""The sync client's network streams, wrapped to keep to the attempt's deadline (see :mod:`._deadline`).
+"""The sync client's transport, whose network streams keep to the attempt's deadline (:mod:`._deadline`).
+
+httpcore lets a connection pool be given its own network backend; :class:`_Backend` wraps the
+standard one so that every connect, read and write it hands out waits no longer than the attempt
+allows. :class:`DeadlineTransport` puts such a pool behind httpx's public transport interface.
+Nothing here reads a private attribute of httpx or httpcore (tests/overlays/test_dependency_privates.py).
 
 A module of its own because it needs httpcore, which ``import jiguang_growth`` does not load:
 the first sync client imports it, and httpx needs httpcore from then on anyway.
@@ -6,9 +11,12 @@ the first sync client imports it, and httpx needs httpcore from then on anyway.
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import ssl
 import time
-from collections.abc import Iterable
+import urllib.request
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import httpcore
@@ -16,7 +24,7 @@ import httpx
 
 from ._deadline import CANCEL_POLL, CURRENT, SHORTEST, Attempt
 
-__all__ = ["install"]
+__all__ = ["POOL_LIMITS", "DeadlineTransport", "http_client", "proxy_patterns"]
 
 _WRITE_PIECE = 16 * 1024
 """Writes go out in pieces of this size, so a slow reader cannot hold one write past the deadline."""
@@ -113,21 +121,156 @@ class _Backend(httpcore.NetworkBackend):
         return current.bounded(timeout)
 
 
-def install(client: httpx.Client) -> bool:
-    """Wrap the network backend of each httpx transport ``client`` holds; False if none could be.
+POOL_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+"""The pool httpx gives a client by default; the same for the transport that replaces its own."""
 
-    Reaches into httpx's and httpcore's private attributes (``_transport``,
-    ``_mounts``, ``_pool``, ``_network_backend``) of the exactly pinned
-    versions; a test fails if they move. Transports of other kinds (a
-    ``MockTransport``, your own) are left alone.
+_ERROR_NAMES = (
+    "TimeoutException",
+    "ConnectTimeout",
+    "ReadTimeout",
+    "WriteTimeout",
+    "PoolTimeout",
+    "NetworkError",
+    "ConnectError",
+    "ReadError",
+    "WriteError",
+    "ProxyError",
+    "UnsupportedProtocol",
+    "ProtocolError",
+    "LocalProtocolError",
+    "RemoteProtocolError",
+)
+_HTTPX_ERROR: dict[type[Exception], type[httpx.TransportError]] = {
+    getattr(httpcore, name): getattr(httpx, name) for name in _ERROR_NAMES
+}
+"""Each public httpcore error and the httpx error of the same name, which the client's callers see."""
+
+
+@contextlib.contextmanager
+def _httpx_errors() -> Iterator[None]:
+    """Raise httpcore's errors as httpx's: the most specific one, with the same message."""
+    try:
+        yield
+    except Exception as error:
+        mapped = next((_HTTPX_ERROR[kind] for kind in type(error).__mro__ if kind in _HTTPX_ERROR), None)
+        if mapped is None:
+            raise
+        raise mapped(str(error)) from error
+
+
+class _Body(httpx.SyncByteStream):
+    """An answer's body as httpcore streams it, its errors raised as httpx's."""
+
+    def __init__(self, chunks: Iterable[bytes], close: Callable[[], None]) -> None:
+        self.chunks = chunks
+        self.release = close
+
+    def __iter__(self) -> Iterator[bytes]:
+        with _httpx_errors():
+            yield from self.chunks
+
+    def close(self) -> None:
+        with _httpx_errors():
+            self.release()
+
+
+class DeadlineTransport(httpx.BaseTransport):
+    """An HTTP transport whose connections keep to the current attempt's deadline.
+
+    Built on public APIs only: an ``httpcore.ConnectionPool`` given
+    :class:`_Backend` as its ``network_backend``, behind httpx's transport
+    interface. It stands in for ``httpx.HTTPTransport`` in the clients the
+    sync :class:`~jiguang_growth.GrowthClient` creates (one per proxy from the
+    environment too, see :func:`http_client`); a client given ``transport=``
+    or ``http_client=`` keeps what it was given.
     """
-    transports = [getattr(client, "_transport", None), *getattr(client, "_mounts", {}).values()]
-    installed = False
-    for transport in transports:
-        pool = getattr(transport, "_pool", None) if isinstance(transport, httpx.HTTPTransport) else None
-        backend = getattr(pool, "_network_backend", None)
-        if isinstance(backend, httpcore.NetworkBackend):
-            if not isinstance(backend, _Backend):
-                pool._network_backend = _Backend(backend)  # type: ignore[union-attr]
-            installed = True
-    return installed
+
+    def __init__(
+        self,
+        verify: ssl.SSLContext | str | bool = True,
+        *,
+        proxy: str | None = None,
+        limits: httpx.Limits = POOL_LIMITS,
+    ) -> None:
+        context = httpx.create_ssl_context(verify=verify)
+        via = None
+        if proxy is not None:
+            given = httpx.Proxy(proxy)
+            via = httpcore.Proxy(str(given.url), given.raw_auth, given.headers.raw, given.ssl_context)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=context,
+            proxy=via,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_Backend(httpcore.SyncBackend()),
+        )
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        target = httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path)
+        assert isinstance(request.stream, httpx.SyncByteStream)
+        outgoing = httpcore.Request(
+            request.method,
+            target,
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        with _httpx_errors():
+            answer = self._pool.handle_request(outgoing)
+        assert isinstance(answer.stream, Iterable)
+        return httpx.Response(
+            answer.status,
+            headers=answer.headers,
+            stream=_Body(answer.stream, answer.close),
+            extensions=answer.extensions,
+        )
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def http_client(
+    verify: ssl.SSLContext | str | bool, timeout: float | httpx.Timeout, headers: dict[str, str]
+) -> httpx.Client:
+    """An ``httpx.Client`` whose connections keep to the attempt's deadline, proxies included.
+
+    httpx reads proxies from the environment only for transports it makes
+    itself, so they are read here, the way httpx reads them
+    (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``, ``NO_PROXY``, through
+    :func:`urllib.request.getproxies`), and each gets a :class:`DeadlineTransport`.
+    """
+    mounts: dict[str, httpx.BaseTransport | None] = {
+        pattern: None if proxy is None else DeadlineTransport(verify, proxy=proxy)
+        for pattern, proxy in proxy_patterns(urllib.request.getproxies()).items()
+    }
+    return httpx.Client(timeout=timeout, headers=headers, transport=DeadlineTransport(verify), mounts=mounts)
+
+
+def proxy_patterns(found: dict[str, str]) -> dict[str, str | None]:
+    """httpx's mount patterns for the proxies ``urllib.request.getproxies()`` found; ``None``: no proxy."""
+    bypass = [host.strip() for host in found.get("no", "").split(",") if host.strip()]
+    if "*" in bypass:
+        return {}
+    patterns: dict[str, str | None] = {}
+    for scheme in ("http", "https", "all"):
+        url = found.get(scheme)
+        if url:
+            patterns[f"{scheme}://"] = url if "://" in url else f"http://{url}"
+    if not patterns:
+        return {}
+    for host in bypass:
+        patterns[_bypass_pattern(host)] = None
+    return patterns
+
+
+def _bypass_pattern(host: str) -> str:
+    """The mount pattern of one ``NO_PROXY`` entry: a URL as given, an address, or a domain and below."""
+    if "://" in host:
+        return host
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return f"all://{host}" if host.lower() == "localhost" else f"all://*{host}"
+    return f"all://[{host}]" if address.version == 6 else f"all://{host}"

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from itertools import repeat
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, Self, TypeVar
 
-from ._call import DATA_FIELD, Call, ResponseShapeError, Route, call, encode, json_kind
+from ._call import DATA_FIELD, Call, CallSetup, ResponseShapeError, call, encode, json_kind
 from ._exceptions import RequestValidationError
 from ._random_ids import with_random_ids
 
@@ -113,7 +113,7 @@ def _as_record_dicts(items: Any, argument: str, model: type[Any]) -> list[Any]:
 
 
 def report_events(
-    route: Route, events: Iterable[EventParam | Event], app_key: str | None
+    route: CallSetup, events: Iterable[EventParam | Event], app_key: str | None
 ) -> Call[ReportEventsResult]:
     """Validate and encode a report; every event without a ``randomId`` gets one first."""
     from jiguang_growth_generated.models import Event, ReportEventsRequest, ReportEventsResult  # noqa: PLC0415
@@ -126,7 +126,7 @@ def report_events(
 
 
 def set_user_attributes(
-    route: Route, cuid: int, attributes: UserAttributes | UserAttributesParam
+    route: CallSetup, cuid: int, attributes: UserAttributes | UserAttributesParam
 ) -> Call[SetUserAttributesResult]:
     from jiguang_growth_generated.models import (  # noqa: PLC0415
         SetUserAttributesRequest,
@@ -168,7 +168,7 @@ class CuidResult(NamedTuple):
         return self.cuid is not None and not self.error_code
 
 
-def get_cuids(route: Route, identity_name: str, identity_values: Iterable[str]) -> Call[list[CuidResult]]:
+def get_cuids(route: CallSetup, identity_name: str, identity_values: Iterable[str]) -> Call[list[CuidResult]]:
     if isinstance(identity_values, str | bytes):
         raise RequestValidationError(
             "identity_values must be a list of values, not a single string; wrap it in a list",
@@ -183,7 +183,7 @@ def get_cuids(route: Route, identity_name: str, identity_values: Iterable[str]) 
 
 
 def set_user_channels(
-    route: Route, items: Iterable[UserChannelsParam | UserChannels]
+    route: CallSetup, items: Iterable[UserChannelsParam | UserChannels]
 ) -> Call[SetUserChannelsResult]:
     from jiguang_growth_generated.models import SetUserChannelsResult, UserChannels  # noqa: PLC0415
 

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import httpx
 
-from ._call import Route
+from ._call import CallSetup
 from ._config import check_max_retries
 from ._exceptions import ConfigurationError
 
@@ -32,7 +32,7 @@ _TIMEOUT_PARTS = ("connect", "read", "write", "pool")
 class CallOptions(NamedTuple):
     """What one call is sent with: its route, its request headers and its timeout."""
 
-    route: Route
+    route: CallSetup
     headers: dict[str, str] | None
     """Headers to send on top of the HTTP client's own; ``None``: only those."""
     timeout: Timeout | None
@@ -94,7 +94,7 @@ def merge_headers(base: dict[str, str] | None, extra: dict[str, str]) -> dict[st
 
 
 def per_call(
-    route: Route,
+    route: CallSetup,
     headers: dict[str, str] | None,
     timeout: Timeout | None,
     *,

@@ -11,11 +11,12 @@ import httpx
 import pytest
 
 from jiguang_growth import BadRequestError, GrowthClient, _call, _pacing
+from jiguang_growth._client import cancelled_by
 from jiguang_growth._exceptions import CancelledCallError
 
 from .conftest import OPS, PROJECT_ID, SECRET, envelope
 
-WRITE = _call.Route("setUserAttributes", "PUT", "https://h/smartop/api/v1/user/attribute", 5)
+WRITE = _call.CallSetup("setUserAttributes", "PUT", "https://h/smartop/api/v1/user/attribute", 5)
 
 
 def identity(data: Any) -> Any:
@@ -75,7 +76,7 @@ def test_the_sync_client_wakes_from_a_backoff_sleep_when_cancelled() -> None:
 
     cancel = threading.Event()
     client = GrowthClient(PROJECT_ID, SECRET, transport=httpx.MockTransport(handler), max_retries=3)
-    cancellable = client._cancelled_by(cancel)
+    cancellable = cancelled_by(client, cancel)
     threading.Timer(0.2, cancel.set).start()
     started = time.monotonic()
     with pytest.raises(CancelledCallError) as caught:

@@ -24,7 +24,7 @@ from jiguang_growth import (
 
 from .conftest import envelope
 
-ROUTE = _call.Route("setUserChannels", "PUT", "https://h/smartop/api/v1/user/channel/batch", 2)
+ROUTE = _call.CallSetup("setUserChannels", "PUT", "https://h/smartop/api/v1/user/channel/batch", 2)
 
 
 def identity(data: Any) -> Any:
@@ -73,7 +73,7 @@ def test_the_core_translates_errors_raised_while_building_the_result() -> None:
 
 
 def test_connection_error_message() -> None:
-    call = _call.call(_call.Route("setUserAttributes", "PUT", "https://h/a", 0), b"{}", identity)
+    call = _call.call(_call.CallSetup("setUserAttributes", "PUT", "https://h/a", 0), b"{}", identity)
     next(call)
     with pytest.raises(APIConnectionError) as caught:
         call.send(httpx.ConnectError(""))
@@ -81,7 +81,7 @@ def test_connection_error_message() -> None:
 
 
 def test_route_repr_hides_redactions() -> None:
-    route = _call.Route("getCuids", "POST", "https://h", 1, ("TOPSECRET",))
+    route = _call.CallSetup("getCuids", "POST", "https://h", 1, ("TOPSECRET",))
     assert "TOPSECRET" not in repr(route)
 
 
@@ -231,3 +231,18 @@ def test_a_paced_call_closed_mid_attempt_frees_its_slot_and_a_429_slows_the_pace
     assert pacer.acquire() == 0.0  # ... the others go on, at a lower rate
     assert pacer.margin == pytest.approx(0.25 / 2 + _pacing.MARGIN_STEP)  # its spread, and one step
     assert pacer.in_flight_target() > 1  # the answer time (0.25 s) was measured
+
+
+@pytest.mark.parametrize(
+    "properties", [{"page": "null"}, {"page": "annulled", "list": ["nullable"]}], ids=["word", "inside"]
+)
+def test_a_body_whose_json_holds_null_is_serialised_once(
+    properties: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a NaN or an infinity (which orjson writes as null) sends encode to the standard library."""
+    body = {"data": [{**EVENT, "properties": properties}]}
+    expected = standard_json(body)
+    calls: list[object] = []
+    monkeypatch.setattr(_call.json, "dumps", lambda *args, **kwargs: calls.append(args) or "")
+    assert _call.encode("reportEvents", body) == expected
+    assert calls == []

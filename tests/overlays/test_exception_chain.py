@@ -65,7 +65,7 @@ def test_a_body_over_the_cap_is_cut_and_named(harness: Harness) -> None:
 
 def test_a_cancelled_call_is_unreachable_too() -> None:
     cancel = threading.Event()
-    route = _call.Route("setUserAttributes", "PUT", "https://h/a", 2, (SECRET, TOKEN), cancel=cancel)
+    route = _call.CallSetup("setUserAttributes", "PUT", "https://h/a", 2, (SECRET, TOKEN), cancel=cancel)
     call = _call.call(route, b"{}", lambda data: data)
     next(call)
     assert isinstance(call.send(httpx.Response(429, text=ECHO)), _call.Sleep)

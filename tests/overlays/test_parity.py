@@ -83,7 +83,7 @@ def test_both_drivers_run_the_same_core_generator(monkeypatch: pytest.MonkeyPatc
     calls: list[str] = []
     original = _call.call
 
-    def spy(route: _call.Route, content: bytes, parse: Any) -> Any:
+    def spy(route: _call.CallSetup, content: bytes, parse: Any) -> Any:
         calls.append(route.operation_id)
         return original(route, content, parse)
 

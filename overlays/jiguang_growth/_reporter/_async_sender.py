@@ -14,10 +14,9 @@ from types import TracebackType
 from typing import Any, Self
 
 from .._client import AsyncGrowthClient
+from .._delivery import BULK_MAX_RETRIES, DEFAULT_CONCURRENCY, Outcome, failure_of
 from .._exceptions import ConfigurationError
 from .._retry import is_transient
-from ..bulk import BULK_MAX_RETRIES, DEFAULT_CONCURRENCY, Outcome
-from ..bulk._engine import failure_of
 from ._outcomes import EventOutcome
 from ._queue import Batch
 from ._sender import (

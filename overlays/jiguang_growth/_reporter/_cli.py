@@ -79,7 +79,8 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _drain(args: argparse.Namespace) -> int:
-    from .. import ConfigurationError, GrowthClient, RequestValidationError  # noqa: PLC0415
+    from .._client import GrowthClient  # noqa: PLC0415
+    from .._exceptions import ConfigurationError, RequestValidationError  # noqa: PLC0415
     from ._sender import EventReporter  # noqa: PLC0415
 
     folder = _folder(args.folder)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ..bulk import Failure, Outcome
+from .._delivery import Failure, Outcome
 
 __all__ = ["EventOutcome", "ReporterStats"]
 

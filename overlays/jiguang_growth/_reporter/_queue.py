@@ -23,10 +23,11 @@ import orjson
 from jiguang_growth_generated.models import Event
 
 from .. import _spec
+from .._delivery import Failure, Outcome
 from .._exceptions import RequestValidationError
+from .._operations import REPORT_EVENTS
 from .._random_ids import RANDOM_ID_FIELD, new_random_ids
 from .._validation import validate_schema
-from ..bulk import Failure, Outcome
 from ._errors import ReporterClosedError
 from ._outcomes import EventOutcome, ReporterStats
 from ._spool import REJECTED_NAME, Segment, Spool
@@ -35,7 +36,7 @@ __all__ = ["ITIME_FIELD", "OPERATION", "Batch", "Item", "ReportQueue", "batch_si
 
 logger = logging.getLogger("jiguang_growth.reporter")
 
-OPERATION = "reportEvents"
+OPERATION = REPORT_EVENTS
 ITIME_FIELD = "itime"
 """Event property holding the event's time in ms (checked against openapi.yaml on first use)."""
 DROP_LOG_INTERVAL = 5.0

@@ -15,11 +15,10 @@ from typing import Any, Literal, Self
 
 from .._checks import whole_number
 from .._client import GrowthClient
+from .._delivery import BULK_MAX_RETRIES, DEFAULT_CONCURRENCY, Outcome, failure_of
 from .._exceptions import ConfigurationError
 from .._retry import is_transient
 from .._validation import validate_property
-from ..bulk import BULK_MAX_RETRIES, DEFAULT_CONCURRENCY, Outcome
-from ..bulk._engine import failure_of
 from ._errors import ReporterClosedError
 from ._outcomes import EventOutcome, ReporterStats
 from ._queue import Batch, ReportQueue

@@ -23,14 +23,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from .._client import AsyncGrowthClient, GrowthClient
+from .._delivery import BULK_MAX_RETRIES, DEFAULT_CONCURRENCY, MESSAGE_LIMIT, Accepted, Failure, Outcome
 from . import _jobs
 from ._engine import (
-    BULK_MAX_RETRIES,
     CONNECTION_FAILURE_BUDGET,
-    DEFAULT_CONCURRENCY,
     MAX_BATCH_BYTES,
     NO_ANSWER_BUDGET,
-    Accepted,
     Job,
     Limits,
     run,
@@ -39,7 +37,7 @@ from ._engine import (
 from ._errors import JournalError, OutputError
 from ._input import BadLine, BlankLine, InputFormat, Record, number_values, read_lines
 from ._journal import Journal, RunIdentity
-from ._outcomes import MESSAGE_LIMIT, BulkSummary, Failure, Outcome, OutcomeFiles, RecordOutcome, ResultWriter
+from ._outcomes import BulkSummary, OutcomeFiles, RecordOutcome, ResultWriter
 
 if TYPE_CHECKING:
     from .._params import EventParam, SetUserAttributesParam, UserChannelsParam

@@ -26,25 +26,33 @@ from typing import Any, TypeVar
 
 import orjson
 
-from .._client import AsyncGrowthClient, GrowthClient
+from .._client import AsyncGrowthClient, GrowthClient, cancelled_by
+from .._delivery import (
+    BULK_MAX_RETRIES,
+    DEFAULT_CONCURRENCY,
+    Accepted,
+    BatchResult,
+    Failure,
+    Outcome,
+    capped,
+    failure_of,
+    send_batch,
+    send_batch_async,
+)
 from .._exceptions import (
     APIConnectionError,
-    APIError,
-    APIResponseError,
-    APITimeoutError,
     AuthenticationError,
     CancelledCallError,
     GrowthError,
     PermissionDeniedError,
-    RateLimitError,
     RequestValidationError,
 )
 from .._pacing import Pacer, shared_pacer
-from .._retry import REPLAY_POLICIES, possibly_applied
+from .._retry import REPLAY_POLICIES
 from .._validation import validate_schema
 from ._input import BadLine, BlankLine, Record
 from ._journal import Journal, LineSet
-from ._outcomes import BulkSummary, Failure, Outcome, OutcomeFiles, RecordOutcome, capped
+from ._outcomes import BulkSummary, OutcomeFiles, RecordOutcome
 
 __all__ = [
     "BULK_MAX_RETRIES",
@@ -62,12 +70,6 @@ __all__ = [
 
 logger = logging.getLogger("jiguang_growth.bulk")
 
-DEFAULT_CONCURRENCY = 64
-"""Most calls in flight. The run keeps as many in flight as the pacer's rate times the answer
-time needs (Little's law), up to this: at 100 calls a second, answers up to about 500 ms away."""
-BULK_MAX_RETRIES = 6
-"""Retries per call in a bulk run (where the retry policy allows any): a long run
-rides out short outages instead of turning them into rejected records."""
 MAX_BATCH_BYTES = 1_000_000
 """A batch is cut before its records' JSON passes this many bytes (the sandbox takes 1 MiB bodies;
 the vendor documents no limit). A bigger record goes alone; a 413 splits a batch in halves."""
@@ -82,17 +84,6 @@ STOP_GRACE = 2.0
 their records settle as the cancel leaves them (unknown when they may have been applied)."""
 _POLL = 0.25
 """Seconds a driver waits for a batch before the engine looks at the stop flag again."""
-
-
-@dataclass(frozen=True, slots=True)
-class Accepted:
-    """A record the server acknowledged, with its own result if the operation has one."""
-
-    result: Any = None
-
-
-BatchResult = Accepted | Failure | Exception
-"""One record's end in a call: accepted, rejected with a reason, or the error its call ended with."""
 
 
 @dataclass(frozen=True)
@@ -160,53 +151,6 @@ Finished = list[tuple[_Batch, list[BatchResult] | BaseException]]
 Steps = Generator[_Start | _Wait | _Cancel, Finished | None, None]
 
 
-# -- sending one batch: a 413 splits it, the same for both clients -------------------------------------
-
-
-def _parts(job: Job, values: list[Any]) -> Generator[list[Any], Any, list[BatchResult]]:
-    """Ask for ``values`` to be sent (the answer: the result or the exception); split a batch on 413."""
-    answer = yield values
-    if isinstance(answer, APIError) and answer.status_code == 413 and len(values) > 1:
-        half = len(values) // 2
-        first = yield from _parts(job, values[:half])
-        return first + (yield from _parts(job, values[half:]))
-    if isinstance(answer, Exception):
-        return [answer] * len(values)
-    if job.outcomes is None:
-        return [Accepted()] * len(values)
-    return list(job.outcomes(values, answer))
-
-
-def send_batch(job: Job, client: GrowthClient, values: list[Any]) -> list[BatchResult]:
-    """Send one batch with a thread's client; one result per value."""
-    parts = _parts(job, values)
-    answer: Any = None
-    while True:
-        try:
-            chunk = parts.send(answer)
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
-        try:
-            answer = job.call(client, chunk)
-        except Exception as error:  # settled per record by the engine
-            answer = error
-
-
-async def send_batch_async(job: Job, client: AsyncGrowthClient, values: list[Any]) -> list[BatchResult]:
-    """Send one batch with an async client; one result per value."""
-    parts = _parts(job, values)
-    answer: Any = None
-    while True:
-        try:
-            chunk = parts.send(answer)
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
-        try:
-            answer = await job.call(client, chunk)
-        except Exception as error:  # settled per record by the engine
-            answer = error
-
-
 # -- the drivers -------------------------------------------------------------------------------------
 
 
@@ -229,7 +173,7 @@ def run(
     """
     core = _Engine(job, client, run_id=run_id, concurrency=concurrency, stop=stop, **engine)
     cancel = threading.Event()  # set: the calls in flight end within a fraction of a second
-    paced = core.paced(client)._cancelled_by(cancel)
+    paced = cancelled_by(core.paced_client(client), cancel)
     running: dict[_Batch, Future[list[BatchResult]]] = {}
     pool = ThreadPoolExecutor(concurrency, thread_name_prefix=f"jiguang-bulk-{job.operation_id}")
     steps = core.steps(records)
@@ -290,7 +234,7 @@ async def run_async(
     records are not journaled, so a resumed run sends them.
     """
     core = _Engine(job, client, run_id=run_id, concurrency=concurrency, stop=stop, **engine)
-    paced = core.paced(client)
+    paced = core.paced_client(client)
     running: dict[_Batch, asyncio.Task[list[BatchResult]]] = {}
     steps = core.steps(records)
     reply: Finished | None = None
@@ -397,7 +341,7 @@ class _Engine:
         self._unsettled: Finished = []
         """Batches the driver reported finished that are not settled yet."""
 
-    def paced(self, client: _Client) -> _Client:
+    def paced_client(self, client: _Client) -> _Client:
         """The client the calls go through: paced, with the bulk run's retries."""
         return client.with_options(pace=self._pace, max_retries=max(client.max_retries, BULK_MAX_RETRIES))
 
@@ -547,28 +491,6 @@ def _json_problem(error: ValueError) -> str:
 def _record_message(message: str) -> str:
     """A schema message about one record, with the record's own path ("body.x" -> "record.x")."""
     return "record" + message[4:] if message.startswith("body") else message
-
-
-def failure_of(error: BaseException) -> tuple[Outcome, Failure]:
-    """How a failed call settles its records: rejected when surely not applied, else unknown."""
-    if isinstance(error, RequestValidationError):
-        return Outcome.REJECTED, Failure("invalid", msg=str(error))
-    if isinstance(error, APIError):
-        reason = "rate_limited" if isinstance(error, RateLimitError) else "api_error"
-        if error.status_code == 413:
-            reason = "too_large"
-        failure = Failure(reason, code=error.code, msg=error.msg or str(error), status_code=error.status_code)
-    elif isinstance(error, APIResponseError):
-        failure = Failure("bad_response", msg=str(error), status_code=error.status_code)
-    elif isinstance(error, CancelledCallError):
-        failure = Failure("cancelled", msg=str(error))
-    elif isinstance(error, APITimeoutError):
-        failure = Failure("timeout", msg=str(error))
-    elif isinstance(error, APIConnectionError):
-        failure = Failure("connection", msg=str(error))
-    else:  # not ours: a bug somewhere; the call may have gone out
-        failure = Failure(f"error:{type(error).__name__}", msg=str(error))
-    return (Outcome.UNKNOWN if possibly_applied(error) else Outcome.REJECTED), failure
 
 
 def _holds_back(error: BaseException) -> bool:

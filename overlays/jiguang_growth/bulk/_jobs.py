@@ -18,13 +18,14 @@ from typing import Any
 from .. import _operations as ops
 from .. import _spec
 from .._client import AsyncGrowthClient, GrowthClient
+from .._delivery import Accepted, Failure
 from .._exceptions import RequestValidationError
 from .._operations import CuidResult
 from .._random_ids import RANDOM_ID_FIELD, stable_random_id
 from .._validation import validate_property
-from ._engine import Accepted, Job
+from ._engine import Job
 from ._input import InputFormat, Record
-from ._outcomes import Failure, ResultWriter
+from ._outcomes import ResultWriter
 
 __all__ = [
     "ATTRIBUTES",

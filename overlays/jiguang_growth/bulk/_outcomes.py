@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import enum
 import json
 import os
 import threading
@@ -12,28 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from .._delivery import Failure, Outcome
 from ._errors import JournalError, OutputError
 from ._input import InputFormat, dump_value
-
-MESSAGE_LIMIT = 1000
-"""Characters of a failure message kept (in failures.jsonl, on stderr, in callbacks); the rest is cut
-with a note of how much, so a 50 MB bad value or server message does not become a 50 MB line."""
-
-
-def capped(text: str | None, limit: int = MESSAGE_LIMIT) -> str | None:
-    """``text`` cut to ``limit`` characters, saying how many were cut."""
-    if text is None or len(text) <= limit:
-        return text
-    return f"{text[:limit]}... [{len(text) - limit:,} more characters cut]"
-
-
-class Outcome(enum.StrEnum):
-    ACCEPTED = "accepted"
-    """The server acknowledged the record."""
-    REJECTED = "rejected"
-    """The record was refused, by our validation or by the server; it was not applied."""
-    UNKNOWN = "unknown"
-    """The call failed after it may have reached the server; the record may or may not be applied."""
 
 
 @dataclass
@@ -114,22 +94,6 @@ class BulkSummary:
             "stop_message": self.stop_message,
             "by_reason": dict(sorted(self.by_reason.items())),
         }
-
-
-@dataclass(frozen=True, slots=True)
-class Failure:
-    """Why a record was rejected or is unknown."""
-
-    reason: str
-    """Short machine-readable cause, e.g. ``invalid``, ``api_error``, ``timeout``."""
-    code: int | None = None
-    msg: str | None = None
-    """At most :data:`MESSAGE_LIMIT` characters, plus a note of how many were cut."""
-    status_code: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.msg is not None and len(self.msg) > MESSAGE_LIMIT:
-            object.__setattr__(self, "msg", capped(self.msg))
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,8 @@ SPEC_RESOURCE = "openapi.json"
 PROVENANCE_RESOURCE = "provenance.json"
 QPS_EXTENSION = "x-qps-limit"
 KEY_PATTERN_EXTENSION = "x-key-pattern"
+REPLAY_EXTENSION = "x-replay-safe"
+RANDOM_ID_EXTENSION = "x-random-id-field"
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,13 @@ class Operation:
     record_field: str | None
     """Body property holding the record array; ``None`` when the body is the array
     itself or the operation takes a single record."""
+    replay_safe: bool
+    """``x-replay-safe.safe``: whether a retry may resend the call after it may have been applied."""
+    replay_reason: str
+    """``x-replay-safe.reason``: why (or why not)."""
+    random_id_field: str | None
+    """``x-random-id-field``: the record property the client fills with a fresh random ID before
+    the first attempt when the caller left it out; ``None`` for operations without one."""
 
     @property
     def full_path(self) -> str:
@@ -121,6 +130,9 @@ def operations() -> dict[str, Operation]:
                 max_records=max_records,
                 record_schema=record_schema,
                 record_field=record_field,
+                replay_safe=bool(op[REPLAY_EXTENSION]["safe"]),
+                replay_reason=str(op[REPLAY_EXTENSION]["reason"]),
+                random_id_field=op.get(RANDOM_ID_EXTENSION),
             )
     return found
 

@@ -89,6 +89,10 @@ def sync_detailed(
     elements without duplicates. Because of accumulate, repeating a call is
     not always harmless.
 
+    Replay-safe: no. An attribute with the accumulate rule adds the value on
+    every write, so a replay counts it twice; the client cannot see which
+    rule an attribute has.
+
     Args:
         body (SetUserAttributesRequest): Attribute values for one user.
 
@@ -125,6 +129,10 @@ def sync(
     elements without duplicates. Because of accumulate, repeating a call is
     not always harmless.
 
+    Replay-safe: no. An attribute with the accumulate rule adds the value on
+    every write, so a replay counts it twice; the client cannot see which
+    rule an attribute has.
+
     Args:
         body (SetUserAttributesRequest): Attribute values for one user.
 
@@ -155,6 +163,10 @@ async def asyncio_detailed(
     accumulate adds a number to the stored total, and append merges list
     elements without duplicates. Because of accumulate, repeating a call is
     not always harmless.
+
+    Replay-safe: no. An attribute with the accumulate rule adds the value on
+    every write, so a replay counts it twice; the client cannot see which
+    rule an attribute has.
 
     Args:
         body (SetUserAttributesRequest): Attribute values for one user.
@@ -189,6 +201,10 @@ async def asyncio(
     accumulate adds a number to the stored total, and append merges list
     elements without duplicates. Because of accumulate, repeating a call is
     not always harmless.
+
+    Replay-safe: no. An attribute with the accumulate rule adds the value on
+    every write, so a replay counts it twice; the client cannot see which
+    rule an attribute has.
 
     Args:
         body (SetUserAttributesRequest): Attribute values for one user.

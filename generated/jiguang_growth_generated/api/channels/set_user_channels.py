@@ -92,6 +92,9 @@ def sync_detailed(
     already exist in the console's channel settings; the preset label is
     named 默认联系 ("default contact").
 
+    Replay-safe: yes. A PUT that stores the given contact value under each
+    label; writing the same values again leaves the same state.
+
     Args:
         body (list[UserChannels]): Contact details for 1 to 100 users, as a top-level JSON array.
 
@@ -126,6 +129,9 @@ def sync(
     already exist in the console's channel settings; the preset label is
     named 默认联系 ("default contact").
 
+    Replay-safe: yes. A PUT that stores the given contact value under each
+    label; writing the same values again leaves the same state.
+
     Args:
         body (list[UserChannels]): Contact details for 1 to 100 users, as a top-level JSON array.
 
@@ -154,6 +160,9 @@ async def asyncio_detailed(
     label of each reach channel. The body is a JSON array. Labels must
     already exist in the console's channel settings; the preset label is
     named 默认联系 ("default contact").
+
+    Replay-safe: yes. A PUT that stores the given contact value under each
+    label; writing the same values again leaves the same state.
 
     Args:
         body (list[UserChannels]): Contact details for 1 to 100 users, as a top-level JSON array.
@@ -186,6 +195,9 @@ async def asyncio(
     label of each reach channel. The body is a JSON array. Labels must
     already exist in the console's channel settings; the preset label is
     named 默认联系 ("default contact").
+
+    Replay-safe: yes. A PUT that stores the given contact value under each
+    label; writing the same values again leaves the same state.
 
     Args:
         body (list[UserChannels]): Contact details for 1 to 100 users, as a top-level JSON array.

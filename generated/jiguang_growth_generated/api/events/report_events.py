@@ -91,6 +91,10 @@ def sync_detailed(
     vendor page does not say so explicitly, so send a stable `randomId` on
     every event if you may resend it.
 
+    Replay-safe: yes. The client gives every event without a randomId a
+    fresh one before the first attempt and resends the same bytes, so the
+    server can recognise a replay and drop it.
+
     Args:
         body (ReportEventsRequest): A batch of behaviour events.
 
@@ -129,6 +133,10 @@ def sync(
     vendor page does not say so explicitly, so send a stable `randomId` on
     every event if you may resend it.
 
+    Replay-safe: yes. The client gives every event without a randomId a
+    fresh one before the first attempt and resends the same bytes, so the
+    server can recognise a replay and drop it.
+
     Args:
         body (ReportEventsRequest): A batch of behaviour events.
 
@@ -161,6 +169,10 @@ async def asyncio_detailed(
     The server is expected to drop repeats of the same `randomId`; the
     vendor page does not say so explicitly, so send a stable `randomId` on
     every event if you may resend it.
+
+    Replay-safe: yes. The client gives every event without a randomId a
+    fresh one before the first attempt and resends the same bytes, so the
+    server can recognise a replay and drop it.
 
     Args:
         body (ReportEventsRequest): A batch of behaviour events.
@@ -197,6 +209,10 @@ async def asyncio(
     The server is expected to drop repeats of the same `randomId`; the
     vendor page does not say so explicitly, so send a stable `randomId` on
     every event if you may resend it.
+
+    Replay-safe: yes. The client gives every event without a randomId a
+    fresh one before the first attempt and resends the same bytes, so the
+    server can recognise a replay and drop it.
 
     Args:
         body (ReportEventsRequest): A batch of behaviour events.

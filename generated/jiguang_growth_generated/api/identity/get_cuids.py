@@ -91,6 +91,9 @@ def sync_detailed(
     Too many values, or a value longer than 256 characters, fails the whole
     request. Each result item carries its own `errorCode`.
 
+    Replay-safe: yes. A value seen before maps to the CUID created for it
+    the first time, so a replay returns the same CUIDs and creates none.
+
     Args:
         body (GetCuidsRequest): Values of one user identifier to exchange for CUIDs.
 
@@ -129,6 +132,9 @@ def sync(
     Too many values, or a value longer than 256 characters, fails the whole
     request. Each result item carries its own `errorCode`.
 
+    Replay-safe: yes. A value seen before maps to the CUID created for it
+    the first time, so a replay returns the same CUIDs and creates none.
+
     Args:
         body (GetCuidsRequest): Values of one user identifier to exchange for CUIDs.
 
@@ -161,6 +167,9 @@ async def asyncio_detailed(
 
     Too many values, or a value longer than 256 characters, fails the whole
     request. Each result item carries its own `errorCode`.
+
+    Replay-safe: yes. A value seen before maps to the CUID created for it
+    the first time, so a replay returns the same CUIDs and creates none.
 
     Args:
         body (GetCuidsRequest): Values of one user identifier to exchange for CUIDs.
@@ -197,6 +206,9 @@ async def asyncio(
 
     Too many values, or a value longer than 256 characters, fails the whole
     request. Each result item carries its own `errorCode`.
+
+    Replay-safe: yes. A value seen before maps to the CUID created for it
+    the first time, so a replay returns the same CUIDs and creates none.
 
     Args:
         body (GetCuidsRequest): Values of one user identifier to exchange for CUIDs.

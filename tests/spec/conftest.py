@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from openapi_schema_validator import OAS30Validator
 
 HTTP_METHODS = ("get", "put", "post", "patch", "delete")
+ROOT = Path(__file__).resolve().parents[2]
+# Treat the install stamps as up to date: the copy must never reinstall into the shared venv.
+MAKE = ["make", "--no-print-directory", "-o", ".venv/.installed", "-o", "node_modules/.installed"]
 
 
 def iter_operations(spec: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -39,3 +46,41 @@ def oas_validator(spec: dict[str, Any], schema: dict[str, Any]) -> OAS30Validato
 @pytest.fixture(scope="session")
 def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     return list(iter_operations(spec))
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A throw-away git repository of this checkout's files, sharing its .venv and node_modules."""
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
+    copy = tmp_path / "repo"
+    for name in filter(None, listed):
+        source = ROOT / name
+        if source.is_file():
+            target = copy / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    for shared in (".venv", "node_modules"):
+        (copy / shared).symlink_to(ROOT / shared)
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+    }
+    for command in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "copy"]):
+        subprocess.run(command, cwd=copy, check=True, env=env)
+    return copy
+
+
+def make(repo: Path, target: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*MAKE, target], cwd=repo, capture_output=True, text=True, timeout=300)

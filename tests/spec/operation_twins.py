@@ -2,10 +2,10 @@
 
 Used by test_adding_an_operation.py, run with the *copied* repository's packages first on
 ``sys.path``: ``python operation_twins.py ORIGINAL=COPY ...`` (operationIds). For each pair, each
-client (sync, async) and each scenario, a small HTTP server on 127.0.0.1 plays the scenario's
-answers to the original method and then to the copy's; the output (JSON on stdout) holds, per
-call, the requests the server saw and the outcome, with the copy's path and operationId written
-as the original's so that the test can compare the two.
+client (sync, async) and each scenario, a small HTTP server on 127.0.0.1 (scripted_server.py)
+plays the scenario's answers to the original method and then to the copy's; the output (JSON
+on stdout) holds, per call, the requests the server saw and the outcome, with the copy's path
+and operationId written as the original's so that the test can compare the two.
 """
 
 from __future__ import annotations
@@ -13,21 +13,15 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from scripted_server import Answer, ScriptedServer, json_answer, scripted_server
 
 from jiguang_growth import AsyncGrowthClient, GrowthClient, GrowthError, _spec
 from jiguang_growth_generated.operations import METHOD_NAMES
 
-Answer = tuple[int, dict[str, str], bytes] | None
-"""Status, headers and body of one answer; ``None``: close the connection without answering."""
-
-
-def _json(status: int, body: object, **headers: str) -> Answer:
-    return status, {"Content-Type": "application/json", **headers}, json.dumps(body).encode()
-
+_json = json_answer
 
 OK = _json(200, {"code": 0, "msg": "ok", "data": {"stored": 2}})
 SCENARIOS: dict[str, list[Answer]] = {
@@ -52,46 +46,6 @@ ARGUMENTS: dict[str, tuple[Any, ...]] = {
 """Arguments per original operation (its copy gets the same)."""
 
 
-class Script:
-    """The answers the server gives next, and the requests it saw."""
-
-    def __init__(self) -> None:
-        self.answers: list[Answer] = []
-        self.seen: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
-
-
-SCRIPT = Script()
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def _answer(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        with SCRIPT.lock:
-            headers = {k.lower(): v for k, v in self.headers.items() if k.lower() != "host"}
-            SCRIPT.seen.append(
-                {"method": self.command, "path": self.path, "headers": headers, "body": body.hex()}
-            )
-            answer = SCRIPT.answers.pop(0) if SCRIPT.answers else OK
-        if answer is None:
-            self.close_connection = True
-            return
-        status, headers, content = answer
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(content)))
-        self.end_headers()
-        self.wfile.write(content)
-
-    do_POST = do_PUT = _answer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 def outcome(run: Callable[[], Any]) -> dict[str, Any]:
     try:
         result = run()
@@ -103,13 +57,10 @@ def outcome(run: Callable[[], Any]) -> dict[str, Any]:
     return {"result": type(result).__name__, "value": result.to_dict()}
 
 
-def play(answers: list[Answer], run: Callable[[], Any]) -> dict[str, Any]:
-    with SCRIPT.lock:
-        SCRIPT.answers = list(answers)
-        SCRIPT.seen = []
+def play(server: ScriptedServer, answers: list[Answer], run: Callable[[], Any]) -> dict[str, Any]:
+    server.script(answers)
     done = outcome(run)
-    with SCRIPT.lock:
-        return {"outcome": done, "requests": list(SCRIPT.seen)}
+    return {"outcome": done, "requests": server.requests()}
 
 
 def call_sync(url: str, operation_id: str, arguments: tuple[Any, ...]) -> Callable[[], Any]:
@@ -135,24 +86,18 @@ def as_original(text: str, original: str, copy: str) -> str:
 
 
 def main(pairs: list[str]) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}"
     report: dict[str, Any] = {}
-    try:
+    with scripted_server(OK) as server:
         for pair in pairs:
             original, copy = pair.split("=")
             for kind, caller in (("sync", call_sync), ("async", call_async)):
                 for name, answers in SCENARIOS.items():
                     runs = {
-                        role: play(answers, caller(url, operation_id, ARGUMENTS[original]))
+                        role: play(server, answers, caller(server.url, operation_id, ARGUMENTS[original]))
                         for role, operation_id in (("original", original), ("copy", copy))
                     }
                     runs["copy"] = json.loads(as_original(json.dumps(runs["copy"]), original, copy))
                     report[f"{original}/{kind}/{name}"] = runs
-    finally:
-        server.shutdown()
-        server.server_close()
     json.dump(report, sys.stdout, ensure_ascii=False)
 
 

@@ -574,19 +574,10 @@ class RawGrowthClient(RawOperations):
     def __init__(self, client: GrowthClient) -> None:
         self._client = client
 
-    def _call(
-        self,
-        operation_id: str,
-        values: tuple[Any, ...],
-        timeout: float | httpx.Timeout | None,
-        max_retries: int | None,
-        extra_headers: Mapping[str, str] | None,
-    ) -> Any:
+    def _call(self, *call: Any) -> Any:
+        """:meth:`GrowthClient._call`, watched for the answer's status and headers."""
         capture = Capture()
-        result = self._client._capturing(capture)._call(
-            operation_id, values, timeout, max_retries, extra_headers
-        )
-        return capture.result(result)
+        return capture.result(self._client._capturing(capture)._call(*call))
 
 
 class AsyncRawGrowthClient(AsyncRawOperations):
@@ -595,15 +586,7 @@ class AsyncRawGrowthClient(AsyncRawOperations):
     def __init__(self, client: AsyncGrowthClient) -> None:
         self._client = client
 
-    async def _call(
-        self,
-        operation_id: str,
-        values: tuple[Any, ...],
-        timeout: float | httpx.Timeout | None,
-        max_retries: int | None,
-        extra_headers: Mapping[str, str] | None,
-    ) -> Any:
+    async def _call(self, *call: Any) -> Any:
+        """:meth:`AsyncGrowthClient._call`, watched for the answer's status and headers."""
         capture = Capture()
-        client = self._client._capturing(capture)
-        result = await client._call(operation_id, values, timeout, max_retries, extra_headers)
-        return capture.result(result)
+        return capture.result(await self._client._capturing(capture)._call(*call))

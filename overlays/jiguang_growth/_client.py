@@ -387,16 +387,10 @@ class GrowthClient(Operations, _ClientBase[httpx.Client, httpx.BaseTransport]):
     _http_class = httpx.Client
     _sleep = staticmethod(time.sleep)
 
-    def _call(
-        self,
-        operation_id: str,
-        values: tuple[Any, ...],
-        timeout: float | httpx.Timeout | None,
-        max_retries: int | None,
-        extra_headers: Mapping[str, str] | None,
-    ) -> Any:
-        """Run one call of a generated method (see ``jiguang_growth_generated.operations``)."""
-        o = self._options(operation_id, timeout, max_retries, extra_headers)
+    def _call(self, operation_id: str, values: tuple[Any, ...], *options: Any) -> Any:
+        """Run one call of a generated method: its operation, arguments and per-call options
+        (``timeout``, ``max_retries``, ``extra_headers``; see ``jiguang_growth_generated.operations``)."""
+        o = self._options(operation_id, *options)
         return self._run(ops.request(o.route, values), o)
 
     @property
@@ -492,16 +486,9 @@ class AsyncGrowthClient(AsyncOperations, _ClientBase[httpx.AsyncClient, httpx.As
     _http_class = httpx.AsyncClient
     _sleep = staticmethod(_async_sleep)
 
-    async def _call(
-        self,
-        operation_id: str,
-        values: tuple[Any, ...],
-        timeout: float | httpx.Timeout | None,
-        max_retries: int | None,
-        extra_headers: Mapping[str, str] | None,
-    ) -> Any:
+    async def _call(self, operation_id: str, values: tuple[Any, ...], *options: Any) -> Any:
         """Async form of :meth:`GrowthClient._call`."""
-        o = self._options(operation_id, timeout, max_retries, extra_headers)
+        o = self._options(operation_id, *options)
         return await self._run(ops.request(o.route, values), o)
 
     @property

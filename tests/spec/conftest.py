@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,10 +11,11 @@ from typing import Any
 import pytest
 from openapi_schema_validator import OAS30Validator
 
+from ..docs.conftest import copy_repo, make
+
+__all__ = ["copy_repo", "make"]
+
 HTTP_METHODS = ("get", "put", "post", "patch", "delete")
-ROOT = Path(__file__).resolve().parents[2]
-# Treat the install stamps as up to date: the copy must never reinstall into the shared venv.
-MAKE = ["make", "--no-print-directory", "-o", ".venv/.installed", "-o", "node_modules/.installed"]
 
 
 def iter_operations(spec: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -51,25 +51,7 @@ def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """A throw-away git repository of this checkout's files, sharing its .venv and node_modules."""
-    listed = (
-        subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-        )
-        .stdout.decode()
-        .split("\0")
-    )
-    copy = tmp_path / "repo"
-    for name in filter(None, listed):
-        source = ROOT / name
-        if source.is_file():
-            target = copy / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-    for shared in (".venv", "node_modules"):
-        (copy / shared).symlink_to(ROOT / shared)
+    copy = copy_repo(tmp_path / "repo")
     env = {
         **os.environ,
         "GIT_AUTHOR_NAME": "t",
@@ -80,7 +62,3 @@ def repo(tmp_path: Path) -> Path:
     for command in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "copy"]):
         subprocess.run(command, cwd=copy, check=True, env=env)
     return copy
-
-
-def make(repo: Path, target: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*MAKE, target], cwd=repo, capture_output=True, text=True, timeout=300)

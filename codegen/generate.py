@@ -11,24 +11,30 @@ Besides the generator's output the package gets:
   items included), written by datamodel-code-generator, so that type checkers
   catch a misspelt key in a plain dict (the overlays re-export the request
   ones as ``EventParam`` and so on);
+* ``operations.py``, the methods of both clients, one per operation
+  (codegen/operations.py, from a Jinja template);
 * ``provenance.json``, the spec version and SHA-256 and the tool versions;
-* an ``__init__.py`` that imports ``client.py`` on first use of ``Client`` or
-  ``AuthenticatedClient`` instead of at once, so that the overlays, which use
-  only ``models`` and ``types``, never load the generated client or ``api/``
-  (they stay in the package for direct use).
+* its own ``__init__.py``, in place of the generator's.
+
+The generator's ``client.py``, ``errors.py`` and ``api/`` are removed: the clients of
+``jiguang_growth`` send every call themselves (retries, pacing, validation), so nothing
+would use them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
 from importlib.metadata import version
 from pathlib import Path
 
+import jinja2
 import yaml
+from operations import TEMPLATES, render
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "openapi.yaml"
@@ -41,30 +47,8 @@ PARAMS_HEADER = (
     "# (codegen/generate.py). Do not edit: `make generate` rewrites this file.\n"
 )
 
-EAGER_CLIENT_IMPORT = "from .client import AuthenticatedClient, Client\n"
-"""The line of the generator's ``__init__.py`` that :func:`lazy_client_import` replaces."""
-LAZY_CLIENT_IMPORT = """from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from .client import AuthenticatedClient, Client
-"""
-LAZY_CLIENT_GETATTR = '''
-
-def __getattr__(name: str) -> Any:
-    """Import client.py on first use (added by codegen/generate.py; models need no client)."""
-    if name in __all__:
-        from . import client
-
-        return getattr(client, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-'''
-
-
-def lazy_client_import(text: str) -> str:
-    """The generator's ``__init__.py`` with its client import deferred to first use."""
-    if text.count(EAGER_CLIENT_IMPORT) != 1 or "__all__ = (" not in text:
-        raise RuntimeError(f"generate: {PACKAGE}/__init__.py no longer has the expected client import")
-    return text.replace(EAGER_CLIENT_IMPORT, LAZY_CLIENT_IMPORT) + LAZY_CLIENT_GETATTR
+UNUSED = ("api", "client.py", "errors.py")
+"""What openapi-python-client writes that the package does without (see the module docstring)."""
 
 
 def typed_dicts_command(output: Path) -> list[str]:
@@ -101,7 +85,18 @@ FORMAT_COMMANDS = (
     ("check", "--isolated", "--no-cache", "--fix-only", "--extend-select=I"),
     ("format", "--isolated", "--no-cache"),
 )
-"""ruff on ``params.py``, as config.yaml's post hooks run it on the client (isolated: no settings read)."""
+"""ruff on the files written here, as config.yaml's post hooks run it on the client (isolated:
+no settings read)."""
+
+
+def package_init(document: dict[str, object]) -> str:
+    """The package's ``__init__.py``: what it holds, and nothing to import."""
+    template = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined, autoescape=False
+    ).get_template("package_init.py.jinja")
+    info = document["info"]
+    assert isinstance(info, dict)
+    return template.render(title=info["title"]) + "\n"
 
 
 def run_step(command: list[str], cwd: str, tool: str) -> bool:
@@ -140,14 +135,16 @@ def main() -> int:
             return 1
         if not run_step(typed_dicts_command(staged / "params.py"), tmp, "datamodel-code-generator"):
             return 1
+        for name in UNUSED:
+            path = staged / name
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+        (staged / "operations.py").write_text(render(document), encoding="utf-8")
+        (staged / "__init__.py").write_text(package_init(document), encoding="utf-8")
+        written = [str(staged / name) for name in ("params.py", "operations.py", "__init__.py")]
         for arguments in FORMAT_COMMANDS:
-            if not run_step(
-                [sys.executable, "-m", "ruff", *arguments, str(staged / "params.py")], tmp, "ruff"
-            ):
+            if not run_step([sys.executable, "-m", "ruff", *arguments, *written], tmp, "ruff"):
                 return 1
         (staged / "py.typed").write_text("")
-        init = staged / "__init__.py"
-        init.write_text(lazy_client_import(init.read_text("utf-8")), encoding="utf-8")
         (staged / "openapi.json").write_text(
             json.dumps(document, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
         )

@@ -47,6 +47,7 @@ from _versioning import (
 )
 
 PACKAGE = "jiguang_growth"
+GENERATED_PACKAGE = "jiguang_growth_generated"
 BASELINES = ROOT / "api-baseline"
 BASELINE_NAME = re.compile(rf"^{PACKAGE}-(\d+\.\d+\.\d+)\.tar\.gz$")
 SOURCE_FOLDERS = ("overlays", "generated")
@@ -64,8 +65,14 @@ def load_source(source: Path = ROOT) -> griffe.Module:
     paths = [source / folder for folder in SOURCE_FOLDERS]
     if not (paths[0] / PACKAGE / "__init__.py").is_file():
         raise GuardError(f"{paths[0] / PACKAGE} is not a Python package")
+    loader = griffe.GriffeLoader(search_paths=paths)
     try:
-        module = griffe.load(PACKAGE, search_paths=paths, resolve_aliases=True, resolve_external=False)
+        module = loader.load(PACKAGE)
+        # The clients inherit their methods from the generated package: load it with the package,
+        # so that inherited members count (nothing outside the two packages is read).
+        if (paths[1] / GENERATED_PACKAGE / "__init__.py").is_file():
+            loader.load(GENERATED_PACKAGE)
+        loader.resolve_aliases(external=False)
     except (ImportError, OSError, SyntaxError) as error:
         raise GuardError(f"griffe cannot read {paths[0] / PACKAGE}: {error}") from None
     if not isinstance(module, griffe.Module):

@@ -1,6 +1,8 @@
-"""GrowthClient and AsyncGrowthClient: settings, one method per operation, two tiny drivers.
+"""GrowthClient and AsyncGrowthClient: settings and two tiny drivers under the generated methods.
 
-The methods build a call with :mod:`._operations` and hand it to a driver:
+The methods, one per operation of openapi.yaml, are generated (``Operations`` and
+``AsyncOperations`` of ``jiguang_growth_generated.operations``); each hands its arguments
+to ``_call``, which builds the call with :mod:`._operations` and hands it to a driver:
 the sync one sends with ``httpx.Client`` and waits with ``time.sleep``, the
 async one sends with ``httpx.AsyncClient`` and waits with ``asyncio.sleep``.
 Everything else (validation, pacing, retries, error mapping) is the same code, in :mod:`._call`.
@@ -11,13 +13,15 @@ from __future__ import annotations
 import ssl
 import threading
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import replace
 from functools import lru_cache
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast
+from typing import Any, Generic, Self, TypeVar, cast
 
 import httpx
+
+from jiguang_growth_generated.operations import AsyncOperations, AsyncRawOperations, Operations, RawOperations
 
 from . import _deadline, _logging, _spec
 from . import _operations as ops
@@ -36,23 +40,10 @@ from ._config import (
 from ._deadline import DEFAULT_ATTEMPT_TIMEOUT
 from ._exceptions import ConfigurationError
 from ._hooks import AttemptHook, Hooks, Observer, check_hooks, combine
-from ._operations import CuidResult
 from ._options import CallOptions, Timeout, check_headers, check_timeout, merge_headers, per_call
 from ._pacing import shared_pacer
-from ._response import raw, raw_async
+from ._response import Capture
 from ._shared_quota import check_quota_url
-
-if TYPE_CHECKING:  # the generated models load on the first call (see _operations)
-    from jiguang_growth_generated.models import (
-        Event,
-        ReportEventsResult,
-        SetUserAttributesResult,
-        SetUserChannelsResult,
-        UserAttributes,
-        UserChannels,
-    )
-
-    from ._params import EventParam, UserAttributesParam, UserChannelsParam
 
 __all__ = ["AsyncGrowthClient", "AsyncRawGrowthClient", "GrowthClient", "RawGrowthClient", "cancelled_by"]
 
@@ -388,7 +379,7 @@ async def _no_chunks() -> AsyncIterator[bytes]:
         yield chunk
 
 
-class GrowthClient(_ClientBase[httpx.Client, httpx.BaseTransport]):
+class GrowthClient(Operations, _ClientBase[httpx.Client, httpx.BaseTransport]):
     """Synchronous client of the Growth API. Safe to share between threads.
 
     Each method returns the operation's typed ``data`` or raises a
@@ -398,59 +389,11 @@ class GrowthClient(_ClientBase[httpx.Client, httpx.BaseTransport]):
     _http_class = httpx.Client
     _sleep = staticmethod(time.sleep)
 
-    def report_events(
-        self,
-        events: Iterable[EventParam | Event],
-        app_key: str | None = None,
-        *,
-        timeout: float | httpx.Timeout | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-    ) -> ReportEventsResult:
-        """Report 1 to 100 behaviour events; every event without a ``randomId`` gets a fresh one.
-
-        Every method takes ``timeout``, ``max_retries`` and ``extra_headers`` for this call alone.
-        """
-        o = self._options(ops.REPORT_EVENTS, timeout, max_retries, extra_headers)
-        return self._run(ops.report_events(o.route, events, app_key), o)
-
-    def set_user_attributes(
-        self,
-        cuid: int,
-        attributes: UserAttributes | UserAttributesParam,
-        *,
-        timeout: float | httpx.Timeout | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-    ) -> SetUserAttributesResult:
-        """Write attribute values onto one CUID. Never replayed once it may have been applied."""
-        o = self._options(ops.SET_USER_ATTRIBUTES, timeout, max_retries, extra_headers)
-        return self._run(ops.set_user_attributes(o.route, cuid, attributes), o)
-
-    def get_cuids(
-        self,
-        identity_name: str,
-        identity_values: Iterable[str],
-        *,
-        timeout: float | httpx.Timeout | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-    ) -> list[CuidResult]:
-        """The CUID of each identifier value, in request order (values not known yet get new CUIDs)."""
-        o = self._options(ops.GET_CUIDS, timeout, max_retries, extra_headers)
-        return self._run(ops.get_cuids(o.route, identity_name, identity_values), o)
-
-    def set_user_channels(
-        self,
-        items: Iterable[UserChannelsParam | UserChannels],
-        *,
-        timeout: float | httpx.Timeout | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-    ) -> SetUserChannelsResult:
-        """Set the contact values of 1 to 100 users."""
-        o = self._options(ops.SET_USER_CHANNELS, timeout, max_retries, extra_headers)
-        return self._run(ops.set_user_channels(o.route, items), o)
+    def _call(self, operation_id: str, values: tuple[Any, ...], *options: Any) -> Any:
+        """Run one call of a generated method: its operation, arguments and per-call options
+        (``timeout``, ``max_retries``, ``extra_headers``; see ``jiguang_growth_generated.operations``)."""
+        o = self._options(operation_id, *options)
+        return self._run(ops.request(o.route, values), o)
 
     @property
     def with_raw_response(self) -> RawGrowthClient:
@@ -540,62 +483,16 @@ def cancelled_by(client: GrowthClient, cancel: threading.Event) -> GrowthClient:
     return copy
 
 
-class AsyncGrowthClient(_ClientBase[httpx.AsyncClient, httpx.AsyncBaseTransport]):
+class AsyncGrowthClient(AsyncOperations, _ClientBase[httpx.AsyncClient, httpx.AsyncBaseTransport]):
     """Asynchronous client of the Growth API: the methods, errors and retries of :class:`GrowthClient`."""
 
     _http_class = httpx.AsyncClient
     _sleep = staticmethod(_async_sleep)
 
-    async def report_events(
-        self,
-        events: Iterable[EventParam | Event],
-        app_key: str | None = None,
-        *,
-        timeout: float | httpx.Timeout | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-    ) -> ReportEventsResult:
-        """Async form of :meth:`GrowthClient.report_events`."""
-        o = self._options(ops.REPORT_EVENTS, timeout, max_retries, extra_headers)
-        return await self._run(ops.report_events(o.route, events, app_key), o)
-
-    async def set_user_attributes(
-        self,
-        cuid: int,
-        attributes: UserAttributes | UserAttributesParam,
-        *,
-        timeout: float | httpx.Timeout | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-    ) -> SetUserAttributesResult:
-        """Async form of :meth:`GrowthClient.set_user_attributes`."""
-        o = self._options(ops.SET_USER_ATTRIBUTES, timeout, max_retries, extra_headers)
-        return await self._run(ops.set_user_attributes(o.route, cuid, attributes), o)
-
-    async def get_cuids(
-        self,
-        identity_name: str,
-        identity_values: Iterable[str],
-        *,
-        timeout: float | httpx.Timeout | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-    ) -> list[CuidResult]:
-        """Async form of :meth:`GrowthClient.get_cuids`."""
-        o = self._options(ops.GET_CUIDS, timeout, max_retries, extra_headers)
-        return await self._run(ops.get_cuids(o.route, identity_name, identity_values), o)
-
-    async def set_user_channels(
-        self,
-        items: Iterable[UserChannelsParam | UserChannels],
-        *,
-        timeout: float | httpx.Timeout | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-    ) -> SetUserChannelsResult:
-        """Async form of :meth:`GrowthClient.set_user_channels`."""
-        o = self._options(ops.SET_USER_CHANNELS, timeout, max_retries, extra_headers)
-        return await self._run(ops.set_user_channels(o.route, items), o)
+    async def _call(self, operation_id: str, values: tuple[Any, ...], *options: Any) -> Any:
+        """Async form of :meth:`GrowthClient._call`."""
+        o = self._options(operation_id, *options)
+        return await self._run(ops.request(o.route, values), o)
 
     @property
     def with_raw_response(self) -> AsyncRawGrowthClient:
@@ -661,21 +558,25 @@ class AsyncGrowthClient(_ClientBase[httpx.AsyncClient, httpx.AsyncBaseTransport]
         await self.aclose()
 
 
-class RawGrowthClient:
+class RawGrowthClient(RawOperations):
     """``GrowthClient.with_raw_response``: its methods, each returning a :class:`RawResponse`."""
 
     def __init__(self, client: GrowthClient) -> None:
-        self.report_events = raw(client, client.report_events)
-        self.set_user_attributes = raw(client, client.set_user_attributes)
-        self.get_cuids = raw(client, client.get_cuids)
-        self.set_user_channels = raw(client, client.set_user_channels)
+        self._client = client
+
+    def _call(self, *call: Any) -> Any:
+        """:meth:`GrowthClient._call`, watched for the answer's status and headers."""
+        capture = Capture()
+        return capture.result(self._client._capturing(capture)._call(*call))
 
 
-class AsyncRawGrowthClient:
+class AsyncRawGrowthClient(AsyncRawOperations):
     """``AsyncGrowthClient.with_raw_response``: its methods, each returning a :class:`RawResponse`."""
 
     def __init__(self, client: AsyncGrowthClient) -> None:
-        self.report_events = raw_async(client, client.report_events)
-        self.set_user_attributes = raw_async(client, client.set_user_attributes)
-        self.get_cuids = raw_async(client, client.get_cuids)
-        self.set_user_channels = raw_async(client, client.set_user_channels)
+        self._client = client
+
+    async def _call(self, *call: Any) -> Any:
+        """:meth:`AsyncGrowthClient._call`, watched for the answer's status and headers."""
+        capture = Capture()
+        return capture.result(await self._client._capturing(capture)._call(*call))

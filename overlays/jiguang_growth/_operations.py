@@ -1,61 +1,54 @@
-"""What each operation sends and what it returns; the clients only drive these calls.
+"""How a call is built from the spec and its answer read; the clients only drive these calls.
 
-Inputs may be generated models or plain dicts (typed as the generated
-TypedDicts of :mod:`._params`). Dicts are validated and sent as they are,
-without a round trip through the models; models are turned into dicts with
-their ``to_dict``. Results are built with the generated models' ``from_dict``
-after :mod:`._call` has checked the envelope; the items of a ``get_cuids``
-answer are read by their wire names, written out below.
+The generated methods (``jiguang_growth_generated.operations``) hand their arguments here, in the
+order of the generated ``ARGUMENTS``. :func:`request` turns them into the request body the
+operation's schema describes: a record array becomes a list of plain dicts (generated models
+through their ``to_dict``, plain dicts as they are), a mapping of values a dict, an optional
+argument left at ``None`` is left out, and records of an operation with ``x-random-id-field``
+get a fresh ID where they have none. The body is validated and sent by :mod:`._call`; the
+answer's ``data`` becomes the generated model of the response's ``data`` schema.
 
-The generated models (and attrs with them, about 20 ms of start-up) are
-imported by the first call that needs them, not by ``import jiguang_growth``;
-an import of an already loaded module costs well under a microsecond.
+What is special about one operation is in :data:`SPECIAL_RESULTS`, with its reason.
+
+The generated models (and attrs with them, about 20 ms of start-up) are imported by the first
+call that needs them, not by ``import jiguang_growth``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
 from itertools import repeat
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, Self, TypeVar
+from typing import Any, NamedTuple, Protocol, Self, TypeVar
 
+from . import _spec
 from ._call import DATA_FIELD, Call, CallSetup, ResponseShapeError, call, encode, json_kind
 from ._exceptions import RequestValidationError
 from ._random_ids import with_random_ids
 
-if TYPE_CHECKING:
-    from jiguang_growth_generated.models import (
-        Event,
-        ReportEventsResult,
-        SetUserAttributesResult,
-        SetUserChannelsResult,
-        UserAttributes,
-        UserChannels,
-    )
-
-    from ._params import EventParam, UserAttributesParam, UserChannelsParam
-
 __all__ = [
-    "GET_CUIDS",
     "OPERATIONS",
     "REPORT_EVENTS",
-    "SET_USER_ATTRIBUTES",
-    "SET_USER_CHANNELS",
+    "SPECIAL_RESULTS",
     "CuidResult",
-    "get_cuids",
-    "report_events",
-    "set_user_attributes",
-    "set_user_channels",
+    "request",
 ]
 
-REPORT_EVENTS = "reportEvents"
-SET_USER_ATTRIBUTES = "setUserAttributes"
 GET_CUIDS = "getCuids"
-SET_USER_CHANNELS = "setUserChannels"
-OPERATIONS = (REPORT_EVENTS, SET_USER_ATTRIBUTES, GET_CUIDS, SET_USER_CHANNELS)
-"""The operationIds the clients implement, one method each."""
+REPORT_EVENTS = "reportEvents"
+"""The operation the EventReporter sends through: the only one whose records are events."""
 
-EVENTS_FIELD = "data"
-"""Body property of ``ReportEventsRequest`` that holds the events (its record array)."""
+
+def _operation_ids() -> tuple[str, ...]:
+    from jiguang_growth_generated.operations import ARGUMENTS  # noqa: PLC0415
+
+    return tuple(ARGUMENTS)
+
+
+OPERATIONS: tuple[str, ...] = _operation_ids()
+"""The operationIds the clients have a generated method for, in the spec's order."""
+
 CUID_VALUE_FIELD = "identityValues"
 CUID_FIELD = "cuid"
 CUID_ERROR_CODE_FIELD = "errorCode"
@@ -88,9 +81,9 @@ def _object_parser(model: type[M]) -> Callable[[Any], M]:
     return parse
 
 
-def _as_record_dicts(items: Any, argument: str, model: type[Any]) -> list[Any]:
+def _as_record_dicts(items: Any, argument: str, model: type[Any] | None) -> list[Any]:
     """The batch as a list of plain dicts (other items are left for validation to report)."""
-    if isinstance(items, (Mapping, str, bytes, model)):
+    if isinstance(items, (Mapping, str, bytes)) or (model is not None and isinstance(items, model)):
         raise RequestValidationError(
             f"{argument} must be a list of records, not a single {type(items).__name__}; wrap it in a list",
             field=argument,
@@ -105,48 +98,11 @@ def _as_record_dicts(items: Any, argument: str, model: type[Any]) -> list[Any]:
     for i, item in enumerate(records):
         if type(item) is dict:  # the common case first: the Mapping check below is slow
             continue
-        if isinstance(item, model):
+        if model is not None and isinstance(item, model):
             records[i] = item.to_dict()
         elif isinstance(item, Mapping) and not isinstance(item, dict):
             records[i] = dict(item)
     return records
-
-
-def report_events(
-    route: CallSetup, events: Iterable[EventParam | Event], app_key: str | None
-) -> Call[ReportEventsResult]:
-    """Validate and encode a report; every event without a ``randomId`` gets one first."""
-    from jiguang_growth_generated.models import Event, ReportEventsRequest, ReportEventsResult  # noqa: PLC0415
-    from jiguang_growth_generated.types import UNSET  # noqa: PLC0415
-
-    records = with_random_ids(_as_record_dicts(events, "events", Event))
-    body = ReportEventsRequest(data=[], app_key=UNSET if app_key is None else app_key).to_dict()
-    body[EVENTS_FIELD] = records
-    return call(route, encode(route.operation_id, body), _object_parser(ReportEventsResult))
-
-
-def set_user_attributes(
-    route: CallSetup, cuid: int, attributes: UserAttributes | UserAttributesParam
-) -> Call[SetUserAttributesResult]:
-    from jiguang_growth_generated.models import (  # noqa: PLC0415
-        SetUserAttributesRequest,
-        SetUserAttributesResult,
-        UserAttributes,
-    )
-
-    if isinstance(attributes, UserAttributes):
-        data = attributes
-    elif isinstance(attributes, Mapping):
-        data = UserAttributes()
-        data.additional_properties = dict(attributes)
-    else:
-        raise RequestValidationError(
-            f"attributes must be a mapping of attribute names to values, not {type(attributes).__name__}",
-            field="attributes",
-            rule="type",
-        )
-    body = SetUserAttributesRequest(cuid=cuid, data=data).to_dict()
-    return call(route, encode(route.operation_id, body), _object_parser(SetUserAttributesResult))
 
 
 class CuidResult(NamedTuple):
@@ -166,29 +122,6 @@ class CuidResult(NamedTuple):
     def ok(self) -> bool:
         """The item has a CUID and no non-zero error code."""
         return self.cuid is not None and not self.error_code
-
-
-def get_cuids(route: CallSetup, identity_name: str, identity_values: Iterable[str]) -> Call[list[CuidResult]]:
-    if isinstance(identity_values, str | bytes):
-        raise RequestValidationError(
-            "identity_values must be a list of values, not a single string; wrap it in a list",
-            field="identity_values",
-            rule="type",
-        )
-    from jiguang_growth_generated.models import GetCuidsRequest  # noqa: PLC0415
-
-    values = list(identity_values)
-    body = GetCuidsRequest(identity_name=identity_name, identity_values=values).to_dict()
-    return call(route, encode(route.operation_id, body), _cuid_parser(values))
-
-
-def set_user_channels(
-    route: CallSetup, items: Iterable[UserChannelsParam | UserChannels]
-) -> Call[SetUserChannelsResult]:
-    from jiguang_growth_generated.models import SetUserChannelsResult, UserChannels  # noqa: PLC0415
-
-    body = _as_record_dicts(items, "items", UserChannels)
-    return call(route, encode(route.operation_id, body), _object_parser(SetUserChannelsResult))
 
 
 class _Absent:
@@ -296,3 +229,175 @@ def _cuid_item(index: int, item: Any) -> CuidResult:
 
 def _where(index: int) -> str:
     return f"'{DATA_FIELD}[{index}]'"
+
+
+# --- building a request from the spec ---------------------------------------------------------
+
+
+def _model(schema_name: str | None) -> Any:
+    """The generated model class of a schema (``None`` for none, or for a schema without one)."""
+    if schema_name is None:
+        return None
+    from jiguang_growth_generated import models  # noqa: PLC0415 - on first use
+
+    return getattr(models, schema_name, None)
+
+
+def _ref(node: Mapping[str, Any]) -> str | None:
+    ref = node.get("$ref")
+    return ref.rsplit("/", 1)[1] if isinstance(ref, str) else None
+
+
+def _resolved(node: Mapping[str, Any]) -> Mapping[str, Any]:
+    name = _ref(node)
+    return _spec.schema(name) if name else node
+
+
+@dataclass(frozen=True)
+class _Argument:
+    """How one argument of a generated method becomes (part of) the request body."""
+
+    name: str
+    wire: str
+    """Body property; ``""`` for the whole body."""
+    kind: str
+    """``records`` (array of objects), ``values`` (array of scalars), ``mapping`` (an object
+    schema, taken as a model or any mapping) or ``value`` (anything else, sent as it is)."""
+    model: Any
+    """The generated model of a record or mapping (``None`` for the other kinds)."""
+    required: bool
+    random_id_field: str | None
+    """Filled in each record without it (the operation's ``x-random-id-field``, records only)."""
+
+
+def _argument(
+    op: _spec.Operation, name: str, wire: str, node: Mapping[str, Any], required: bool
+) -> _Argument:
+    schema = _resolved(node)
+    if schema.get("type") == "array":
+        items = schema["items"]
+        if _resolved(items).get("type") in {"object", None}:
+            return _Argument(name, wire, "records", _model(_ref(items)), required, op.random_id_field)
+        return _Argument(name, wire, "values", None, required, None)
+    if schema.get("type") == "object":
+        return _Argument(name, wire, "mapping", _model(_ref(node)), required, None)
+    return _Argument(name, wire, "value", None, required, None)
+
+
+@cache
+def _arguments(operation_id: str) -> tuple[_Argument, ...]:
+    """The arguments of an operation's generated method, read from its request schema."""
+    from jiguang_growth_generated.operations import ARGUMENTS  # noqa: PLC0415
+
+    op = _spec.operation(operation_id)
+    body = _spec.schema(op.request_schema)
+    if body.get("type") == "array":
+        ((name, wire),) = ARGUMENTS[operation_id]
+        return (_argument(op, name, wire, {"$ref": f"#/components/schemas/{op.request_schema}"}, True),)
+    properties, required = body.get("properties", {}), set(body.get("required", []))
+    return tuple(
+        _argument(op, name, wire, properties[wire], wire in required)
+        for name, wire in ARGUMENTS[operation_id]
+    )
+
+
+def _body_value(argument: _Argument, value: Any) -> Any:
+    """What one argument puts into the body (or is, for an array body)."""
+    if argument.kind == "records":
+        records = _as_record_dicts(value, argument.name, argument.model)
+        return (
+            records
+            if argument.random_id_field is None
+            else with_random_ids(records, argument.random_id_field)
+        )
+    if argument.kind == "values":
+        if isinstance(value, str | bytes):
+            raise RequestValidationError(
+                f"{argument.name} must be a list of values, not a single string; wrap it in a list",
+                field=argument.name,
+                rule="type",
+            )
+        try:
+            return list(value)
+        except TypeError:
+            raise RequestValidationError(
+                f"{argument.name} must be a list of values, not {type(value).__name__}",
+                field=argument.name,
+                rule="type",
+            ) from None
+    if argument.kind == "mapping":
+        if argument.model is not None and isinstance(value, argument.model):
+            return value.to_dict()
+        if isinstance(value, Mapping):
+            return dict(value)
+        raise RequestValidationError(
+            f"{argument.name} must be a mapping of names to values, not {type(value).__name__}",
+            field=argument.name,
+            rule="type",
+        )
+    return value
+
+
+def request(route: CallSetup, values: tuple[Any, ...]) -> Call[Any]:
+    """The call of ``route``'s operation with the arguments of its generated method, in order."""
+    operation_id = route.operation_id
+    arguments = _arguments(operation_id)
+    body: Any = {}
+    for argument, value in zip(arguments, values, strict=True):
+        if not argument.wire:
+            body = _body_value(argument, value)
+        elif value is not None or argument.required:
+            body[argument.wire] = _body_value(argument, value)
+    special = SPECIAL_RESULTS.get(operation_id)
+    parse = special(body) if special is not None else _result_parser(operation_id)
+    return call(route, encode(operation_id, body), parse)
+
+
+@cache
+def _result_parser(operation_id: str) -> Callable[[Any], Any]:
+    """Turns a success's ``data`` into the generated model of the response's ``data`` schema."""
+    data = _spec.operation(operation_id).data_schema
+    if data is None:
+        return _nothing
+    schema = _resolved(data)
+    if schema.get("type") == "array":
+        item = _model(_ref(schema["items"]))
+        return _list_parser(item) if item is not None else _any
+    model = _model(_ref(data))
+    return _object_parser(model) if model is not None else _any
+
+
+def _nothing(data: Any) -> None:
+    return None
+
+
+def _any(data: Any) -> Any:
+    return data
+
+
+def _list_parser(model: type[M]) -> Callable[[Any], list[M]]:
+    """Parse an array-or-null ``data``; an absent or null one gives an empty list."""
+
+    def parse(data: Any) -> list[M]:
+        if data is None:
+            return []
+        if not isinstance(data, list):
+            raise ResponseShapeError(f"'{DATA_FIELD}' is {json_kind(data)}, expected an array or null")
+        for index, item in enumerate(data):
+            if not isinstance(item, dict):
+                raise ResponseShapeError(f"{_where(index)} is {json_kind(item)}, expected an object")
+        return [model.from_dict(item) for item in data]
+
+    return parse
+
+
+SPECIAL_RESULTS: dict[str, Callable[[Any], Callable[[Any], Any]]] = {
+    GET_CUIDS: lambda body: _cuid_parser(body[CUID_VALUE_FIELD]),
+}
+"""Operations whose answer is read by hand, keyed by operationId; each entry makes the parser from
+the request body.
+
+``getCuids``: the answer has one item per requested value, in no promised order; the items are
+paired with the values asked for and returned in request order, as :class:`CuidResult` tuples
+(a hundred per call, so not generated models), and an answer missing a value is malformed.
+"""

@@ -1,8 +1,8 @@
 """Give events a ``randomId`` so that a resent event can be recognised.
 
 The report operation is replayed after an ambiguous failure only because
-every event carries an ID chosen before the first attempt (see
-``_retry.REPLAY_POLICIES``). The bulk ingestion instead derives each missing ID from
+every event carries an ID chosen before the first attempt (its ``x-replay-safe``
+and ``x-random-id-field`` in openapi.yaml). The bulk ingestion instead derives each missing ID from
 its run and the record's input line (:func:`stable_random_id`), so a resumed
 run, or a resend of its rejected and unknown files, carries the same IDs.
 """
@@ -17,7 +17,9 @@ from typing import Any
 __all__ = ["RANDOM_ID_FIELD", "new_random_ids", "stable_random_id", "with_random_ids"]
 
 RANDOM_ID_FIELD = "randomId"
-"""Wire name of the event property holding the ID (``Event.randomId`` in openapi.yaml)."""
+"""Wire name of the event property holding the ID: ``reportEvents``'s ``x-random-id-field`` in
+openapi.yaml, which the client reads; the reporter and bulk runs use this name (a test checks
+that the two agree)."""
 
 _VARIANT = "89ab"
 
@@ -46,8 +48,8 @@ def stable_random_id(run_id: uuid.UUID, key: str) -> str:
     return str(uuid.uuid5(run_id, key))
 
 
-def with_random_ids(events: Iterable[Any]) -> list[Any]:
-    """The events as a new list, each mapping with a ``randomId``.
+def with_random_ids(events: Iterable[Any], field: str = RANDOM_ID_FIELD) -> list[Any]:
+    """The events as a new list, each mapping with a ``field`` (default ``randomId``).
 
     A mapping without the key becomes a new dict with a fresh UUID; a dict
     that has one is kept as it is (the same object), another mapping that has
@@ -58,9 +60,9 @@ def with_random_ids(events: Iterable[Any]) -> list[Any]:
     missing: list[int] = []
     for event in events:
         record = event if isinstance(event, dict) or not isinstance(event, Mapping) else dict(event)
-        if isinstance(record, dict) and RANDOM_ID_FIELD not in record:
+        if isinstance(record, dict) and field not in record:
             missing.append(len(out))
         out.append(record)
     for i, random_id in zip(missing, new_random_ids(len(missing)), strict=True):
-        out[i] = {**out[i], RANDOM_ID_FIELD: random_id}
+        out[i] = {**out[i], field: random_id}
     return out

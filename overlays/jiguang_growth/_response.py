@@ -10,18 +10,16 @@ concurrent calls do not see each other's answers.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, Generic, ParamSpec, Protocol, TypeVar
+from typing import Generic, TypeVar
 
 import httpx
 
-from ._hooks import Attempt, Observer
+from ._hooks import Attempt
 
-__all__ = ["Capture", "RawResponse", "raw", "raw_async"]
+__all__ = ["Capture", "RawResponse"]
 
 T = TypeVar("T")
-P = ParamSpec("P")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,37 +64,3 @@ class Capture:
         return RawResponse(
             parsed, response.status_code, dict(response.headers.items()), self.elapsed, self.attempts
         )
-
-
-class _Capturing(Protocol):
-    def _capturing(self, observer: Observer) -> Any: ...
-
-
-def raw(client: _Capturing, method: Callable[P, T]) -> Callable[P, RawResponse[T]]:
-    """``method`` of ``client``, returning a :class:`RawResponse` of its result."""
-    name = method.__name__
-
-    def call(*args: P.args, **kwargs: P.kwargs) -> RawResponse[T]:
-        capture = Capture()
-        result: T = getattr(client._capturing(capture), name)(*args, **kwargs)
-        return capture.result(result)
-
-    call.__name__ = call.__qualname__ = name
-    call.__doc__ = method.__doc__
-    return call
-
-
-def raw_async(
-    client: _Capturing, method: Callable[P, Coroutine[Any, Any, T]]
-) -> Callable[P, Coroutine[Any, Any, RawResponse[T]]]:
-    """Async form of :func:`raw`."""
-    name = method.__name__
-
-    async def call(*args: P.args, **kwargs: P.kwargs) -> RawResponse[T]:
-        capture = Capture()
-        result: T = await getattr(client._capturing(capture), name)(*args, **kwargs)
-        return capture.result(result)
-
-    call.__name__ = call.__qualname__ = name
-    call.__doc__ = method.__doc__
-    return call

@@ -7,8 +7,8 @@ policy is written down once. Two questions decide a retry:
   a 500 (usually a bug that a repeat hits again), other statuses, a non-zero
   ``code`` in a 200 and an unreadable success are not.
 * May the request already have been applied (:func:`possibly_applied`)? If
-  so, it is replayed only when the operation is safe to repeat
-  (:data:`REPLAY_POLICIES`).
+  so, it is replayed only when the operation is safe to repeat: its
+  ``x-replay-safe`` in openapi.yaml, with the reason (:func:`replay_safe`).
 """
 
 from __future__ import annotations
@@ -18,18 +18,16 @@ import datetime
 import random
 import re
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 
+from . import _spec
 from ._exceptions import APIConnectionError, APIError, RequestValidationError
 
 __all__ = [
     "INITIAL_DELAY",
     "MAX_DELAY",
     "MAX_RETRY_AFTER",
-    "REPLAY_POLICIES",
     "TRANSIENT_STATUSES",
-    "ReplayPolicy",
     "backoff_delay",
     "is_retryable",
     "is_transient",
@@ -51,42 +49,9 @@ TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
 """HTTP statuses worth another attempt (subject to :func:`possibly_applied`)."""
 
 
-@dataclass(frozen=True)
-class ReplayPolicy:
-    """Whether an operation may be sent again after it may have been applied."""
-
-    replay_safe: bool
-    reason: str
-
-
-REPLAY_POLICIES: Mapping[str, ReplayPolicy] = {
-    "reportEvents": ReplayPolicy(
-        True,
-        "The client gives every event without a randomId a fresh one before the first attempt and "
-        "resends the same bytes, so the server can recognise a replay and drop it.",
-    ),
-    "setUserAttributes": ReplayPolicy(
-        False,
-        "An attribute with the accumulate rule adds the value on every write, so a replay counts it "
-        "twice; the client cannot see which rule an attribute has.",
-    ),
-    "getCuids": ReplayPolicy(
-        True,
-        "A value seen before maps to the CUID created for it the first time, so a replay returns the "
-        "same CUIDs and creates none.",
-    ),
-    "setUserChannels": ReplayPolicy(
-        True,
-        "A PUT that stores the given contact value under each label; writing the same values again "
-        "leaves the same state.",
-    ),
-}
-"""Replay safety per operationId. Every operation of openapi.yaml has an entry."""
-
-
 def replay_safe(operation_id: str) -> bool:
-    """Whether ``operation_id`` may be replayed after it may have been applied."""
-    return REPLAY_POLICIES[operation_id].replay_safe
+    """Whether ``operation_id`` may be replayed after it may have been applied (its ``x-replay-safe``)."""
+    return _spec.operation(operation_id).replay_safe
 
 
 def possibly_applied(error: BaseException) -> bool:

@@ -18,6 +18,8 @@ SPEC_RESOURCE = "openapi.json"
 PROVENANCE_RESOURCE = "provenance.json"
 QPS_EXTENSION = "x-qps-limit"
 KEY_PATTERN_EXTENSION = "x-key-pattern"
+REPLAY_EXTENSION = "x-replay-safe"
+RANDOM_ID_EXTENSION = "x-random-id-field"
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,15 @@ class Operation:
     record_field: str | None
     """Body property holding the record array; ``None`` when the body is the array
     itself or the operation takes a single record."""
+    replay_safe: bool
+    """``x-replay-safe.safe``: whether a retry may resend the call after it may have been applied."""
+    replay_reason: str
+    """``x-replay-safe.reason``: why (or why not)."""
+    data_schema: dict[str, Any] | None
+    """The schema of the 200 answer's ``data`` property (through its ``allOf``); ``None`` without one."""
+    random_id_field: str | None
+    """``x-random-id-field``: the record property the client fills with a fresh random ID before
+    the first attempt when the caller left it out; ``None`` for operations without one."""
 
     @property
     def full_path(self) -> str:
@@ -101,6 +112,17 @@ def _batch_layout(schema_name: str) -> tuple[int, str, str | None]:
     return 1, schema_name, None
 
 
+def _data_schema(op: dict[str, Any]) -> dict[str, Any] | None:
+    node = op["responses"]["200"]["content"]["application/json"]["schema"]
+    answer = schema(_ref_name(node["$ref"])) if "$ref" in node else node
+    for part in [answer, *answer.get("allOf", [])]:
+        resolved = schema(_ref_name(part["$ref"])) if "$ref" in part else part
+        data = resolved.get("properties", {}).get("data")
+        if data is not None:
+            return dict(data)
+    return None
+
+
 @cache
 def operations() -> dict[str, Operation]:
     """Every operation of the spec, keyed by operationId."""
@@ -121,6 +143,10 @@ def operations() -> dict[str, Operation]:
                 max_records=max_records,
                 record_schema=record_schema,
                 record_field=record_field,
+                replay_safe=bool(op[REPLAY_EXTENSION]["safe"]),
+                replay_reason=str(op[REPLAY_EXTENSION]["reason"]),
+                data_schema=_data_schema(op),
+                random_id_field=op.get(RANDOM_ID_EXTENSION),
             )
     return found
 

@@ -301,7 +301,7 @@ def test_a_journal_of_another_operation_is_refused(client: GrowthClient, tmp_pat
 def test_an_unexpected_error_in_a_batch_settles_its_records_as_unknown_and_the_run_goes_on(
     api: FakeApi, client: GrowthClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    job = _jobs.channels_job()
+    job = _jobs.job("setUserChannels", {})
     calls = [0]
 
     def call(growth: GrowthClient, items: list[Any]) -> Any:

@@ -1,7 +1,7 @@
-"""The generated client and the overlays against Prism, an independent mock of openapi.yaml.
+"""The clients against Prism, an independent mock of openapi.yaml.
 
-Every request example of every operation goes through (a) the generated
-``sync_detailed`` functions and (b) GrowthClient / AsyncGrowthClient. Prism
+Every request example of every operation goes through GrowthClient and
+AsyncGrowthClient, whose methods ``make generate`` writes. Prism
 checks each request against the spec (body schema, Basic credentials, server
 URL) and answers with the spec's response examples, which must come back as
 the typed values those examples describe. Nothing here reads the overlays'
@@ -17,11 +17,9 @@ query parameter, and Prism checks it against the spec's ``servers``.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import uuid
-from collections.abc import Callable, Mapping
-from types import ModuleType
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -42,24 +40,10 @@ from jiguang_growth import (
     RateLimitError,
     RequestValidationError,
 )
-from jiguang_growth_generated.api.attributes import set_user_attributes
-from jiguang_growth_generated.api.channels import set_user_channels
-from jiguang_growth_generated.api.events import report_events
-from jiguang_growth_generated.api.identity import get_cuids
-from jiguang_growth_generated.client import AuthenticatedClient
 from jiguang_growth_generated.models import (
-    Envelope,
-    GetCuidsRequest,
-    GetCuidsResponse,
-    ReportEventsRequest,
-    ReportEventsResponse,
     ReportEventsResult,
-    SetUserAttributesRequest,
-    SetUserAttributesResponse,
     SetUserAttributesResult,
-    SetUserChannelsResponse,
     SetUserChannelsResult,
-    UserChannels,
 )
 
 from .prism import SPEC, prism
@@ -128,8 +112,6 @@ CASES = [
     for response_name in response_examples(op_id, "200")
 ]
 ERROR_STATUSES = [400, 401, 403, 404, 429, 500, 502, 503, 504]
-GENERATED_ERROR_STATUSES = [400, 429, 500]
-"""One status per documented error answer of the spec: 4XX, 429 and 5XX."""
 
 
 def test_the_cases_cover_every_operation_and_both_200_examples() -> None:
@@ -140,83 +122,7 @@ def test_the_cases_cover_every_operation_and_both_200_examples() -> None:
     assert BASE_PATH == "/smartop/api/v1"
 
 
-# --- (a) the generated client -------------------------------------------------------------------
-
-GENERATED: dict[str, tuple[ModuleType, Callable[[Any], Any], type[Any]]] = {
-    "reportEvents": (report_events, ReportEventsRequest.from_dict, ReportEventsResponse),
-    "setUserAttributes": (set_user_attributes, SetUserAttributesRequest.from_dict, SetUserAttributesResponse),
-    "getCuids": (get_cuids, GetCuidsRequest.from_dict, GetCuidsResponse),
-    "setUserChannels": (
-        set_user_channels,
-        lambda items: [UserChannels.from_dict(item) for item in items],
-        SetUserChannelsResponse,
-    ),
-}
-"""operationId -> (endpoint module, request body builder, model of the 200 answer)."""
-
-
-def generated_client(prism: str, sent: list[httpx.Request], **headers: str) -> AuthenticatedClient:
-    token = base64.b64encode(f"{PROJECT_ID}:{SECRET}".encode()).decode()
-    return AuthenticatedClient(
-        base_url=prism,  # the generated paths have no base path, like Prism's
-        token=token,
-        prefix="Basic",
-        headers=headers,
-        timeout=httpx.Timeout(15.0),
-        httpx_args={"event_hooks": {"request": [sent.append]}},
-    )
-
-
-@pytest.mark.parametrize(("operation_id", "request_name", "response_name"), CASES)
-def test_generated_client_sends_each_request_example_and_parses_each_answer(
-    prism: str, operation_id: str, request_name: str, response_name: str
-) -> None:
-    module, build, model = GENERATED[operation_id]
-    example = request_examples(operation_id)[request_name]
-    expected = response_examples(operation_id, "200")[response_name]
-    sent: list[httpx.Request] = []
-
-    with generated_client(prism, sent, Prefer=f"example={response_name}") as client:
-        answer = module.sync_detailed(client=client, body=build(example))
-
-    assert [(r.method, r.url.path) for r in sent] == [
-        (OPERATIONS[operation_id]["method"], OPERATIONS[operation_id]["path"])
-    ]
-    assert json.loads(sent[0].content) == example  # the models carry the example unchanged
-    assert answer.status_code == 200, answer.content  # Prism found nothing wrong with the request
-    assert isinstance(answer.parsed, model)
-    assert answer.parsed.to_dict() == expected
-
-
-@pytest.mark.parametrize("status", GENERATED_ERROR_STATUSES)
-@pytest.mark.parametrize("operation_id", list(OPERATIONS))
-def test_generated_client_parses_documented_error_answers_as_envelopes(
-    prism: str, operation_id: str, status: int
-) -> None:
-    module, build, _ = GENERATED[operation_id]
-    example = next(iter(request_examples(operation_id).values()))
-    expected = next(iter(response_examples(operation_id, status_key(operation_id, status)).values()))
-
-    with generated_client(prism, [], Prefer=f"code={status}") as client:
-        answer = module.sync_detailed(client=client, body=build(example))
-
-    assert answer.status_code == status
-    assert isinstance(answer.parsed, Envelope)
-    assert answer.parsed.to_dict() == expected
-
-
-def test_prism_refuses_the_generated_client_with_a_scheme_other_than_basic(prism: str) -> None:
-    client = AuthenticatedClient(base_url=prism, token="abc", prefix="Bearer", timeout=httpx.Timeout(15.0))
-    example = request_examples("getCuids")["documented"]
-    with client:
-        answer = get_cuids.sync_detailed(client=client, body=GetCuidsRequest.from_dict(example))
-
-    assert answer.status_code == 401
-    assert "security" in answer.headers.get("sl-violations", "").lower()
-    assert isinstance(answer.parsed, Envelope)
-
-
-# --- (b) the overlays ---------------------------------------------------------------------------
+# --- the clients ---------------------------------------------------------------------------
 
 
 def to_prism(request: httpx.Request, prism: str, prefer: str | None, drop_auth: bool) -> httpx.Request:

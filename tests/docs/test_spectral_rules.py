@@ -111,6 +111,31 @@ def _(spec: Spec) -> None:
     _op(spec)["x-qps-limit"] = "100"
 
 
+@case("replay-safe-missing", "house-operation-replay-safe")
+def _(spec: Spec) -> None:
+    del _op(spec)["x-replay-safe"]
+
+
+@case("replay-safe-without-reason", "house-operation-replay-safe")
+def _(spec: Spec) -> None:
+    del _op(spec)["x-replay-safe"]["reason"]
+
+
+@case("replay-safe-not-boolean", "house-operation-replay-safe")
+def _(spec: Spec) -> None:
+    _op(spec)["x-replay-safe"]["safe"] = "yes"
+
+
+@case("replay-safe-not-in-description", "house-operation-replay-safe")
+def _(spec: Spec) -> None:
+    _op(spec)["description"] = _op(spec)["description"].replace("Replay-safe: yes.", "Replays are fine.")
+
+
+@case("random-id-field-not-a-name", "house-operation-random-id-field")
+def _(spec: Spec) -> None:
+    _op(spec)["x-random-id-field"] = "random id"
+
+
 @case("operation-security-missing", "house-operation-security")
 def _(spec: Spec) -> None:
     del _op(spec)["security"]

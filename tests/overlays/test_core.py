@@ -88,7 +88,8 @@ def test_route_repr_hides_redactions() -> None:
 # --- randomId helpers ----------------------------------------------------------------------------
 
 
-def test_random_id_field_is_the_spec_property() -> None:
+def test_random_id_field_is_the_report_operations_x_random_id_field() -> None:
+    assert _spec.operation("reportEvents").random_id_field == _random_ids.RANDOM_ID_FIELD
     assert _random_ids.RANDOM_ID_FIELD in _spec.schema("Event")["properties"]
 
 

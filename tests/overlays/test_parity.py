@@ -14,6 +14,8 @@ from jiguang_growth import AsyncGrowthClient, GrowthClient, _call
 
 from .conftest import OPS, Harness, envelope
 
+GENERATED = "jiguang_growth_generated.operations"
+
 
 def snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
@@ -26,8 +28,13 @@ def spec_operation_ids(spec: dict[str, Any]) -> list[str]:
 
 
 def public_methods(cls: type) -> set[str]:
+    """Public functions of the client class itself and of the generated methods it inherits."""
+    own = [cls, *(klass for klass in cls.__mro__ if klass.__module__ == GENERATED)]
     return {
-        name for name, value in vars(cls).items() if not name.startswith("_") and inspect.isfunction(value)
+        name
+        for klass in own
+        for name, value in vars(klass).items()
+        if not name.startswith("_") and inspect.isfunction(value)
     }
 
 

@@ -5,15 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from jiguang_growth import _operations, _spec
-from jiguang_growth_generated.models import CuidResult, Event, ReportEventsRequest
-
-
-def test_the_events_field_is_the_report_bodys_record_array() -> None:
-    assert _spec.operation(_operations.REPORT_EVENTS).record_field == _operations.EVENTS_FIELD
-    schema = _spec.schema(_spec.operation(_operations.REPORT_EVENTS).request_schema)
-    assert schema["properties"][_operations.EVENTS_FIELD]["type"] == "array"
-    body = ReportEventsRequest(data=[Event(cuid=1, event_name="e", itime=1)]).to_dict()
-    assert body[_operations.EVENTS_FIELD] == [{"cuid": 1, "eventName": "e", "itime": 1}]
+from jiguang_growth_generated.models import CuidResult
 
 
 def test_the_cuid_item_fields_are_the_generated_models_wire_names() -> None:

@@ -174,6 +174,18 @@ def test_a_removed_public_method_is_breaking(source: Path, guard: Guard) -> None
     assert "GrowthClient.close" in out and "need a new major version" in out
 
 
+def test_a_generated_method_that_goes_away_is_breaking(source: Path, guard: Guard) -> None:
+    """The clients inherit their per-operation methods from the generated package."""
+    path = source / "generated" / "jiguang_growth_generated" / "operations.py"
+    text = path.read_text(encoding="utf-8")
+    assert text.count("    def get_cuids(\n") == 2  # Operations and RawOperations
+    path.write_text(text.replace("    def get_cuids(\n", "    def _get_cuids(\n"), encoding="utf-8")
+    status, out = guard()
+    assert status == 1
+    assert "GrowthClient.get_cuids: Public object was removed" in out and "need a new major version" in out
+    assert "GrowthClient.report_events: Public object was removed" not in out  # inherited, still there
+
+
 def test_an_addition_needs_a_changelog_entry(source: Path, guard: Guard) -> None:
     _drop_unreleased(source)
     _edit(source, "__init__.py", "__all__ = [\n", '__all__ = [\n    "brand_new",\n')

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from openapi_schema_validator import OAS30Validator
+
+from ..docs.conftest import copy_repo, make
+
+__all__ = ["copy_repo", "make"]
 
 HTTP_METHODS = ("get", "put", "post", "patch", "delete")
 
@@ -39,3 +46,19 @@ def oas_validator(spec: dict[str, Any], schema: dict[str, Any]) -> OAS30Validato
 @pytest.fixture(scope="session")
 def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     return list(iter_operations(spec))
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A throw-away git repository of this checkout's files, sharing its .venv and node_modules."""
+    copy = copy_repo(tmp_path / "repo")
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+    }
+    for command in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "copy"]):
+        subprocess.run(command, cwd=copy, check=True, env=env)
+    return copy

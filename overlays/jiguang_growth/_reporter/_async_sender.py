@@ -16,9 +16,9 @@ from typing import Any, Self
 from .._client import AsyncGrowthClient
 from .._delivery import BULK_MAX_RETRIES, DEFAULT_CONCURRENCY, Outcome, failure_of
 from .._exceptions import ConfigurationError
-from .._retry import is_transient
+from .._retry import is_retryable
 from ._outcomes import EventOutcome
-from ._queue import Batch
+from ._queue import OPERATION, Batch
 from ._sender import (
     DEFAULT_CLOSE_TIMEOUT,
     DEFAULT_FLUSH_INTERVAL,
@@ -205,7 +205,7 @@ class AsyncEventReporter(ReporterBase):
                 raise  # closing: the events stay unsent (in the spool, if there is one)
             except Exception as error:
                 outcome, failure = failure_of(error)
-                queue.settle(batch, outcome, failure, keep=is_transient(error))
+                queue.settle(batch, outcome, failure, keep=is_retryable(OPERATION, error))
             else:
                 queue.settle(batch, Outcome.ACCEPTED, None)
         finally:

@@ -17,11 +17,11 @@ from .._checks import whole_number
 from .._client import GrowthClient
 from .._delivery import BULK_MAX_RETRIES, DEFAULT_CONCURRENCY, Outcome, failure_of
 from .._exceptions import ConfigurationError
-from .._retry import is_transient
+from .._retry import is_retryable
 from .._validation import validate_property
 from ._errors import ReporterClosedError
 from ._outcomes import EventOutcome, ReporterStats
-from ._queue import Batch, ReportQueue
+from ._queue import OPERATION, Batch, ReportQueue
 from ._spool import Spool
 
 __all__ = [
@@ -309,7 +309,7 @@ class EventReporter(ReporterBase):
             self._client.report_events(events, app_key=self.app_key)
         except Exception as error:
             outcome, failure = failure_of(error)
-            queue.settle(batch, outcome, failure, keep=is_transient(error))
+            queue.settle(batch, outcome, failure, keep=is_retryable(OPERATION, error))
         else:
             queue.settle(batch, Outcome.ACCEPTED, None)
 

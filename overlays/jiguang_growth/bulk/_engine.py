@@ -48,7 +48,7 @@ from .._exceptions import (
     RequestValidationError,
 )
 from .._pacing import Pacer, shared_pacer
-from .._retry import REPLAY_POLICIES
+from .._retry import replay_safe
 from .._validation import validate_schema
 from ._input import BadLine, BlankLine, Record
 from ._journal import Journal, LineSet
@@ -326,8 +326,7 @@ class _Engine:
             pacer=pacer,
         )
         self.summary = self.settle.summary
-        policy = REPLAY_POLICIES.get(job.operation_id)
-        self._notes_sending = journal is not None and (policy is None or not policy.replay_safe)
+        self._notes_sending = journal is not None and not replay_safe(job.operation_id)
         """Whether each batch's lines are journaled before it is sent (not replay-safe, or not known)."""
         self._left_in_flight = LineSet()
         """Lines an earlier invocation sent and never settled: settled as unknown, never sent again."""

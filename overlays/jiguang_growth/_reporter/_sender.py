@@ -23,7 +23,7 @@ from ..bulk._engine import failure_of
 from ._errors import ReporterClosedError
 from ._outcomes import EventOutcome, ReporterStats
 from ._queue import Batch, ReportQueue
-from ._spool import Spool
+from ._spool import Spool, SpoolOwner
 
 __all__ = [
     "DEFAULT_CLOSE_TIMEOUT",
@@ -68,6 +68,7 @@ class ReporterBase:
         self,
         *,
         spool: str | os.PathLike[str] | None,
+        owner: SpoolOwner,
         app_key: str | None,
         max_queue: int,
         flush_interval: float,
@@ -96,7 +97,9 @@ class ReporterBase:
         self.concurrency = concurrency
         self.close_timeout = float(close_timeout)
         self.scan_interval = float(scan_interval)
-        store = None if spool is None else Spool(spool, fsync=fsync, segment_events=segment_events)
+        store = (
+            None if spool is None else Spool(spool, owner=owner, fsync=fsync, segment_events=segment_events)
+        )
         self._queue = ReportQueue(
             max_queue=max_queue, flush_interval=float(flush_interval), spool=store, on_outcome=on_outcome
         )
@@ -138,7 +141,7 @@ class ReporterBase:
         self._queue.rotate_if_kept()
         try:
             adopted = spool.adopt_orphans()
-        except OSError as error:
+        except OSError as error:  # the folder itself is gone or unreadable
             logger.error("could not look for orphaned segments in %s: %s", spool.folder, error)
             return
         self._queue.add_adopted(adopted)
@@ -196,6 +199,7 @@ class EventReporter(ReporterBase):
             )
         super().__init__(
             spool=spool,
+            owner=SpoolOwner(client.project_id, client.base_url),
             app_key=app_key,
             max_queue=max_queue,
             flush_interval=flush_interval,

@@ -113,11 +113,12 @@ def open_regular(
     return fd
 
 
-def lock(fd: int, path: str | os.PathLike[str], *, shared: bool = False) -> bool:
-    """Take the file's ``flock`` without waiting; False when someone else holds it."""
+def lock(fd: int, path: str | os.PathLike[str], *, shared: bool = False, wait: bool = False) -> bool:
+    """Take the file's ``flock`` (without waiting unless ``wait``); False when someone else holds it."""
     _step("lock", path)
+    mode = (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | (0 if wait else fcntl.LOCK_NB)
     try:
-        fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+        fcntl.flock(fd, mode)
     except BlockingIOError:
         return False
     return True

@@ -518,16 +518,39 @@ class Spool:
     def write_rejected(self, event: dict[str, Any], reason: dict[str, Any]) -> None:
         """Append one refused event and its reason to ``rejected.jsonl`` and sync it; raise ``OSError``.
 
-        Shared by every process of the folder: one ``write`` per line on an ``O_APPEND`` descriptor.
+        The file is shared by every process of the folder: each appends one line under the file's
+        lock; a failed append is cut back off, and a line torn by a writer that died is cut off by
+        the next writer, so the lines stay whole.
         """
         line = json.dumps({"event": event, **reason}, ensure_ascii=False) + "\n"
         path = self.folder / REJECTED_NAME
-        fd = _files.open_regular(path, os.O_WRONLY | os.O_APPEND, create=True)
+        fd = _files.open_regular(path, os.O_RDWR | os.O_APPEND, create=True)
         try:
-            _files.append(fd, line.encode(errors="backslashreplace"), path)
-            _files.sync(fd, path)
+            _files.lock(fd, path, wait=True)
+            start = _whole_lines_end(fd, path)
+            try:
+                _files.append(fd, line.encode(errors="backslashreplace"), path)
+                _files.sync(fd, path)
+            except OSError:
+                try:
+                    if os.fstat(fd).st_size != start:
+                        _files.truncate(fd, start, path)
+                except OSError:
+                    logger.error("could not cut %s back after a failed write", path)
+                raise
         finally:
             os.close(fd)
+
+
+def _whole_lines_end(fd: int, path: Path) -> int:
+    """The file's size after cutting off a torn last line (a writer died mid-append); lock held."""
+    size = os.fstat(fd).st_size
+    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+        return size
+    end = _files.read_all(fd).rfind(b"\n") + 1
+    _files.truncate(fd, end, path)
+    logger.warning("cut a torn last line (%d bytes) off %s", size - end, path)
+    return end
 
 
 def _candidates(folder: Path) -> list[Path]:

@@ -199,10 +199,19 @@ def spool_recover(config: dict[str, Any], folder: Path) -> dict[str, Any]:
                 held.append({"id": value.get("randomId"), "file": path.name, "settled": acked[number]})
     rejected = folder / _spool.REJECTED_NAME
     found["rejected"] = (
-        [json.loads(line) for line in rejected.read_text().splitlines()] if rejected.exists() else []
+        [_parsed(line) for line in rejected.read_text().splitlines()] if rejected.exists() else []
     )
     found["held"] = held
     return found
+
+
+def _parsed(line: str) -> dict[str, Any]:
+    """One JSON line of an output file, or ``{"unreadable": line}`` (a torn or garbled line)."""
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return {"unreadable": line}
+    return value if isinstance(value, dict) else {"unreadable": line}
 
 
 def spool_case(config: dict[str, Any], number: int, plan: Plan | None) -> dict[str, Any]:
@@ -257,7 +266,7 @@ def bulk_case(config: dict[str, Any], number: int, plan: Plan | None) -> dict[st
     files = {}
     for name in ("rejected.jsonl", "unknown.jsonl", "failures.jsonl"):
         path = folder / name
-        files[name] = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+        files[name] = [_parsed(line) for line in path.read_text().splitlines()] if path.exists() else []
     return {"case": number, "base": base, "faulty": faulty, "recovered": recovered, "files": files}
 
 

@@ -95,6 +95,8 @@ def test_the_spool_keeps_every_event_at_every_faulted_step(
         if case["setup"].get("exit") != 0 or case["recovered"].get("exit") != 0:
             problems.append(f"{name}: setup or recovery failed: {case['setup']} {case['recovered']}")
             continue
+        if any("unreadable" in r for r in case["recovered"]["rejected"]):
+            problems.append(f"{name}: unreadable lines in rejected.jsonl: {case['recovered']['rejected']}")
         rejected = {r["event"]["randomId"] for r in case["recovered"]["rejected"] if r.get("reason")}
         held = {h["id"] for h in case["recovered"]["held"]}
         for random_id in case["tracked"]:
@@ -135,6 +137,10 @@ def test_a_bulk_run_keeps_every_record_at_every_faulted_step(
             problems.append(f"{name}: the resume failed: {recovered}")
             continue
         files = case["files"]
+        torn = [r for rows in files.values() for r in rows if "unreadable" in r]
+        if torn:
+            problems.append(f"{name}: unreadable lines in the outcome files: {torn}")
+            continue
         failed = {r["cuid"] for r in files["rejected.jsonl"] + files["unknown.jsonl"]}
         reasons = [f for f in files["failures.jsonl"] if f.get("reason")]
         if len(reasons) != len(files["rejected.jsonl"]) + len(files["unknown.jsonl"]):

@@ -230,6 +230,9 @@ class Journal:
         """What loading repaired or passed over (also logged)."""
         self._fd = -1
         self._size = 0
+        self._broken: OutputError | None = None
+        """Set by a failed append or sync: nothing more is written (after a failed fsync the kernel
+        may have dropped the data while a later fsync succeeds, so no checkpoint may follow)."""
         try:
             run_id = None
             if resume and os.path.lexists(path):
@@ -354,6 +357,8 @@ class Journal:
 
     def _write(self, data: bytes) -> None:
         """Append one line and sync it; on failure cut the file back, so it never ends in half a line."""
+        if self._broken is not None:
+            raise self._broken
         try:
             _files.append(self._fd, data, self.path)
             _files.sync(self._fd, self.path)
@@ -363,7 +368,8 @@ class Journal:
                     _files.truncate(self._fd, self._size, self.path)
             except OSError:
                 logger.error("could not cut %s back after a failed write; a resume cuts it", self.path)
-            raise OutputError(f"cannot write the journal {self.path}: {error.strerror or error}") from None
+            self._broken = OutputError(f"cannot write the journal {self.path}: {error.strerror or error}")
+            raise self._broken from None
         self._size += len(data)
 
     def close(self) -> None:

@@ -7,7 +7,7 @@ import enum
 import json
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -177,6 +177,8 @@ class OutcomeFiles:
         self._pending: dict[str, list[str]] = {}
         """Lines written since the last :meth:`flush`, per file name."""
         self._fds: dict[str, int] = {}
+        self._broken: OutputError | None = None
+        """Set by a failed write or sync: after it nothing is written, so no checkpoint can follow."""
         self._lock = threading.Lock()
         try:
             _files.make_folder(folder)
@@ -271,33 +273,40 @@ class OutcomeFiles:
         Each file gets one ``write`` and one ``fdatasync``; a failure (a full or read-only disk,
         a short write) is an :class:`OutputError`, and the lines stay queued.
         """
-        with self._lock, self._writing():
-            self._write_pending(sync=True)
+        with self._lock:
+            if self._broken is not None:
+                raise self._broken
+            try:
+                self._write_pending(sync=True)
+            except OSError as error:
+                self._broken = OutputError(f"cannot write to {self.folder}: {error.strerror or error}")
+                raise self._broken from None
 
     def _write_pending(self, *, sync: bool) -> None:
+        """Append each file's queued lines; a failed append is cut back off the file."""
         for name in list(self._pending):
             path = self.folder / name
             fd = self._fds.get(name)
             if fd is None:
                 fd = self._fds[name] = _files.open_regular(path, os.O_WRONLY | os.O_APPEND, create=True)
-            _files.append(fd, "".join(self._pending[name]).encode("utf-8"), path)
+            start = os.fstat(fd).st_size
+            try:
+                _files.append(fd, "".join(self._pending[name]).encode("utf-8"), path)
+            except OSError:
+                with contextlib.suppress(OSError):  # else a resume cuts it: it follows the last checkpoint
+                    if os.fstat(fd).st_size != start:
+                        _files.truncate(fd, start, path)
+                raise
             del self._pending[name]
             if sync:
                 _files.sync(fd, path)
 
-    @contextlib.contextmanager
-    def _writing(self) -> Iterator[None]:
-        """Turn a failed write (full disk, read-only folder) into an :class:`OutputError`."""
-        try:
-            yield
-        except OSError as error:
-            raise OutputError(f"cannot write to {self.folder}: {error.strerror or error}") from None
-
     def close(self) -> None:
         """Write what is queued (records after the last checkpoint: a resume cuts them off) and close."""
         with self._lock:
-            with contextlib.suppress(OSError):  # flush() already reported a failed write
-                self._write_pending(sync=False)
+            if self._broken is None:
+                with contextlib.suppress(OSError):  # flush() reports a failed write
+                    self._write_pending(sync=False)
             fds, self._fds = list(self._fds.values()), {}
             self._pending.clear()
         for fd in fds:

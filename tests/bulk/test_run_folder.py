@@ -18,20 +18,19 @@ from .conftest import event
 
 
 @pytest.fixture
-def sandbox() -> Iterator[SandboxServer]:
-    with run_sandbox(project_id=f"p{uuid.uuid4().hex[:8]}") as server:
-        yield server
-
-
-@pytest.fixture
-def growth(sandbox: SandboxServer) -> Iterator[GrowthClient]:
-    with GrowthClient(sandbox.project_id, sandbox.project_secret, sandbox.base_url, timeout=5.0) as client:
-        yield client
+def served() -> Iterator[tuple[SandboxServer, GrowthClient]]:
+    """A sandbox of its own project over loopback HTTP, and a client of it."""
+    with (
+        run_sandbox(project_id=f"p{uuid.uuid4().hex[:8]}") as sandbox,
+        GrowthClient(sandbox.project_id, sandbox.project_secret, sandbox.base_url, timeout=5.0) as client,
+    ):
+        yield sandbox, client
 
 
 def test_a_run_folder_and_its_files_are_private(
-    sandbox: SandboxServer, growth: GrowthClient, tmp_path: Path
+    served: tuple[SandboxServer, GrowthClient], tmp_path: Path
 ) -> None:
+    sandbox, growth = served
     sandbox.faults.force("400")  # the first batch is refused, so rejected.jsonl and failures.jsonl exist
     folder = tmp_path / "run"
     old = os.umask(0o022)
@@ -49,8 +48,9 @@ def test_a_run_folder_and_its_files_are_private(
 
 @pytest.mark.parametrize("name", ["rejected.jsonl", "failures.jsonl", "summary.json"])
 def test_a_link_planted_in_the_run_folder_is_not_followed(
-    sandbox: SandboxServer, growth: GrowthClient, tmp_path: Path, name: str
+    served: tuple[SandboxServer, GrowthClient], tmp_path: Path, name: str
 ) -> None:
+    sandbox, growth = served
     victim = tmp_path / "victim"
     victim.write_text("precious\n")
     folder = tmp_path / "run"

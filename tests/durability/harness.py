@@ -25,6 +25,7 @@ import os
 import signal
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -148,12 +149,23 @@ def log_id(fd: int, random_id: str | None) -> None:
 
 
 def spool_setup(config: dict[str, Any], folder: Path, base: int) -> dict[str, Any]:
-    """Orphans for the case: 2 events of project A and 1 of project B, left by a process that died."""
+    """Orphans for the case, as processes that died would leave them: 2 events of project A, 1 of B."""
     found: dict[str, Any] = {}
     for key, numbers in (("a", (base, base + 1)), ("b", (base + 50,))):
-        reporter = EventReporter(client(config[key]), spool=folder, flush_interval=600, concurrency=1)
-        found[key] = [reporter.track(event(n)) for n in numbers]
+        settings = config[key]
+        header = {"version": 2, "pid": 1, "host": "gone", "project": settings["project_id"]}
+        header["base_url"] = settings["base_url"]
+        data = _spool.encode_line(b"h", json.dumps(header).encode())
+        found[key] = []
+        for n in numbers:
+            random_id = str(uuid.uuid4())
+            data += _spool.encode_line(b"e", json.dumps({**event(n), "randomId": random_id}).encode())
+            found[key].append(random_id)
+        (folder / f"{base:016d}-{key}-0000000{SUFFIXES[key]}").write_bytes(data)
     return found
+
+
+SUFFIXES = {"a": "1.spool", "b": "2.spool"}
 
 
 def spool_workload(config: dict[str, Any], folder: Path, base: int, ids_path: Path) -> dict[str, Any]:
@@ -219,7 +231,7 @@ def spool_case(config: dict[str, Any], number: int, plan: Plan | None) -> dict[s
     folder.mkdir(parents=True)
     ids_path = Path(config["work"]) / f"ids-{number}"
     base = number * 100
-    setup = run_child(lambda: spool_setup(config, folder, base), None)
+    setup = {**spool_setup(config, folder, base), "exit": 0}
     faulty = run_child(lambda: spool_workload(config, folder, base, ids_path), plan)
     recovered = run_child(lambda: spool_recover(config, folder), None)
     tracked = ids_path.read_text().split() if ids_path.exists() else []

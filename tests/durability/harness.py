@@ -149,7 +149,8 @@ def log_id(fd: int, random_id: str | None) -> None:
 
 
 def spool_setup(config: dict[str, Any], folder: Path, base: int) -> dict[str, Any]:
-    """Orphans for the case, as processes that died would leave them: 2 events of project A, 1 of B."""
+    """Orphans for the case, as processes that died would leave them: 2 events of project A (and a torn
+    line), 1 of project B."""
     found: dict[str, Any] = {}
     for key, numbers in (("a", (base, base + 1)), ("b", (base + 50,))):
         settings = config[key]
@@ -161,6 +162,8 @@ def spool_setup(config: dict[str, Any], folder: Path, base: int) -> dict[str, An
             random_id = str(uuid.uuid4())
             data += _spool.encode_line(b"e", json.dumps({**event(n), "randomId": random_id}).encode())
             found[key].append(random_id)
+        if key == "a":  # it died in the middle of a write: the adopter cuts the torn line off
+            data += _spool.encode_line(b"e", b'{"cuid":1}')[:12]
         (folder / f"{base:016d}-{key}-0000000{SUFFIXES[key]}").write_bytes(data)
     return found
 

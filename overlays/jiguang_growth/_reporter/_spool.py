@@ -318,7 +318,7 @@ class Segment:
             return
         self.writable = False
         try:
-            if self.settled >= self.events:
+            if self.settled >= self.events and _files.same_file(self.path, self.fd):
                 _files.unlink(self.path)  # still locked: no one can adopt it meanwhile
         except OSError as error:
             logger.error("could not delete the settled spool segment %s: %s", self.path, error.strerror)

@@ -71,6 +71,7 @@ def test_another_projects_reporter_and_drain_never_send_a_segments_events(
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv("JIGUANG_PROJECT_SECRET", other.project_secret)
             main(args)
+        assert "7 event(s) of other projects left alone" in capsys.readouterr().out
         assert stored_ids(other) == {}
     assert pending(tmp_path) == 7  # still held for their own project
     capsys.readouterr()

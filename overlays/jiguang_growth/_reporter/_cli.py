@@ -91,6 +91,7 @@ def _status(args: argparse.Namespace) -> int:
 def _drain(args: argparse.Namespace) -> int:
     from .. import ConfigurationError, GrowthClient, RequestValidationError  # noqa: PLC0415
     from ._sender import EventReporter  # noqa: PLC0415
+    from ._spool import SpoolOwner, folder_status  # noqa: PLC0415
 
     folder = _folder(args.folder)
     try:
@@ -105,9 +106,12 @@ def _drain(args: argparse.Namespace) -> int:
         reporter.flush(timeout=args.wait)
         reporter.close(timeout=0.0)
     stats = reporter.stats
+    owner = SpoolOwner(client.project_id, client.base_url)
+    others = sum(s.pending for s in folder_status(folder) if s.owner != owner and s.state == "orphan")
     print(
         f"spool drain {folder}: {stats.adopted} event(s) found, {stats.accepted} accepted, "
-        f"{stats.rejected} rejected, {stats.unknown} unknown, {stats.unsent} unsent",
+        f"{stats.rejected} rejected, {stats.unknown} unknown, {stats.unsent} unsent"
+        + (f"; {others} event(s) of other projects left alone (see spool status)" if others else ""),
         flush=True,
     )
     return 0 if stats.adopted == stats.accepted else FAILED

@@ -29,22 +29,33 @@ def pending(folder: Path) -> int:
     return sum(_spool.scan_segment(path).pending for path in segments(folder))
 
 
-def dead_url() -> str:
-    """A loopback URL where nothing listens: every call fails before it is sent."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
 def leave_unsent(client: GrowthClient, folder: Path, count: int, first: int = 0) -> list[str]:
-    """Track ``count`` events while the API is unreachable, and close at once: they stay spooled."""
-    with GrowthClient(client.project_id, "unused-secret", dead_url(), max_retries=0) as down:
-        reporter = EventReporter(down, spool=folder, flush_interval=30)
-        ids = [reporter.track(event(n)) for n in range(first, first + count)]
-        reporter.close(timeout=0)
-    assert None not in ids
-    return [i for i in ids if i is not None]
+    """Track ``count`` events in a process whose network is down, which then dies: they stay spooled.
+
+    The events belong to ``client``'s project and base URL, so a reporter of that client adopts them.
+    """
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            os.close(read_end)
+
+            def refused(*args: object, **kwargs: object) -> socket.socket:
+                raise ConnectionRefusedError(errno.ECONNREFUSED, "the network is down in this process")
+
+            socket.create_connection = refused  # type: ignore[assignment]
+            down = GrowthClient(client.project_id, "unused-secret", client.base_url, max_retries=0)
+            reporter = EventReporter(down, spool=folder, flush_interval=30, concurrency=1)
+            ids = [reporter.track(event(n)) for n in range(first, first + count)]
+            os.write(write_end, json.dumps(ids).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        ids = json.loads(pipe.read() or b"null")
+    os.waitpid(pid, 0)
+    assert ids is not None and None not in ids
+    return [str(i) for i in ids]
 
 
 def test_an_event_is_in_the_spool_before_track_returns(

@@ -27,6 +27,7 @@ from ._sender import (
     DEFAULT_SEGMENT_EVENTS,
     ReporterBase,
 )
+from ._spool import SpoolOwner
 
 __all__ = ["AsyncEventReporter"]
 
@@ -69,6 +70,7 @@ class AsyncEventReporter(ReporterBase):
             )
         super().__init__(
             spool=spool,
+            owner=SpoolOwner(client.project_id, client.base_url),
             app_key=app_key,
             max_queue=max_queue,
             flush_interval=flush_interval,

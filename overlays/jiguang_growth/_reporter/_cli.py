@@ -1,8 +1,10 @@
 """``jiguang-growth spool status DIR`` and ``jiguang-growth spool drain DIR``.
 
 ``status`` lists a spool folder's segments: who holds each (a live process,
-or no one), how many events it holds and how many are still to send.
-``drain`` adopts every orphaned segment, sends what it holds like a starting
+or no one), the project its events belong to, how many events it holds and
+how many are still to send (in all and per project).
+``drain`` adopts every orphaned segment of the project it is given (other
+projects' segments are left alone), sends what it holds like a starting
 reporter does, and waits until it is settled (e.g. from a cron job after an
 outage). Exit status of ``drain``: 0 when everything was accepted, 1 when any
 event was rejected, is unknown or stayed unsent, 2 for wrong usage.
@@ -56,14 +58,22 @@ def _status(args: argparse.Namespace) -> int:
     folder = _folder(args.folder)
     segments = folder_status(folder)
     out = sys.stdout
-    out.write(f"{'segment':<52} {'state':<8} {'events':>8} {'to send':>8} {'bytes':>10}  pid\n")
+    out.write(f"{'segment':<52} {'state':<8} {'events':>8} {'to send':>8} {'bytes':>10}  pid  project\n")
     totals: dict[str, int] = {}
+    by_project: dict[str, int] = {}
     for segment in segments:
+        project = segment.owner.describe() if segment.owner is not None else "not named (before version 2)"
         out.write(
             f"{segment.name:<52} {segment.state:<8} {segment.events:>8} {segment.pending:>8} "
-            f"{segment.size:>10}  {segment.pid if segment.pid is not None else '-'}\n"
+            f"{segment.size:>10}  {segment.pid if segment.pid is not None else '-'}  {project}\n"
         )
+        if segment.state == "skipped":
+            sys.stderr.write(f"warning: skipped {segment.name}: not a readable regular file\n")
         totals[segment.state] = totals.get(segment.state, 0) + segment.pending
+        if segment.state in ("orphan", "owned"):
+            by_project[project] = by_project.get(project, 0) + segment.pending
+    for project, count in sorted(by_project.items()):
+        out.write(f"events to send for {project}: {count}\n")
     rejected = folder / REJECTED_NAME
     refused = 0
     if rejected.exists():
@@ -82,6 +92,7 @@ def _drain(args: argparse.Namespace) -> int:
     from .._client import GrowthClient  # noqa: PLC0415
     from .._exceptions import ConfigurationError, RequestValidationError  # noqa: PLC0415
     from ._sender import EventReporter  # noqa: PLC0415
+    from ._spool import SpoolOwner, folder_status  # noqa: PLC0415
 
     folder = _folder(args.folder)
     try:
@@ -96,9 +107,12 @@ def _drain(args: argparse.Namespace) -> int:
         reporter.flush(timeout=args.wait)
         reporter.close(timeout=0.0)
     stats = reporter.stats
+    owner = SpoolOwner(client.project_id, client.base_url)
+    others = sum(s.pending for s in folder_status(folder) if s.owner != owner and s.state == "orphan")
     print(
         f"spool drain {folder}: {stats.adopted} event(s) found, {stats.accepted} accepted, "
-        f"{stats.rejected} rejected, {stats.unknown} unknown, {stats.unsent} unsent",
+        f"{stats.rejected} rejected, {stats.unknown} unknown, {stats.unsent} unsent"
+        + (f"; {others} event(s) of other projects left alone (see spool status)" if others else ""),
         flush=True,
     )
     return 0 if stats.adopted == stats.accepted else FAILED

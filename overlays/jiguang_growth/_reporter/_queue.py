@@ -28,7 +28,7 @@ from .._exceptions import RequestValidationError
 from .._operations import REPORT_EVENTS
 from .._random_ids import RANDOM_ID_FIELD, new_random_ids
 from .._validation import validate_schema
-from ._errors import ReporterClosedError
+from ._errors import ReporterClosedError, SpoolError
 from ._outcomes import EventOutcome, ReporterStats
 from ._spool import REJECTED_NAME, Segment, Spool
 
@@ -228,9 +228,27 @@ class ReportQueue:
             if self._adopted:
                 self.wake()
 
+    def _adopt_more(self) -> bool:
+        """Adopt the next orphans when the last look left some (lock held); whether any came."""
+        spool = self.spool
+        if spool is None or not spool.more or self.closing:
+            return False
+        try:
+            segments = spool.adopt_orphans()
+        except OSError as error:
+            spool.more = False
+            logger.error("could not look for orphaned segments in %s: %s", spool.folder, error)
+            return False
+        for segment in segments:
+            if segment.backlog is not None:
+                self._adopted.append(segment)
+            else:
+                self._retire(segment)
+        return bool(self._adopted)
+
     def due_in(self, now: float) -> float | None:
         """Seconds until a batch is due (0: now), or ``None`` while there is nothing to send."""
-        if self._adopted:
+        if self._adopted or (self.spool is not None and self.spool.more and not self.closing):
             return 0.0
         items = self._items
         if not items:
@@ -243,7 +261,7 @@ class ReportQueue:
         """Cut the next due batch (call with the lock held)."""
         chosen: list[Item] = []
         size = self.batch_size
-        while self._adopted and not chosen:
+        while (self._adopted or self._adopt_more()) and not chosen:
             segment = self._adopted[0]
             assert segment.backlog is not None
             exhausted = True
@@ -314,6 +332,8 @@ class ReportQueue:
         done: dict[Segment, list[int]] = {}
         counts = self._counts
         kept = False
+        unwritten = 0
+        """Rejected events kept in the spool because rejected.jsonl could not be written."""
         with self.lock:
             if token is not None:
                 self._in_flight.pop(token, None)
@@ -328,8 +348,15 @@ class ReportQueue:
                     segment.kept += 1
                     kept = segment.writable
                     continue
-                if outcome is Outcome.REJECTED and self.spool is not None and segment.writable:
-                    self._write_rejected(item[1], failure)
+                if (
+                    outcome is Outcome.REJECTED
+                    and segment.writable
+                    and not self._write_rejected(item[1], failure)
+                ):
+                    segment.kept += 1  # it leaves the spool only once rejected.jsonl really holds it
+                    unwritten += 1
+                    kept = True
+                    continue
                 done.setdefault(segment, []).append(item[3])
             for segment, numbers in done.items():
                 segment.ack(numbers)
@@ -338,9 +365,10 @@ class ReportQueue:
                     self._retired.discard(segment)
                     segment.release()
             self.changed.notify_all()
-        self._report(results, kept)
+        self._report(results, kept, unwritten)
 
-    def _write_rejected(self, event: dict[str, Any], failure: Failure | None) -> None:
+    def _write_rejected(self, event: dict[str, Any], failure: Failure | None) -> bool:
+        """Append a refused event to rejected.jsonl; False (logged) when that failed."""
         assert self.spool is not None
         reason = (
             {} if failure is None else {"reason": failure.reason, "code": failure.code, "msg": failure.msg}
@@ -348,13 +376,23 @@ class ReportQueue:
         try:
             self.spool.write_rejected(event, reason)
         except OSError as error:
-            logger.error("could not write a rejected event to %s: %s", self.spool.folder, error)
+            logger.error(
+                "could not write a rejected event to %s: %s; it stays in the spool",
+                self.spool.folder / REJECTED_NAME,
+                error.strerror or error,
+            )
+            return False
+        return True
 
-    def _report(self, results: list[tuple[Item, Outcome, Failure | None]], kept: bool) -> None:
-        self._log_failures(results, kept)
+    def _report(
+        self, results: list[tuple[Item, Outcome, Failure | None]], kept: bool, unwritten: int = 0
+    ) -> None:
+        self._log_failures(results, kept, unwritten)
         self._call_back(results, kept)
 
-    def _log_failures(self, results: list[tuple[Item, Outcome, Failure | None]], kept: bool) -> None:
+    def _log_failures(
+        self, results: list[tuple[Item, Outcome, Failure | None]], kept: bool, unwritten: int = 0
+    ) -> None:
         """One warning per kind of failure (outcome and reason), with a count and one message."""
         failed = [(outcome, failure) for _, outcome, failure in results if failure is not None]
         by_kind: dict[tuple[str, str], int] = {}
@@ -368,11 +406,17 @@ class ReportQueue:
                 count,
                 outcome_name,
                 reason,
-                self._where(outcome_name, kept),
+                self._where(outcome_name, kept, unwritten),
                 message,
             )
 
-    def _where(self, outcome_name: str, kept: bool) -> str:
+    def _where(self, outcome_name: str, kept: bool, unwritten: int = 0) -> str:
+        if outcome_name == "rejected" and unwritten:
+            assert self.spool is not None
+            return (
+                f", {unwritten} kept in the spool to send again because "
+                f"{self.spool.folder / REJECTED_NAME} could not be written"
+            )
         if kept:
             return ", kept in the spool to send again"
         if outcome_name == "rejected" and self.spool is not None:
@@ -395,7 +439,10 @@ class ReportQueue:
         with self.lock:
             spool = self.spool
             if spool is not None and not self.closing and spool.active.kept:
-                self._retire(spool.rotate())
+                try:
+                    self._retire(spool.rotate())
+                except SpoolError as error:  # a sender thread must not die of it; track reports it too
+                    logger.error("%s; kept events wait in the current segment", error)
 
     def _retire(self, segment: Segment) -> None:
         if segment.finished:
@@ -414,7 +461,7 @@ class ReportQueue:
 
     def flushed(self, target: int) -> bool:
         """Whether every event up to ``target``, and every adopted one, is settled (lock held)."""
-        if self._adopted:
+        if self._adopted or (self.spool is not None and self.spool.more):
             return False
         if self._items and self._items[0][0] <= target:
             return False

@@ -22,7 +22,7 @@ from .._validation import validate_property
 from ._errors import ReporterClosedError
 from ._outcomes import EventOutcome, ReporterStats
 from ._queue import OPERATION, Batch, ReportQueue
-from ._spool import Spool
+from ._spool import Spool, SpoolOwner
 
 __all__ = [
     "DEFAULT_CLOSE_TIMEOUT",
@@ -67,6 +67,7 @@ class ReporterBase:
         self,
         *,
         spool: str | os.PathLike[str] | None,
+        owner: SpoolOwner,
         app_key: str | None,
         max_queue: int,
         flush_interval: float,
@@ -95,7 +96,9 @@ class ReporterBase:
         self.concurrency = concurrency
         self.close_timeout = float(close_timeout)
         self.scan_interval = float(scan_interval)
-        store = None if spool is None else Spool(spool, fsync=fsync, segment_events=segment_events)
+        store = (
+            None if spool is None else Spool(spool, owner=owner, fsync=fsync, segment_events=segment_events)
+        )
         self._queue = ReportQueue(
             max_queue=max_queue, flush_interval=float(flush_interval), spool=store, on_outcome=on_outcome
         )
@@ -137,7 +140,7 @@ class ReporterBase:
         self._queue.rotate_if_kept()
         try:
             adopted = spool.adopt_orphans()
-        except OSError as error:
+        except OSError as error:  # the folder itself is gone or unreadable
             logger.error("could not look for orphaned segments in %s: %s", spool.folder, error)
             return
         self._queue.add_adopted(adopted)
@@ -195,6 +198,7 @@ class EventReporter(ReporterBase):
             )
         super().__init__(
             spool=spool,
+            owner=SpoolOwner(client.project_id, client.base_url),
             app_key=app_key,
             max_queue=max_queue,
             flush_interval=flush_interval,

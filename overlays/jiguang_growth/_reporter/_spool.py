@@ -3,11 +3,13 @@
 Each process writes its own segment, ``<time>-<pid>-<random>.spool``, and holds
 an exclusive ``flock`` on it for as long as it owns it. The kernel drops that
 lock when the process ends, however it ends (kill -9 included), so a segment
-whose lock can be taken belongs to nobody: the process that takes it adopts
-it, sends what it holds and deletes it. The lock makes adoption exclusive;
-checking after locking that the path still names the locked file (the owner
-deletes a finished segment while it still holds the lock) makes it happen
-once.
+whose lock can be taken belongs to nobody: a process of the same project that
+takes it adopts it, sends what it holds and deletes it. The lock makes
+adoption exclusive; checking after locking that the path still names the
+locked file (the owner deletes a finished segment while it still holds the
+lock) makes it happen once. Every segment's header names the project and base
+URL its events belong to; a segment of another project (or one written before
+segments named their project) is never adopted, only listed by ``spool status``.
 
 A segment is a sequence of lines ``<crc32 hex> <kind><JSON>``: ``h`` a header,
 ``e`` one event (numbered by its place among the file's events) and ``a`` the
@@ -17,18 +19,18 @@ returns the event is in the kernel and survives the process; ``fsync=True``
 also makes it survive the machine. Reading stops at a torn or garbled tail
 (the last write of a dying process or machine), which the adopter cuts off.
 A bad line with good lines after it is corruption: that file is moved aside
-(``.corrupt``), never deleted.
+(``.corrupt``), never deleted. All file steps go through :mod:`.._files`.
 """
 
 from __future__ import annotations
 
 import errno
-import fcntl
 import json
 import logging
 import os
 import secrets
 import socket
+import stat
 import time
 import zlib
 from collections.abc import Iterator
@@ -38,17 +40,22 @@ from typing import Any
 
 import orjson
 
+from .. import _files
 from .._exceptions import ConfigurationError
 from ._errors import SpoolError
 
 __all__ = [
+    "ADOPT_AT_ONCE",
     "CORRUPT_SUFFIX",
     "REJECTED_NAME",
     "SEGMENT_SUFFIX",
     "Segment",
     "SegmentScan",
+    "SegmentStatus",
     "Spool",
+    "SpoolOwner",
     "encode_line",
+    "folder_status",
     "scan_segment",
 ]
 
@@ -60,12 +67,27 @@ NEW_PREFIX = ".new-"
 """A segment being created: locked first, then renamed into place, so no one adopts it half-made."""
 REJECTED_NAME = "rejected.jsonl"
 """Events the server refused, one JSON line each with the reason; kept for a person to look at."""
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""Version 2 headers name the project and base URL; version 1 segments are never adopted."""
 STALE_NEW_SECONDS = 60.0
+ADOPT_AT_ONCE = 32
+"""Orphaned segments held open at most at one time; the rest are adopted as these are done."""
+HEADER_BYTES = 65536
 
 EVENT = b"e"
 ACK = b"a"
 HEADER = b"h"
+
+
+@dataclass(frozen=True)
+class SpoolOwner:
+    """The project whose events a spool's segments hold: only its reporters may send them."""
+
+    project_id: str
+    base_url: str
+
+    def describe(self) -> str:
+        return f"project {self.project_id!r} at {self.base_url}"
 
 
 def encode_line(kind: bytes, payload: bytes) -> bytes:
@@ -99,6 +121,13 @@ def _ranges(numbers: list[int]) -> list[list[int]]:
     return found
 
 
+def _header_owner(header: dict[str, Any]) -> SpoolOwner | None:
+    project, base_url = header.get("project"), header.get("base_url")
+    if isinstance(project, str) and isinstance(base_url, str):
+        return SpoolOwner(project, base_url)
+    return None
+
+
 @dataclass
 class SegmentScan:
     """What one pass over a segment file found."""
@@ -115,6 +144,8 @@ class SegmentScan:
     """The file ends with a damaged or unfinished line (cut off before appending)."""
     pid: int | None = None
     host: str | None = None
+    owner: SpoolOwner | None = None
+    """The project named in the header (``None``: a segment from before segments named it)."""
     acked: bytearray | None = None
     """One byte per event, 1 when settled."""
 
@@ -131,7 +162,7 @@ def scan_segment(path: Path) -> SegmentScan:
     damaged_at: int | None = None
     damaged_lines = 0
     offset = 0
-    with path.open("rb") as handle:
+    with os.fdopen(_files.open_regular(path), "rb") as handle:
         for line in handle:
             decoded = _decode_line(line)
             if decoded is None:
@@ -151,6 +182,7 @@ def scan_segment(path: Path) -> SegmentScan:
                 elif kind == HEADER:
                     header = orjson.loads(payload)
                     scan.pid, scan.host = header.get("pid"), header.get("host")
+                    scan.owner = _header_owner(header)
                 scan.good_end = offset + len(line)
             offset += len(line)
     scan.size = offset
@@ -165,11 +197,24 @@ def scan_segment(path: Path) -> SegmentScan:
     return scan
 
 
+def _read_owner(fd: int) -> tuple[bool, SpoolOwner | None]:
+    """``(whole header found, its project)`` from a segment's first line."""
+    start = os.pread(fd, HEADER_BYTES, 0)
+    decoded = _decode_line(start[: start.find(b"\n") + 1])
+    if decoded is None or decoded[0] != HEADER:
+        return False, None
+    try:
+        header = orjson.loads(decoded[1])
+    except orjson.JSONDecodeError:
+        return False, None
+    return True, _header_owner(header) if isinstance(header, dict) else None
+
+
 def _events(path: Path, scan: SegmentScan) -> Iterator[tuple[int, dict[str, Any]]]:
     """The unsettled events of a scanned segment, with their numbers, read lazily."""
     acked = scan.acked or bytearray()
     number = 0
-    with path.open("rb") as handle:
+    with os.fdopen(_files.open_regular(path), "rb") as handle:
         offset = 0
         for line in handle:
             if offset >= scan.good_end:
@@ -185,12 +230,9 @@ def _events(path: Path, scan: SegmentScan) -> Iterator[tuple[int, dict[str, Any]
             number += 1
 
 
-def _lock(fd: int) -> bool:
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
+def _identity(fd: int) -> tuple[int, int]:
+    held = os.fstat(fd)
+    return held.st_dev, held.st_ino
 
 
 class Segment:
@@ -199,6 +241,8 @@ class Segment:
     def __init__(self, path: Path, fd: int, *, events: int = 0, settled: int = 0, size: int = 0) -> None:
         self.path = path
         self.fd = fd
+        self.identity = _identity(fd)
+        """``(st_dev, st_ino)`` of the file: the path must still name it before every write."""
         self.events = events
         """Event lines in the file."""
         self.settled = settled
@@ -213,18 +257,27 @@ class Segment:
         self.backlog: Iterator[tuple[int, dict[str, Any]]] | None = None
         """An adopted segment's unsettled events, not read yet."""
 
+    def _check_in_place(self) -> None:
+        """Raise if the path no longer names this file: the folder or the file was removed or replaced."""
+        try:
+            named = os.stat(self.path, follow_symlinks=False)
+        except FileNotFoundError:
+            named = None
+        if named is None or (named.st_dev, named.st_ino) != self.identity:
+            raise OSError(errno.ENOENT, "the spool folder or its segment was removed or replaced")
+
     def append(self, kind: bytes, payload: bytes, *, sync: bool = False) -> None:
         """Write one line; on any failure cut the file back, so that it never holds half a line."""
         line = encode_line(kind, payload)
         try:
-            written = os.write(self.fd, line)
-            if written != len(line):
-                raise OSError(errno.ENOSPC, "short write (is the disk full?)")
+            self._check_in_place()
+            _files.append(self.fd, line, self.path)
             if sync:
-                os.fdatasync(self.fd)
+                _files.sync(self.fd, self.path)
         except OSError as error:
             try:
-                os.ftruncate(self.fd, self.size)
+                if os.fstat(self.fd).st_size != self.size:
+                    _files.truncate(self.fd, self.size, self.path)
             except OSError:
                 logger.error("could not cut %s back after a failed write", self.path)
             raise SpoolError(
@@ -256,13 +309,19 @@ class Segment:
         return self.backlog is None and self.out == 0 and self.settled + self.kept >= self.events
 
     def release(self) -> None:
-        """Let go of the file: delete it when all of it is settled, else leave it for adoption."""
+        """Let go of the file: delete it when all of it is settled, else leave it for adoption.
+
+        A failed delete (a read-only or lost folder) is logged: the file stays, and whoever
+        adopts it finds its events settled.
+        """
         if not self.writable:
             return
         self.writable = False
         try:
-            if self.settled >= self.events:
-                self.path.unlink(missing_ok=True)  # still locked: no one can adopt it meanwhile
+            if self.settled >= self.events and _files.same_file(self.path, self.fd):
+                _files.unlink(self.path)  # still locked: no one can adopt it meanwhile
+        except OSError as error:
+            logger.error("could not delete the settled spool segment %s: %s", self.path, error.strerror)
         finally:
             os.close(self.fd)
 
@@ -270,42 +329,80 @@ class Segment:
 class Spool:
     """The spool folder: this process's segments, adoption of orphans, and the rejected log."""
 
-    def __init__(self, folder: str | os.PathLike[str], *, fsync: bool = False, segment_events: int) -> None:
+    def __init__(
+        self,
+        folder: str | os.PathLike[str],
+        *,
+        owner: SpoolOwner,
+        fsync: bool = False,
+        segment_events: int,
+    ) -> None:
         self.folder = Path(folder)
+        self.owner = owner
         self.fsync = fsync
         self.segment_events = segment_events
+        self.more = False
+        """The last look for orphans stopped at :data:`ADOPT_AT_ONCE`: more are waiting."""
+        self._skipped: set[str] = set()
+        """Files named like segments that are not adopted (another project, not a file): warned once."""
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            _files.make_folder(self.folder)
+            self.place = os.stat(self.folder).st_dev, os.stat(self.folder).st_ino
         except OSError as error:
             raise ConfigurationError(
                 f"spool folder {self.folder} cannot be created: {error.strerror or error}"
             ) from None
         self.active = self._new_segment(configuration=True)
 
+    def _check_folder(self) -> None:
+        try:
+            now = os.stat(self.folder)
+        except FileNotFoundError:
+            now = None
+        if now is None or (now.st_dev, now.st_ino) != self.place:
+            raise OSError(errno.ENOENT, "the spool folder was removed or replaced")
+
     def _new_segment(self, *, configuration: bool = False) -> Segment:
         """Create, lock and publish a new segment to write to."""
         name = f"{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(4)}{SEGMENT_SUFFIX}"
         staging = self.folder / (NEW_PREFIX + name)
         try:
-            fd = os.open(staging, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o644)
+            self._check_folder()
+            fd = _files.open_regular(staging, os.O_RDWR | os.O_APPEND, create=True, exclusive=True)
         except OSError as error:
             message = f"spool folder {self.folder} is not writable: {error.strerror or error}"
             if configuration:
                 raise ConfigurationError(message) from None
             raise SpoolError(message, path=str(staging), errno=error.errno) from error
         try:
-            if not _lock(fd):
+            if not _files.lock(fd, staging):
                 raise SpoolError(f"{staging} is locked by someone else", path=str(staging), errno=None)
-            segment = Segment(self.folder / name, fd)
-            header = {"version": FORMAT_VERSION, "pid": os.getpid(), "host": socket.gethostname()}
+            segment = Segment(staging, fd)
+            header = {
+                "version": FORMAT_VERSION,
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "project": self.owner.project_id,
+                "base_url": self.owner.base_url,
+            }
             segment.append(HEADER, orjson.dumps(header), sync=self.fsync)
-            os.rename(staging, segment.path)
+            _files.rename(staging, self.folder / name)
+            segment.path = self.folder / name
         except (OSError, SpoolError) as error:
             os.close(fd)
-            staging.unlink(missing_ok=True)
+            try:
+                _files.unlink(staging)
+            except OSError:
+                logger.error("could not delete the unfinished segment %s", staging)
             if configuration:
                 raise ConfigurationError(f"spool folder {self.folder} is not writable: {error}") from None
-            raise
+            if isinstance(error, SpoolError):
+                raise
+            raise SpoolError(
+                f"could not start a spool segment in {self.folder}: {error.strerror or error}",
+                path=str(staging),
+                errno=error.errno,
+            ) from error
         return segment
 
     def rotate(self) -> Segment:
@@ -314,31 +411,59 @@ class Spool:
         self.active = self._new_segment()
         return previous
 
-    def adopt_orphans(self) -> list[Segment]:
-        """Lock and take over every segment no live process owns; oldest first.
+    def adopt_orphans(self, limit: int = ADOPT_AT_ONCE) -> list[Segment]:
+        """Lock and take over up to ``limit`` segments of this project that no live process owns.
 
-        Finished ones are deleted at once; corrupt ones are moved aside.
+        Oldest first. Finished ones are deleted at once; corrupt ones are moved
+        aside. :attr:`more` tells whether orphans were left for a later call.
         """
-        adopted = []
-        for path in sorted(self.folder.glob("*" + SEGMENT_SUFFIX)):
-            if path.name.startswith("."):
-                continue
+        adopted: list[Segment] = []
+        self.more = False
+        for path in _candidates(self.folder):
+            if len(adopted) >= limit:
+                self.more = True
+                break
             segment = self._adopt(path)
             if segment is not None:
                 adopted.append(segment)
         self._clear_stale_staging()
         return adopted
 
+    def _skip_once(self, path: Path, message: str) -> None:
+        if path.name not in self._skipped:
+            self._skipped.add(path.name)
+            logger.warning("spool segment %s %s; left alone", path, message)
+
     def _adopt(self, path: Path) -> Segment | None:
         try:
-            fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)
+            if not stat.S_ISREG(os.stat(path, follow_symlinks=False).st_mode):
+                self._skip_once(path, "is not a regular file")
+                return None
+            fd = _files.open_locked(path, os.O_RDWR | os.O_APPEND)
         except FileNotFoundError:
             return None  # finished and deleted by its owner meanwhile
         except OSError as error:
             logger.error("cannot open spool segment %s: %s", path, error.strerror or error)
             return None
+        if fd is None:
+            return None
         try:
-            if not _lock(fd) or not _same_file(path, fd):
+            return self._take_over(path, fd)
+        except BaseException:
+            os.close(fd)
+            raise
+
+    def _take_over(self, path: Path, fd: int) -> Segment | None:
+        """Check a locked segment's project, cut a torn tail or move a corrupt file aside; else adopt it."""
+        try:
+            whole, owner = _read_owner(fd)
+            if whole and owner != self.owner:
+                why = (
+                    "was written before segments named their project"
+                    if owner is None
+                    else (f"belongs to {owner.describe()}, not this reporter's {self.owner.describe()}")
+                )
+                self._skip_once(path, why)
                 os.close(fd)
                 return None
             scan = scan_segment(path)
@@ -348,18 +473,27 @@ class Spool:
             return None
         if scan.corrupt:
             aside = path.with_name(path.name + CORRUPT_SUFFIX)
-            os.rename(path, aside)
+            try:
+                _files.rename(path, aside)
+            except OSError as error:
+                logger.error("could not move the corrupt spool segment %s aside: %s", path, error.strerror)
+            else:
+                logger.error(
+                    "spool segment %s is corrupt (a damaged line before good ones); moved aside to %s, "
+                    "its %d unsettled events were not sent",
+                    path,
+                    aside.name,
+                    scan.pending,
+                )
             os.close(fd)
-            logger.error(
-                "spool segment %s is corrupt (a damaged line before good ones); moved aside to %s, "
-                "its %d unsettled events were not sent",
-                path,
-                aside.name,
-                scan.pending,
-            )
             return None
         if scan.torn:
-            os.ftruncate(fd, scan.good_end)
+            try:
+                _files.truncate(fd, scan.good_end, path)
+            except OSError as error:
+                logger.error("could not cut the torn end off %s: %s; not adopted", path, error.strerror)
+                os.close(fd)
+                return None
             logger.warning("spool segment %s ended in a torn line; cut it off", path.name)
         segment = Segment(path, fd, events=scan.events, settled=scan.settled, size=scan.good_end)
         if scan.pending:
@@ -370,33 +504,62 @@ class Spool:
     def _clear_stale_staging(self) -> None:
         for path in self.folder.glob(NEW_PREFIX + "*"):
             try:
-                if time.time() - path.stat().st_mtime > STALE_NEW_SECONDS:
-                    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+                if time.time() - os.stat(path, follow_symlinks=False).st_mtime <= STALE_NEW_SECONDS:
+                    continue
+                fd = _files.open_locked(path, os.O_RDONLY)
+                if fd is not None:
                     try:
-                        if _lock(fd) and _same_file(path, fd):
-                            path.unlink()
+                        _files.unlink(path)
                     finally:
                         os.close(fd)
             except OSError:
                 continue
 
     def write_rejected(self, event: dict[str, Any], reason: dict[str, Any]) -> None:
-        """Append one refused event and its reason to ``rejected.jsonl`` (shared, one write per line)."""
+        """Append one refused event and its reason to ``rejected.jsonl`` and sync it; raise ``OSError``.
+
+        The file is shared by every process of the folder: each appends one line under the file's
+        lock; a failed append is cut back off, and a line torn by a writer that died is cut off by
+        the next writer, so the lines stay whole.
+        """
         line = json.dumps({"event": event, **reason}, ensure_ascii=False) + "\n"
-        fd = os.open(
-            self.folder / REJECTED_NAME, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644
-        )
+        path = self.folder / REJECTED_NAME
+        fd = _files.open_regular(path, os.O_RDWR | os.O_APPEND, create=True)
         try:
-            os.write(fd, line.encode())
+            _files.lock(fd, path, wait=True)
+            start = _whole_lines_end(fd, path)
+            try:
+                _files.append(fd, line.encode(errors="backslashreplace"), path)
+                _files.sync(fd, path)
+            except OSError:
+                try:
+                    if os.fstat(fd).st_size != start:
+                        _files.truncate(fd, start, path)
+                except OSError:
+                    logger.error("could not cut %s back after a failed write", path)
+                raise
         finally:
             os.close(fd)
 
 
-def _same_file(path: Path, fd: int) -> bool:
-    try:
-        return os.stat(path).st_ino == os.fstat(fd).st_ino
-    except FileNotFoundError:
-        return False
+def _whole_lines_end(fd: int, path: Path) -> int:
+    """The file's size after cutting off a torn last line (a writer died mid-append); lock held."""
+    size = os.fstat(fd).st_size
+    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+        return size
+    end = _files.read_all(fd).rfind(b"\n") + 1
+    _files.truncate(fd, end, path)
+    logger.warning("cut a torn last line (%d bytes) off %s", size - end, path)
+    return end
+
+
+def _candidates(folder: Path) -> list[Path]:
+    """The folder's segment names, oldest first (hidden staging files left out)."""
+    return sorted(
+        folder / name
+        for name in os.listdir(folder)
+        if name.endswith(SEGMENT_SUFFIX) and not name.startswith(".")
+    )
 
 
 @dataclass(frozen=True)
@@ -405,15 +568,18 @@ class SegmentStatus:
 
     name: str
     state: str
-    """``owned`` (a live process holds it), ``orphan`` (no one does), or ``corrupt`` (moved aside)."""
+    """``owned`` (a live process holds it), ``orphan`` (no one does), ``corrupt`` (moved aside), or
+    ``skipped`` (not a regular file, or unreadable)."""
     events: int
     pending: int
     size: int
     pid: int | None
+    owner: SpoolOwner | None = None
+    """The project its events belong to (``None``: not named, a segment from before version 2)."""
 
 
 def folder_status(folder: Path) -> list[SegmentStatus]:
-    """Every segment of a spool folder; locks are only tested, never kept."""
+    """Every segment of a spool folder; locks are only tested, never kept; nothing is waited on."""
     found = []
     for path in sorted(folder.iterdir()):
         if path.name.startswith(".") or not (
@@ -421,23 +587,27 @@ def folder_status(folder: Path) -> list[SegmentStatus]:
         ):
             continue
         try:
+            if not stat.S_ISREG(os.stat(path, follow_symlinks=False).st_mode):
+                raise OSError(errno.EINVAL, "not a regular file")
             scan = scan_segment(path)
-        except (OSError, ValueError):
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError) as error:
+            logger.warning("spool status: skipped %s: %s", path, getattr(error, "strerror", None) or error)
+            found.append(SegmentStatus(path.name, "skipped", 0, 0, 0, None))
             continue
         if path.name.endswith(CORRUPT_SUFFIX):
             state = "corrupt"
         else:
             try:
-                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+                fd = _files.open_regular(path)
             except FileNotFoundError:
                 continue
             try:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-                    state = "orphan"
-                except BlockingIOError:
-                    state = "owned"
+                state = "orphan" if _files.lock(fd, path, shared=True) else "owned"
             finally:
                 os.close(fd)
-        found.append(SegmentStatus(path.name, state, scan.events, scan.pending, scan.size, scan.pid))
+        found.append(
+            SegmentStatus(path.name, state, scan.events, scan.pending, scan.size, scan.pid, scan.owner)
+        )
     return found

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
+from .. import _files
 from .._client import AsyncGrowthClient, GrowthClient
 from .._delivery import BULK_MAX_RETRIES, DEFAULT_CONCURRENCY, MESSAGE_LIMIT, Accepted, Failure, Outcome
 from . import _jobs
@@ -344,7 +345,7 @@ def _finished(summary: BulkSummary, out_dir: str | Path | None) -> BulkSummary:
     if out_dir is not None:
         path = Path(out_dir) / SUMMARY_NAME
         try:
-            path.write_text(json.dumps(summary.as_dict(), indent=2) + "\n", encoding="utf-8")
+            _files.replace_file(path, (json.dumps(summary.as_dict(), indent=2) + "\n").encode())
         except OSError as error:
             raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
     return summary

@@ -17,7 +17,10 @@ written after the last whole checkpoint. A damaged line followed by the next
 checkpoint in sequence is reported and passed over. A damaged line that may
 have been a checkpoint (a gap in the sequence, or a damaged line after the
 last checkpoint), a damaged header, or an identity that differs from this
-run's is a :class:`~._errors.JournalError`: nothing is sent.
+run's is a :class:`~._errors.JournalError`: nothing is sent. A journal
+without one whole line (the run stopped while writing its header, before it
+could send anything) is started afresh. Files go through :mod:`.._files`
+(``0600``, no symbolic links); a failed append is cut back off the file.
 """
 
 from __future__ import annotations
@@ -31,8 +34,9 @@ import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+from .. import _files
 from ._errors import JournalError, OutputError
 
 __all__ = ["JOURNAL_VERSION", "Checkpoint", "Journal", "LineSet", "RunIdentity", "ranges"]
@@ -224,18 +228,30 @@ class Journal:
         stopped (kept up to date as the run goes on)."""
         self.warnings: list[str] = []
         """What loading repaired or passed over (also logged)."""
+        self._fd = -1
+        self._size = 0
+        self._broken: OutputError | None = None
+        """Set by a failed append or sync: nothing more is written (after a failed fsync the kernel
+        may have dropped the data while a later fsync succeeds, so no checkpoint may follow)."""
         try:
-            if resume and path.exists():
-                self.run_id = self._load(identity)
-                self._handle: IO[bytes] = path.open("ab")
-            else:
-                self.run_id = uuid.uuid4()
-                header = {"journal": JOURNAL_VERSION, "run": str(self.run_id), "identity": identity.as_dict()}
-                path.parent.mkdir(parents=True, exist_ok=True)
-                self._handle = path.open("wb")
+            run_id = None
+            if resume and os.path.lexists(path):
+                self._fd = _files.open_regular(path, os.O_RDWR | os.O_APPEND)
+                run_id = self._load(identity)
+            if run_id is None:
+                run_id = uuid.uuid4()
+                header = {"journal": JOURNAL_VERSION, "run": str(run_id), "identity": identity.as_dict()}
+                if self._fd < 0:
+                    _files.make_folder(path.parent)
+                    self._fd = _files.open_regular(path, os.O_RDWR | os.O_APPEND | os.O_TRUNC, create=True)
                 self._write(_line(header))
+            self.run_id = run_id
         except OSError as error:
+            self.close()
             raise OutputError(f"cannot write the journal {path}: {error.strerror or error}") from None
+        except BaseException:
+            self.close()
+            raise
 
     def _refuse(self, why: str) -> JournalError:
         return JournalError(f"cannot resume from {self.path}: {why}; nothing was sent")
@@ -244,14 +260,18 @@ class Journal:
         self.warnings.append(message)
         logger.warning("%s: %s", self.path, message)
 
-    def _load(self, identity: RunIdentity) -> uuid.UUID:
-        data = self.path.read_bytes()
+    def _load(self, identity: RunIdentity) -> uuid.UUID | None:
+        """The run ID of the journal, after checking it; ``None`` when not even its header was written."""
+        data = _files.read_all(self._fd)
         cut = data.rfind(b"\n") + 1
         if cut < len(data):  # a torn last line: the checkpoint it began never completed
             self._warn(f"cut off a torn last line ({len(data) - cut:,} bytes) left by an interrupted write")
-            with self.path.open("r+b") as handle:
-                handle.truncate(cut)
-                os.fsync(handle.fileno())
+            _files.truncate(self._fd, cut, self.path)
+            _files.sync(self._fd, self.path, data_only=False)
+        self._size = cut
+        if cut == 0:  # the header never reached the disk whole, so nothing was sent: start afresh
+            self._warn("it holds no whole line (the run stopped while writing its header); starting afresh")
+            return None
         lines = data[:cut].split(b"\n")[:-1]
         header = _parse(lines[0]) if lines else None
         if header is None:
@@ -336,18 +356,26 @@ class Journal:
         self._apply(_Entry(seq, spans))
 
     def _write(self, data: bytes) -> None:
+        """Append one line and sync it; on failure cut the file back, so it never ends in half a line."""
+        if self._broken is not None:
+            raise self._broken
         try:
-            self._handle.write(data)
-            self._handle.flush()
-            os.fsync(self._handle.fileno())
+            _files.append(self._fd, data, self.path)
+            _files.sync(self._fd, self.path)
         except OSError as error:
-            raise OutputError(f"cannot write the journal {self.path}: {error.strerror or error}") from None
+            try:
+                if os.fstat(self._fd).st_size != self._size:
+                    _files.truncate(self._fd, self._size, self.path)
+            except OSError:
+                logger.error("could not cut %s back after a failed write; a resume cuts it", self.path)
+            self._broken = OutputError(f"cannot write the journal {self.path}: {error.strerror or error}")
+            raise self._broken from None
+        self._size += len(data)
 
     def close(self) -> None:
-        try:
-            self._handle.close()
-        except OSError as error:
-            raise OutputError(f"cannot write the journal {self.path}: {error.strerror or error}") from None
+        fd, self._fd = self._fd, -1
+        if fd >= 0:
+            os.close(fd)
 
 
 def _listed(numbers: list[int]) -> str:

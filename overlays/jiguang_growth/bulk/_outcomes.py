@@ -6,11 +6,12 @@ import contextlib
 import json
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+from .. import _files
 from .._delivery import Failure, Outcome
 from ._errors import JournalError, OutputError
 from ._input import InputFormat, dump_value
@@ -137,11 +138,14 @@ class OutcomeFiles:
         self.folder = folder
         self.fmt = fmt
         self._result_line = result_line
-        self._dirty: set[str] = set()
-        self._handles: dict[str, IO[str]] = {}
+        self._pending: dict[str, list[str]] = {}
+        """Lines written since the last :meth:`flush`, per file name."""
+        self._fds: dict[str, int] = {}
+        self._broken: OutputError | None = None
+        """Set by a failed write or sync: after it nothing is written, so no checkpoint can follow."""
         self._lock = threading.Lock()
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            _files.make_folder(folder)
             for path in self.all_paths():
                 self._restore(path, (sizes or {}).get(path.name, 0) if append else 0)
         except OSError as error:
@@ -153,21 +157,34 @@ class OutcomeFiles:
     @staticmethod
     def _restore(path: Path, size: int) -> None:
         """Cut ``path`` back to ``size`` bytes: what follows was written after the last checkpoint."""
-        if not path.exists():
+        try:
+            fd = _files.open_regular(path, os.O_WRONLY)
+        except FileNotFoundError:
             if size:
-                raise JournalError(f"cannot resume: {path} is missing, but the journal says it held records")
+                raise JournalError(
+                    f"cannot resume: {path} is missing, but the journal says it held records"
+                ) from None
             return
-        if path.stat().st_size < size:
-            raise JournalError(
-                f"cannot resume: {path} is shorter than the journal says ({size:,} bytes); it was changed"
-            )
-        with path.open("r+b") as handle:
-            handle.truncate(size)
+        try:
+            if os.fstat(fd).st_size < size:
+                raise JournalError(
+                    f"cannot resume: {path} is shorter than the journal says ({size:,} bytes); it was changed"
+                )
+            _files.truncate(fd, size, path)
+        finally:
+            os.close(fd)
 
     def sizes(self) -> dict[str, int]:
         """Bytes written to each file so far (call after :meth:`flush`)."""
+        found: dict[str, int] = {}
         with self._lock:
-            return {path.name: path.stat().st_size for path in self.all_paths() if path.exists()}
+            for path in self.all_paths():
+                fd = self._fds.get(path.name)
+                if fd is not None:
+                    found[path.name] = os.fstat(fd).st_size
+                elif os.path.lexists(path):
+                    found[path.name] = os.stat(path, follow_symlinks=False).st_size
+        return found
 
     def path(self, outcome: Outcome) -> Path:
         """``rejected.<ext>`` or ``unknown.<ext>``: records to fix and resend, in the input's format."""
@@ -187,11 +204,9 @@ class OutcomeFiles:
     def paths(self) -> tuple[Path, Path, Path]:
         return self.path(Outcome.REJECTED), self.path(Outcome.UNKNOWN), self.failures_path
 
-    def _handle(self, name: str, path: Path) -> IO[str]:
-        handle = self._handles.get(name)
-        if handle is None:
-            handle = self._handles[name] = path.open("a", encoding="utf-8")
-        return handle
+    def _add(self, path: Path, text: str) -> None:
+        """Queue one line for ``path``; :meth:`flush` writes it."""
+        self._pending.setdefault(path.name, []).append(text + "\n")
 
     def write(self, outcome: Outcome, line: int, text: str | None, value: Any, failure: Failure) -> None:
         """Record one rejected or unknown record; ``text`` is used when ``value`` is unreadable."""
@@ -204,40 +219,59 @@ class OutcomeFiles:
             "msg": failure.msg,
             "status_code": failure.status_code,
         }
-        with self._lock, self._writing():
-            self._handle(outcome.value, self.path(outcome)).write(record_text + "\n")
-            self._handle("failures", self.failures_path).write(json.dumps(reason, ensure_ascii=False) + "\n")
-            self._dirty.update((outcome.value, "failures"))
+        with self._lock:
+            self._add(self.path(outcome), record_text)
+            self._add(self.failures_path, json.dumps(reason, ensure_ascii=False))
 
     def write_result(self, line: int, result: Any) -> None:
         """Record the result of one accepted record, if this operation keeps results."""
         if self._result_line is None:
             return
         text = json.dumps(self._result_line(line, result), ensure_ascii=False)
-        with self._lock, self._writing():
-            self._handle("results", self.results_path).write(text + "\n")
-            self._dirty.add("results")
+        with self._lock:
+            self._add(self.results_path, text)
 
     def flush(self) -> None:
-        """Write everything so far through to the disk (before the journal marks it settled)."""
-        with self._lock, self._writing():
-            for name in self._dirty:
-                handle = self._handles[name]
-                handle.flush()
-                os.fsync(handle.fileno())
-            self._dirty.clear()
+        """Write everything so far through to the disk (before the journal marks it settled).
 
-    @contextlib.contextmanager
-    def _writing(self) -> Iterator[None]:
-        """Turn a failed write (full disk, read-only folder) into an :class:`OutputError`."""
-        try:
-            yield
-        except OSError as error:
-            raise OutputError(f"cannot write to {self.folder}: {error.strerror or error}") from None
+        Each file gets one ``write`` and one ``fdatasync``; a failure (a full or read-only disk,
+        a short write) is an :class:`OutputError`, and the lines stay queued.
+        """
+        with self._lock:
+            if self._broken is not None:
+                raise self._broken
+            try:
+                self._write_pending(sync=True)
+            except OSError as error:
+                self._broken = OutputError(f"cannot write to {self.folder}: {error.strerror or error}")
+                raise self._broken from None
+
+    def _write_pending(self, *, sync: bool) -> None:
+        """Append each file's queued lines; a failed append is cut back off the file."""
+        for name in list(self._pending):
+            path = self.folder / name
+            fd = self._fds.get(name)
+            if fd is None:
+                fd = self._fds[name] = _files.open_regular(path, os.O_WRONLY | os.O_APPEND, create=True)
+            start = os.fstat(fd).st_size
+            try:
+                _files.append(fd, "".join(self._pending[name]).encode("utf-8"), path)
+            except OSError:
+                with contextlib.suppress(OSError):  # else a resume cuts it: it follows the last checkpoint
+                    if os.fstat(fd).st_size != start:
+                        _files.truncate(fd, start, path)
+                raise
+            del self._pending[name]
+            if sync:
+                _files.sync(fd, path)
 
     def close(self) -> None:
+        """Write what is queued (records after the last checkpoint: a resume cuts them off) and close."""
         with self._lock:
-            handles, self._handles = list(self._handles.values()), {}
-        for handle in handles:
-            with contextlib.suppress(OSError):  # flush() already reported a failed write
-                handle.close()
+            if self._broken is None:
+                with contextlib.suppress(OSError):  # flush() reports a failed write
+                    self._write_pending(sync=False)
+            fds, self._fds = list(self._fds.values()), {}
+            self._pending.clear()
+        for fd in fds:
+            os.close(fd)

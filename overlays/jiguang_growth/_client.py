@@ -242,6 +242,11 @@ class _ClientBase(Generic[_Http, _Transport]):
         copy._owns_http = False
         return copy
 
+    @property
+    def _redacted(self) -> tuple[str, ...]:
+        """What never shows in an exception or a raw answer's headers (kept by the routes only)."""
+        return next(iter(self._routes.values())).redactions
+
     def _capturing(self, observer: Observer) -> Self:
         """A copy whose calls are also reported to ``observer`` (``with_raw_response``)."""
         copy = self._copy()

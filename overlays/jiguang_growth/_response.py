@@ -16,6 +16,7 @@ from typing import Any, Generic, ParamSpec, Protocol, TypeVar
 
 import httpx
 
+from ._call import scrubbed_headers
 from ._hooks import Attempt, Observer
 
 __all__ = ["Capture", "RawResponse", "raw", "raw_async"]
@@ -32,7 +33,8 @@ class RawResponse(Generic[T]):
     """What the plain method returns."""
     status_code: int
     headers: dict[str, str]
-    """The answer's headers, lower-case names; a repeated header's values joined by ", "."""
+    """The answer's headers, lower-case names; a repeated header's values joined by ", "; a value
+    holding the secret or the Authorization value has it replaced by ``[redacted]``, as errors do."""
     elapsed: float
     """Seconds from the start of the call to its last answer, retries and their waits included."""
     attempts: int
@@ -42,7 +44,8 @@ class RawResponse(Generic[T]):
 class Capture:
     """An observer that keeps the last answer of the one call it watches."""
 
-    def __init__(self) -> None:
+    def __init__(self, redactions: tuple[str, ...] = ()) -> None:
+        self.redactions = redactions
         self.response: httpx.Response | None = None
         self.attempts = 0
         self.started = 0.0
@@ -63,12 +66,14 @@ class Capture:
         response = self.response
         if response is None:  # pragma: no cover - a call that returned has had an answer
             raise RuntimeError("the call returned without an answer")
-        return RawResponse(
-            parsed, response.status_code, dict(response.headers.items()), self.elapsed, self.attempts
-        )
+        headers = scrubbed_headers(self.redactions, response.headers)
+        return RawResponse(parsed, response.status_code, headers, self.elapsed, self.attempts)
 
 
 class _Capturing(Protocol):
+    @property
+    def _redacted(self) -> tuple[str, ...]: ...
+
     def _capturing(self, observer: Observer) -> Any: ...
 
 
@@ -77,7 +82,7 @@ def raw(client: _Capturing, method: Callable[P, T]) -> Callable[P, RawResponse[T
     name = method.__name__
 
     def call(*args: P.args, **kwargs: P.kwargs) -> RawResponse[T]:
-        capture = Capture()
+        capture = Capture(client._redacted)
         result: T = getattr(client._capturing(capture), name)(*args, **kwargs)
         return capture.result(result)
 
@@ -93,7 +98,7 @@ def raw_async(
     name = method.__name__
 
     async def call(*args: P.args, **kwargs: P.kwargs) -> RawResponse[T]:
-        capture = Capture()
+        capture = Capture(client._redacted)
         result: T = await getattr(client._capturing(capture), name)(*args, **kwargs)
         return capture.result(result)
 

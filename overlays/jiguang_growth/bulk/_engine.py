@@ -41,7 +41,7 @@ from .._exceptions import (
 )
 from .._pacing import Pacer, shared_pacer
 from .._retry import REPLAY_POLICIES, possibly_applied
-from .._validation import validate_schema
+from .._validation import check_integer_text, validate_schema
 from ._input import BadLine, BlankLine, Record
 from ._journal import Journal, LineSet
 from ._outcomes import BulkSummary, Failure, Outcome, OutcomeFiles, RecordOutcome, capped
@@ -519,7 +519,7 @@ class _Engine:
             return Record(item.line, value), _json_size(value)
         except RequestValidationError as error:
             message = _record_message(str(error))
-        except ValueError as error:  # int-to-text digit limit, NaN or infinity: JSON cannot carry it
+        except ValueError as error:  # NaN or infinity: JSON cannot carry it
             message = f"record: cannot be sent as JSON: {_json_problem(error)}"
         self.settle.one(item.line, None, value, Failure("invalid", msg=message))
         return None
@@ -534,14 +534,16 @@ def _json_size(value: Any) -> int:
     try:
         return len(orjson.dumps(value))
     except TypeError:  # beyond 64 bits, or a type orjson does not know: the standard library decides
+        pass
+    try:
         return len(json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode())
+    except ValueError:
+        check_integer_text(value, "record")  # one too long to write: named by its path
+        raise
 
 
 def _json_problem(error: ValueError) -> str:
-    text = str(error)
-    if "integer string conversion" in text:
-        return "it holds an integer of more than 4,300 digits"
-    return capped(text) or type(error).__name__
+    return capped(str(error)) or type(error).__name__
 
 
 def _record_message(message: str) -> str:

@@ -42,7 +42,7 @@ def files(folder: Path) -> dict[str, list[Any]]:
     """The outcome files' lines, in a fixed order (calls in flight settle in any order)."""
     found: dict[str, list[Any]] = {}
     for path in sorted(folder.glob("*.*")):
-        if path.name in {"journal.jsonl", "summary.json"}:
+        if path.name in {"journal.jsonl", "summary.json", "run.lock"}:
             continue
         lines = path.read_text(encoding="utf-8").splitlines()
         if path.suffix == ".jsonl":

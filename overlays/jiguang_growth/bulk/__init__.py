@@ -39,6 +39,7 @@ from ._engine import (
 from ._errors import JournalError, OutputError
 from ._input import BadLine, BlankLine, InputFormat, Record, number_values, read_lines
 from ._journal import Journal, RunIdentity
+from ._lock import LOCK_NAME, RunLockedError, hold_run_lock, refuse_if_locked
 from ._outcomes import MESSAGE_LIMIT, BulkSummary, Failure, Outcome, OutcomeFiles, RecordOutcome, ResultWriter
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ __all__ = [
     "CONNECTION_FAILURE_BUDGET",
     "DEFAULT_CONCURRENCY",
     "JOURNAL_NAME",
+    "LOCK_NAME",
     "MAX_BATCH_BYTES",
     "MESSAGE_LIMIT",
     "NO_ANSWER_BUDGET",
@@ -65,6 +67,7 @@ __all__ = [
     "OutputError",
     "Record",
     "RecordOutcome",
+    "RunLockedError",
     "RunOptions",
     "check_out_dir",
     "get_cuids",
@@ -243,18 +246,21 @@ def run_job(
     new ``randomId``\\ s. The summary counts the whole run, earlier invocations
     included. An output folder that cannot be written raises :class:`OutputError`.
     """
-    with _prepared(
-        job,
-        client,
-        records,
-        fmt,
-        result_line=result_line,
-        input_identity=input_identity,
-        out_dir=out_dir,
-        resume=resume,
-    ) as (inputs, engine):
+    with (
+        _locked(out_dir),
+        _prepared(
+            job,
+            client,
+            records,
+            fmt,
+            result_line=result_line,
+            input_identity=input_identity,
+            out_dir=out_dir,
+            resume=resume,
+        ) as (inputs, engine),
+    ):
         summary = run(job, client, inputs, concurrency=concurrency, **engine, **options)
-    return _finished(summary, out_dir)
+        return _finished(summary, out_dir)
 
 
 async def run_job_async(
@@ -271,38 +277,61 @@ async def run_job_async(
     **options: Any,
 ) -> BulkSummary:
     """:func:`run_job` with an :class:`AsyncGrowthClient`: the same outcomes, journal and resume."""
-    with _prepared(
-        job,
-        client,
-        records,
-        fmt,
-        result_line=result_line,
-        input_identity=input_identity,
-        out_dir=out_dir,
-        resume=resume,
-    ) as (inputs, engine):
+    with (
+        _locked(out_dir),
+        _prepared(
+            job,
+            client,
+            records,
+            fmt,
+            result_line=result_line,
+            input_identity=input_identity,
+            out_dir=out_dir,
+            resume=resume,
+        ) as (inputs, engine),
+    ):
         summary = await run_async(job, client, inputs, concurrency=concurrency, **engine, **options)
-    return _finished(summary, out_dir)
+        return _finished(summary, out_dir)
 
 
 def check_out_dir(out_dir: str | Path, *, resume: bool) -> Path:
     """Refuse an output folder before anything starts: not a folder, not writable, or holding a run.
 
-    Raises :class:`OutputError`, or ``FileExistsError`` for a folder that
-    holds a run when ``resume`` is false.
+    Raises :class:`RunLockedError` while another run holds the folder (even
+    to resume it), :class:`OutputError`, or ``FileExistsError`` for a folder
+    that holds a run when ``resume`` is false.
     """
+    return _checked_folder(out_dir, resume=resume, look=True)
+
+
+def _checked_folder(out_dir: str | Path, *, resume: bool, look: bool) -> Path:
+    """:func:`check_out_dir`; ``look``: whether to look for a run holding the folder (not when this
+    process holds it)."""
     folder = Path(out_dir)
     if folder.exists() and not folder.is_dir():
         raise OutputError(f"{folder} is not a folder")
     existing = next((p for p in (folder, *folder.absolute().parents) if p.exists()), None)
     if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
         raise OutputError(f"cannot write to {folder}: {existing} is not writable")
+    if look and folder.is_dir():
+        refuse_if_locked(folder)
     journal_path = folder / JOURNAL_NAME
     if journal_path.exists() and not resume:
         raise FileExistsError(
             f"{folder} holds an earlier run ({JOURNAL_NAME}); resume it, or choose another folder"
         )
     return folder
+
+
+@contextlib.contextmanager
+def _locked(out_dir: str | Path | None) -> Iterator[None]:
+    """Hold the output folder's run lock for the whole run (checked first, so a held one says so)."""
+    if out_dir is None:
+        yield
+        return
+    check_out_dir(out_dir, resume=True)  # a folder that is not one, or not writable, is said as such
+    with hold_run_lock(Path(out_dir)):
+        yield
 
 
 @contextlib.contextmanager
@@ -323,7 +352,7 @@ def _prepared(
             raise ValueError("resume=True needs the out_dir of the run to resume")
         yield records, {"run_id": uuid.uuid4()}
         return
-    folder = check_out_dir(out_dir, resume=resume)
+    folder = _checked_folder(out_dir, resume=resume, look=False)  # the run lock is held
     identity = RunIdentity(job.operation_id, client.api_url, client.project_id, input_identity)
     journal = Journal(folder / JOURNAL_NAME, identity, resume=resume)
     try:

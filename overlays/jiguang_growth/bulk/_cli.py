@@ -6,7 +6,7 @@ summary. Rejected and unknown records land in the output folder in the
 input's format. Exit statuses (``_commands``; the table is in docs/bulk.md):
 0 every record accepted, 1 some rejected, unknown or unsettled, 2 wrong
 usage, 3 credentials refused, 4 no connection, 5 resume refused, 6 output
-folder not writable, 130 interrupted.
+folder not writable, 7 output folder in use by another run, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from .._commands import (
     NO_CONNECTION,
     OUTPUT_ERROR,
     PROG,
+    RUN_LOCKED,
     SOME_FAILED,
     Command,
     CommandError,
@@ -46,6 +47,7 @@ from . import (
     JournalError,
     OutputError,
     RecordOutcome,
+    RunLockedError,
     check_out_dir,
     read_lines,
     run_job,
@@ -195,6 +197,8 @@ def _run(command: _BulkCommand, args: argparse.Namespace) -> int:
         summary = _send(command.operation, job, args, out, reporter)
     except JournalError as error:
         raise CommandError(str(error), CANNOT_RESUME) from None
+    except RunLockedError as error:
+        raise CommandError(str(error), RUN_LOCKED) from None
     except OutputError as error:
         raise CommandError(f"{error} (--out {out})", OUTPUT_ERROR) from None
     reporter.close()
@@ -225,6 +229,8 @@ def _check_out(out: Path, args: argparse.Namespace) -> None:
         )
     try:
         check_out_dir(out, resume=args.resume)
+    except RunLockedError as error:
+        raise CommandError(str(error), RUN_LOCKED) from None
     except OutputError as error:
         raise CommandError(f"--out {out}: {error}", OUTPUT_ERROR) from None
     except FileExistsError as error:

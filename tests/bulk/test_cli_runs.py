@@ -6,8 +6,12 @@ Every test runs the real ``jiguang-growth`` command in its own process against a
 from __future__ import annotations
 
 import collections
+import json
+import os
+import shlex
 import stat
 import subprocess
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +21,7 @@ import pytest
 
 from jiguang_growth.sandbox import SandboxServer, run_sandbox
 
-from .test_cli import COMMAND, run, sandbox_env, write_jsonl
+from .test_cli import COMMAND, event, run, sandbox_env, write_jsonl
 
 RUN_LOCKED = 7
 TOTAL_SPEND = "total_spend"
@@ -98,3 +102,61 @@ def test_a_run_killed_with_sigkill_leaves_no_lock_behind(tmp_path: Path, sandbox
     assert done.returncode in (0, 1), done.stderr  # 1: calls in flight at the kill end as unknown
     assert "in use by another run" not in done.stderr
     assert max(sandbox.state.attributes(FIRST_CUID + n).get(TOTAL_SPEND, 0) for n in range(400)) == 1
+
+
+# -- input that can be read only once ---------------------------------------------------------------
+
+
+def fill_fifo(path: Path, text: str) -> threading.Thread:
+    """A writer that opens the FIFO (blocking until the reader does), writes ``text`` and closes."""
+
+    def write() -> None:
+        with path.open("w", encoding="utf-8") as handle:
+            handle.write(text)
+
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    return thread
+
+
+def events_text(count: int) -> str:
+    return "".join(json.dumps(event(n)) + "\n" for n in range(count))
+
+
+def test_every_record_of_a_fifo_is_sent_and_its_resume_is_refused_clearly(
+    tmp_path: Path, sandbox: SandboxServer
+) -> None:
+    fifo = tmp_path / "events.fifo"
+    os.mkfifo(fifo)
+    writer = fill_fifo(fifo, events_text(250))
+    out = tmp_path / "out"
+    done = run("report-events", str(fifo), "--out", str(out), env=sandbox_env(sandbox))
+    writer.join(timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "accepted          250" in done.stdout
+    assert len(sandbox.state.events()) == 250
+
+    again = run("report-events", str(fifo), "--out", str(out), "--resume", env=sandbox_env(sandbox))
+    assert again.returncode == 2, again.stderr
+    assert f"--resume needs the input as a regular file: {fifo} is a pipe or FIFO" in again.stderr
+    assert len(sandbox.state.events()) == 250
+
+
+@pytest.mark.parametrize("form", ["<(cat FILE)", "/dev/stdin < <(cat FILE)", "- < <(cat FILE)"])
+def test_every_record_of_a_pipe_is_sent(tmp_path: Path, sandbox: SandboxServer, form: str) -> None:
+    source = tmp_path / "events.jsonl"
+    source.write_text(events_text(250), encoding="utf-8")
+    command = " ".join(shlex.quote(part) for part in COMMAND)
+    out = shlex.quote(str(tmp_path / "out"))
+    piped = form.replace("FILE", shlex.quote(str(source)))
+    done = subprocess.run(
+        ["bash", "-c", f"{command} report-events {piped} --out {out}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=sandbox_env(sandbox),
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "accepted          250" in done.stdout
+    assert len(sandbox.state.events()) == 250

@@ -17,6 +17,7 @@ import hashlib
 import math
 import os
 import signal
+import stat
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -227,6 +228,13 @@ def _check_out(out: Path, args: argparse.Namespace) -> None:
             "--resume needs the input as a file: a run read from standard input cannot be checked to be "
             "the same run"
         )
+    kind = _stream_kind(args.input)
+    if args.resume and kind is not None:
+        raise CommandError(
+            f"--resume needs the input as a regular file: {args.input} is {kind}, which can be read only "
+            "once, so it cannot be checked to be the same input; save it to a file, run from that file, "
+            "and resume with that file"
+        )
     try:
         check_out_dir(out, resume=args.resume)
     except RunLockedError as error:
@@ -253,7 +261,13 @@ def _send(
     """Run the job over the input; SIGTERM ends it the way Ctrl-C does (in flight is finished)."""
     stop = threading.Event()
     with _input(args.input) as lines:
-        total, identity = _measure(args.input)
+        kind = _stream_kind(args.input)
+        if kind is None:
+            total, identity = _measure(args.input)
+        elif args.input == "-":
+            total, identity = None, None
+        else:  # read once, by the run: measuring it first would leave the run nothing to read
+            total, identity = None, {"path": os.path.abspath(args.input), "kind": kind}
         with _client(args) as client, stop_on_signals(stop, [signal.SIGTERM]), _ctrl_c_stops(stop):
             progress = _progress(args, total)
             try:
@@ -319,10 +333,26 @@ def _input(source: str) -> Iterator[IO[bytes]]:
         yield handle
 
 
-def _measure(source: str) -> tuple[int | None, dict[str, Any] | None]:
-    """Lines in a file (for the ETA) and what identifies it (path, size, SHA-256), in one pass."""
+def _stream_kind(source: str) -> str | None:
+    """What a non-regular input is (a FIFO, a pipe such as ``<(...)`` or ``/dev/stdin``, a device);
+    ``None`` for a regular file, or a path that cannot be looked at (opening it says why)."""
     if source == "-":
-        return None, None
+        return "standard input"
+    try:
+        mode = os.stat(source).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):  # a folder: opening it says why it cannot be read
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a pipe or FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device or other special file"
+
+
+def _measure(source: str) -> tuple[int | None, dict[str, Any] | None]:
+    """Lines in a regular file (for the ETA) and what identifies it (path, size, SHA-256), in one pass."""
     digest = hashlib.sha256()
     try:
         with open(source, "rb") as handle:

@@ -11,6 +11,7 @@ import os
 import shlex
 import stat
 import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -160,3 +161,59 @@ def test_every_record_of_a_pipe_is_sent(tmp_path: Path, sandbox: SandboxServer, 
     assert done.returncode == 0, done.stderr
     assert "accepted          250" in done.stdout
     assert len(sandbox.state.events()) == 250
+
+
+# -- a line too long to hold ------------------------------------------------------------------------
+
+RUN_AND_REPORT_PEAK_MEMORY = (
+    "import sys\n"
+    "from jiguang_growth.cli import main\n"
+    "status = main(sys.argv[1:])\n"
+    "peak = [line for line in open('/proc/self/status') if line.startswith('VmHWM:')][0]\n"
+    "print('peak-kib', peak.split()[1], file=sys.stderr)\n"
+    "sys.exit(status)\n"
+)
+LONG_LINE = 64 * 1024 * 1024
+
+
+def peak_kib(stderr: str) -> int:
+    (line,) = [line for line in stderr.splitlines() if line.startswith("peak-kib ")]
+    return int(line.split()[1])
+
+
+def run_measured(source: Path, out: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", RUN_AND_REPORT_PEAK_MEMORY, "report-events", str(source), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        check=False,
+    )
+
+
+def test_a_64_mib_line_is_rejected_with_a_reason_in_bounded_memory(
+    tmp_path: Path, sandbox: SandboxServer
+) -> None:
+    small = tmp_path / "small.jsonl"
+    small.write_text(events_text(3), encoding="utf-8")
+    big = tmp_path / "big.jsonl"
+    with big.open("wb") as handle:  # line 2 is 64 MiB of zero bytes: a hole, not written data
+        handle.write((json.dumps(event(0)) + "\n").encode())
+        handle.seek(LONG_LINE, os.SEEK_CUR)
+        handle.write(b"\n" + (json.dumps(event(2)) + "\n").encode())
+    env = sandbox_env(sandbox)
+    baseline = run_measured(small, tmp_path / "small.out", env)
+    done = run_measured(big, tmp_path / "big.out", env)
+    assert baseline.returncode == 0, baseline.stderr
+    assert done.returncode == 1, done.stderr
+    assert f"line 2: rejected (line_too_long): the line has {LONG_LINE:,} bytes, more than the limit of" in (
+        done.stderr
+    )
+    assert "accepted            2" in done.stdout and "rejected            1" in done.stdout
+    (failure,) = [json.loads(line) for line in (tmp_path / "big.out" / "failures.jsonl").open()]
+    assert (failure["line"], failure["reason"]) == (2, "line_too_long")
+    assert (tmp_path / "big.out" / "rejected.jsonl").stat().st_size < 100  # a note, not the line
+    assert sorted(e["cuid"] for e in sandbox.state.events()) == [event(n)["cuid"] for n in (0, 0, 1, 2, 2)]
+    grown_kib = peak_kib(done.stderr) - peak_kib(baseline.stderr)
+    assert grown_kib < 32 * 1024, f"peak memory grew {grown_kib:,} KiB for a {LONG_LINE:,}-byte line"

@@ -53,7 +53,7 @@ from . import (
     read_lines,
     run_job,
 )
-from ._input import InputFormat
+from ._input import LINE_TOO_LONG, InputFormat, bounded_lines
 from ._jobs import ATTRIBUTES, CHANNELS, CUIDS, EVENTS, BulkOperation
 from ._progress import BarProgress, LineProgress
 
@@ -274,7 +274,7 @@ def _send(
                 summary = run_job(
                     job,
                     client,
-                    read_lines(lines, operation.fmt),
+                    read_lines(bounded_lines(lines), operation.fmt),
                     operation.fmt,
                     result_line=operation.result_line,
                     input_identity=identity,
@@ -421,7 +421,7 @@ class _BadLineReporter:
 
     def __call__(self, outcome: RecordOutcome) -> None:
         failure = outcome.failure
-        if failure is None or failure.reason not in {"unreadable", "invalid"}:
+        if failure is None or failure.reason not in {"unreadable", "invalid", LINE_TOO_LONG}:
             return
         self.count += 1
         if self.count <= REPORTED_LINES:

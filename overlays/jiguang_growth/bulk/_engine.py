@@ -485,7 +485,7 @@ class _Engine:
                 self.summary.skipped += 1
                 continue
             if isinstance(item, BadLine):
-                settle.one(item.line, item.text, None, Failure("unreadable", msg=item.reason))
+                settle.one(item.line, item.text, None, Failure(item.kind, msg=item.reason))
                 continue
             if item.line in self._left_in_flight:
                 settle.one(item.line, None, item.value, IN_FLIGHT_AT_STOP, Outcome.UNKNOWN)

@@ -8,11 +8,13 @@ from __future__ import annotations
 import collections
 import json
 import os
+import signal
 import shlex
 import stat
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from jiguang_growth.sandbox import SandboxServer, run_sandbox
+from jiguang_growth.sandbox import SandboxConfig, SandboxServer, run_sandbox
 
 from .test_cli import COMMAND, event, run, sandbox_env, write_jsonl
 
@@ -217,3 +219,24 @@ def test_a_64_mib_line_is_rejected_with_a_reason_in_bounded_memory(
     assert sorted(e["cuid"] for e in sandbox.state.events()) == [event(n)["cuid"] for n in (0, 0, 1, 2, 2)]
     grown_kib = peak_kib(done.stderr) - peak_kib(baseline.stderr)
     assert grown_kib < 32 * 1024, f"peak memory grew {grown_kib:,} KiB for a {LONG_LINE:,}-byte line"
+
+
+# -- signals while calls wait for the pacer ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_while_calls_wait_for_the_pacer_exits_130_not_no_answer(
+    tmp_path: Path, signum: signal.Signals
+) -> None:
+    source = write_jsonl(tmp_path / "e.jsonl", [event(n) for n in range(20_000)])
+    # The sandbox takes 2 calls a second: its 429s make the pacer hold the run's calls for seconds.
+    config = SandboxConfig(project_id=f"p{uuid.uuid4().hex[:8]}", qps_limit=2)
+    with run_sandbox(config) as server:
+        process = start("report-events", str(source), env=sandbox_env(server))
+        wait_for_progress(process)
+        time.sleep(1.0)  # long enough for calls to queue behind the pacer
+        process.send_signal(signum)
+        _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "stopped:" not in err and "no answer" not in err
+    assert "interrupted: run again with --resume" in err

@@ -655,6 +655,8 @@ class _Settler:
         if refused is not None:
             message = CREDENTIALS_MESSAGE.format(status=refused.status_code, msg=refused.msg or refused)
             self._stop("credentials", message)
+        if any(isinstance(e, CancelledCallError) for e in errors):
+            return  # the run cancelled it while stopping: it says nothing about the server
         if len(errors) < len(results) or any(not isinstance(e, APIConnectionError) for e in errors):
             self._failures_in_a_row = 0
             self._last_answer = time.monotonic()

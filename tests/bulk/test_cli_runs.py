@@ -8,8 +8,8 @@ from __future__ import annotations
 import collections
 import json
 import os
-import signal
 import shlex
+import signal
 import stat
 import subprocess
 import sys

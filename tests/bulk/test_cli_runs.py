@@ -8,6 +8,7 @@ from __future__ import annotations
 import collections
 import json
 import os
+import re
 import shlex
 import signal
 import stat
@@ -22,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from jiguang_growth.sandbox import SandboxConfig, SandboxServer, run_sandbox
+from jiguang_growth.sandbox import NetworkConfig, SandboxConfig, SandboxServer, run_sandbox
 
 from .test_cli import COMMAND, event, run, sandbox_env, write_jsonl
 
@@ -239,4 +240,106 @@ def test_a_signal_while_calls_wait_for_the_pacer_exits_130_not_no_answer(
         _, err = process.communicate(timeout=120)
     assert process.returncode == 130, err
     assert "stopped:" not in err and "no answer" not in err
-    assert "interrupted: run again with --resume" in err
+    assert "interrupted: " in err and "run again with --resume" in err
+
+
+# -- what a Ctrl-C says ------------------------------------------------------------------------------
+
+INTERRUPTED_LINE = re.compile(
+    r"interrupted: ([\d,]+) input lines read, ([\d,]+) records settled, ([\d,]+) read but not settled, "
+    r"([\d,]+) never read; run again with --resume"
+)
+
+
+def number(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
+def test_ctrl_c_mid_run_says_how_many_lines_were_read_settled_and_never_read(tmp_path: Path) -> None:
+    total = 30_000  # 300 calls: about 3 s at 100 calls per second
+    source = write_jsonl(tmp_path / "e.jsonl", [event(n) for n in range(total)])
+    with run_sandbox(project_id=f"p{uuid.uuid4().hex[:8]}") as server:
+        process = start("report-events", str(source), env=sandbox_env(server))
+        wait_for_progress(process)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+        stored = len(server.state.events())
+    assert process.returncode == 130, err
+    found = INTERRUPTED_LINE.search(err)
+    assert found is not None, err
+    read, settled, unsettled, unread = (number(group) for group in found.groups())
+    assert read == settled + unsettled and read + unread == total and unread > 0
+    assert stored == settled  # every settled event was accepted, nothing else arrived
+    summary = json.loads((tmp_path / "e.jsonl.out" / "summary.json").read_text(encoding="utf-8"))
+    assert (summary["lines_read"], summary["lines_unread"], summary["unsettled"]) == (read, unread, unsettled)
+    assert summary["records"] == settled and summary["interrupted"] is True
+
+
+def test_ctrl_c_once_everything_was_read_lets_it_settle_exits_0_and_a_resume_says_nothing_is_left(
+    tmp_path: Path,
+) -> None:
+    total = 300  # 3 calls, each answered 1.8 s after the sandbox has stored its events
+    source = write_jsonl(tmp_path / "e.jsonl", [event(n) for n in range(total)])
+    config = SandboxConfig(
+        project_id=f"p{uuid.uuid4().hex[:8]}", network=NetworkConfig(response_delay_ms=1800)
+    )
+    with run_sandbox(config) as server:
+        env = sandbox_env(server)
+        process = start("report-events", str(source), env=env)
+        deadline = time.monotonic() + 60
+        while len(server.state.events()) < total and time.monotonic() < deadline:
+            time.sleep(0.01)
+        process.send_signal(signal.SIGINT)  # every line read, every call in flight, none answered yet
+        out, err = process.communicate(timeout=60)
+        again = run("report-events", str(source), "--resume", env=env)
+        stored = len(server.state.events())
+    assert process.returncode == 0, err
+    assert "stopping: every input line was read (300), 0 records settled; waiting for the 3 calls" in err
+    assert "interrupted" not in err and "--resume" not in err
+    assert "accepted          300" in out
+    summary = json.loads((tmp_path / "e.jsonl.out" / "summary.json").read_text(encoding="utf-8"))
+    assert (summary["interrupted"], summary["lines_read"], summary["lines_unread"]) == (False, 300, 0)
+    assert again.returncode == 0, again.stderr
+    assert "nothing to send: earlier runs settled every line of the input" in again.stdout
+    assert "ETA ?" not in again.stdout and "ETA 0:00" in again.stdout
+    assert stored == total
+
+
+# -- the input lines docs/bulk.md shows ----------------------------------------------------------------
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "bulk.md"
+
+
+def documented_inputs() -> list[tuple[str, list[str], str]]:
+    """``(file name, command arguments, example line)`` for each input line docs/bulk.md shows."""
+    text = DOCS.read_text(encoding="utf-8")
+    commands: dict[str, list[str]] = {}
+    for line in re.findall(r"^jiguang-growth (.+)$", text, flags=re.MULTILINE):
+        words = shlex.split(line.split("#", 1)[0])
+        commands.setdefault(words[1], words)  # the first command for each file
+    block = text.split("```text", 1)[1].split("```", 1)[0] if "```text" in text else ""
+    examples = re.findall(r"^(\S+):\s+(.+)$", block, re.MULTILINE)
+    return [(name, commands[name], line) for name, line in examples]
+
+
+def test_docs_show_one_input_line_for_each_bulk_command() -> None:
+    shown = {args[0] for _, args, _ in documented_inputs()}
+    assert shown == {"report-events", "get-cuids", "set-attributes", "set-channels"}
+
+
+@pytest.mark.parametrize(("name", "args", "line"), documented_inputs(), ids=lambda value: str(value)[:20])
+def test_each_documented_input_line_is_accepted_by_its_command(
+    tmp_path: Path, sandbox: SandboxServer, name: str, args: list[str], line: str
+) -> None:
+    (tmp_path / name).write_text(line + "\n", encoding="utf-8")
+    command, _, *rest = args
+    done = subprocess.run(
+        [*COMMAND, command, str(tmp_path / name), *rest, "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=sandbox_env(sandbox),
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "accepted            1" in done.stdout and "rejected            0" in done.stdout

@@ -222,6 +222,7 @@ def run_job(
     *,
     result_line: ResultWriter | None = None,
     input_identity: Mapping[str, Any] | None = None,
+    input_lines: int | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
     out_dir: str | Path | None = None,
     resume: bool = False,
@@ -246,21 +247,23 @@ def run_job(
     new ``randomId``\\ s. The summary counts the whole run, earlier invocations
     included. An output folder that cannot be written raises :class:`OutputError`.
     """
+    summary = BulkSummary(job.operation_id)
     with (
         _locked(out_dir),
         _prepared(
             job,
             client,
-            records,
+            _counted(records, summary),
             fmt,
             result_line=result_line,
             input_identity=input_identity,
             out_dir=out_dir,
             resume=resume,
+            summary=summary,
         ) as (inputs, engine),
     ):
-        summary = run(job, client, inputs, concurrency=concurrency, **engine, **options)
-        return _finished(summary, out_dir)
+        run(job, client, inputs, concurrency=concurrency, **engine, **options)
+        return _finished(_reading_told(summary, input_lines), out_dir)
 
 
 async def run_job_async(
@@ -271,27 +274,30 @@ async def run_job_async(
     *,
     result_line: ResultWriter | None = None,
     input_identity: Mapping[str, Any] | None = None,
+    input_lines: int | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
     out_dir: str | Path | None = None,
     resume: bool = False,
     **options: Any,
 ) -> BulkSummary:
     """:func:`run_job` with an :class:`AsyncGrowthClient`: the same outcomes, journal and resume."""
+    summary = BulkSummary(job.operation_id)
     with (
         _locked(out_dir),
         _prepared(
             job,
             client,
-            records,
+            _counted(records, summary),
             fmt,
             result_line=result_line,
             input_identity=input_identity,
             out_dir=out_dir,
             resume=resume,
+            summary=summary,
         ) as (inputs, engine),
     ):
-        summary = await run_async(job, client, inputs, concurrency=concurrency, **engine, **options)
-        return _finished(summary, out_dir)
+        await run_async(job, client, inputs, concurrency=concurrency, **engine, **options)
+        return _finished(_reading_told(summary, input_lines), out_dir)
 
 
 def check_out_dir(out_dir: str | Path, *, resume: bool) -> Path:
@@ -345,12 +351,13 @@ def _prepared(
     input_identity: Mapping[str, Any] | None,
     out_dir: str | Path | None,
     resume: bool,
+    summary: BulkSummary,
 ) -> Iterator[tuple[Iterable[Record | BadLine | BlankLine], dict[str, Any]]]:
     """The records to send and the engine's settings; with ``out_dir``, the journal and files around it."""
     if out_dir is None:
         if resume:
             raise ValueError("resume=True needs the out_dir of the run to resume")
-        yield records, {"run_id": uuid.uuid4()}
+        yield records, {"run_id": uuid.uuid4(), "summary": summary}
         return
     folder = _checked_folder(out_dir, resume=resume, look=False)  # the run lock is held
     identity = RunIdentity(job.operation_id, client.api_url, client.project_id, input_identity)
@@ -361,7 +368,6 @@ def _prepared(
     except BaseException:
         journal.close()
         raise
-    summary = BulkSummary(job.operation_id)
     summary.add_totals(journal.last.totals)
     engine = {"run_id": journal.run_id, "files": files, "journal": journal, "summary": summary}
     try:
@@ -378,6 +384,25 @@ def _finished(summary: BulkSummary, out_dir: str | Path | None) -> BulkSummary:
             path.write_text(json.dumps(summary.as_dict(), indent=2) + "\n", encoding="utf-8")
         except OSError as error:
             raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
+    return summary
+
+
+def _counted(
+    records: Iterable[Record | BadLine | BlankLine], summary: BulkSummary
+) -> Iterator[Record | BadLine | BlankLine]:
+    """``records``, noting in ``summary`` how many lines were read and whether all of them were."""
+    for record in records:
+        summary.lines_read = record.line
+        yield record
+    summary.input_read_to_end = True
+
+
+def _reading_told(summary: BulkSummary, input_lines: int | None) -> BulkSummary:
+    """Say how many input lines were never read (``None``: not known)."""
+    if summary.input_read_to_end:
+        summary.lines_unread = 0
+    elif input_lines is not None:
+        summary.lines_unread = max(0, input_lines - summary.lines_read)
     return summary
 
 

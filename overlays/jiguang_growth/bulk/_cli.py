@@ -215,11 +215,20 @@ def _status(summary: BulkSummary, out: Path) -> int:
         print(f"stopped: {summary.stop_message}{hint}; then {resume}", file=sys.stderr)
         return STOP_STATUS.get(summary.stopped, SOME_FAILED)
     if summary.interrupted:
-        print(f"interrupted: {resume}", file=sys.stderr)
+        print(f"interrupted: {_reading(summary)}; {resume}", file=sys.stderr)
         return INTERRUPTED
     if summary.unsettled:
         print(f"{summary.unsettled:,} records were not settled: {resume}", file=sys.stderr)
     return 0 if summary.ok else SOME_FAILED
+
+
+def _reading(summary: BulkSummary) -> str:
+    """How far an interrupted run got through its input, in numbers."""
+    unread = "the rest" if summary.lines_unread is None else f"{summary.lines_unread:,}"
+    return (
+        f"{summary.lines_read:,} input lines read, {summary.records - summary.resumed:,} records settled, "
+        f"{summary.unsettled:,} read but not settled, {unread} never read"
+    )
 
 
 def _check_out(out: Path, args: argparse.Namespace) -> None:
@@ -278,6 +287,7 @@ def _send(
                     operation.fmt,
                     result_line=operation.result_line,
                     input_identity=identity,
+                    input_lines=total,
                     concurrency=args.concurrency or DEFAULT_CONCURRENCY,
                     out_dir=out,
                     resume=args.resume,
@@ -369,10 +379,17 @@ def _measure(source: str) -> tuple[int | None, dict[str, Any] | None]:
 
 
 def _announce_stop(summary: BulkSummary, in_flight: int) -> None:
-    """Say at once that the run is stopping, and what it still waits for."""
+    """Say at once that the run is stopping: what it has read and settled, and what it waits for."""
     why = f" ({summary.stop_message})" if summary.stop_message else ""
     calls = "1 call" if in_flight == 1 else f"{in_flight:,} calls"
-    print(f"\nstopping{why}, {calls} in flight; nothing more is sent", file=sys.stderr, flush=True)
+    settled = f"{summary.records - summary.resumed:,} records settled"
+    if summary.input_read_to_end:
+        read = f"every input line was read ({summary.lines_read:,}), {settled}"
+        rest = f"waiting for the {calls} in flight" if in_flight else "nothing is left to send"
+    else:
+        read = f"{summary.lines_read:,} input lines read, {settled}"
+        rest = f"{calls} in flight; no more lines are read or sent"
+    print(f"\nstopping{why}: {read}; {rest}", file=sys.stderr, flush=True)
 
 
 @contextlib.contextmanager
@@ -452,6 +469,12 @@ def _print_summary(summary: BulkSummary, out: Path, fmt: InputFormat, results: b
     lines.append(f"  unknown    {summary.unknown:>10,}{unknown_to}")
     if summary.unsettled:
         lines.append(f"  unsettled  {summary.unsettled:>10,}  (not sent; --resume sends them)")
+    if summary.lines_unread:
+        lines.append(f"  never read {summary.lines_unread:>10,}  (input lines; --resume reads them)")
+    elif summary.lines_unread is None and summary.interrupted:
+        lines.append("  never read          ?  (the rest of the input; --resume cannot read it again)")
+    if summary.resumed and not sent and summary.lines_unread == 0 and not summary.unsettled:
+        lines.append("  nothing to send: earlier runs settled every line of the input")
     if summary.by_reason:
         reasons = ", ".join(f"{reason} {count:,}" for reason, count in sorted(summary.by_reason.items()))
         lines.append(f"  reasons    {reasons}  (per record: {out / 'failures.jsonl'})")

@@ -392,6 +392,8 @@ class _Engine:
                 self._left_in_flight.add_range(start, end)
         self._started = time.monotonic()
         self._announced = False
+        self._cancelled = False
+        """Whether calls in flight were cancelled because the run was stopping."""
         self._in_flight: list[_Batch] = []
         """Batches started and not yet settled."""
         self._unsettled: Finished = []
@@ -409,6 +411,7 @@ class _Engine:
                 while not self._room_for(batch, in_flight) and not self._halted():
                     yield from self._collect(block=True)
                 if self._halted():
+                    self._left_unsent(batch.records, None)  # cut, never started
                     break
                 if not in_flight:
                     self.settle.mark_busy()  # the no-answer clock runs only while calls are out
@@ -431,6 +434,7 @@ class _Engine:
                 ends = time.monotonic() + STOP_GRACE
             if ends is not None and time.monotonic() >= ends:
                 yield _Cancel()
+                self._cancelled = True
                 ends = float("inf")  # once
             try:
                 yield from self._collect(block=True)
@@ -480,6 +484,7 @@ class _Engine:
         size = 0
         for item in records:
             if self._halted():
+                self._left_unsent(batch, item)
                 return
             if isinstance(item, BlankLine):
                 self.summary.skipped += 1
@@ -504,6 +509,14 @@ class _Engine:
                 batch, size = [], 0
         if batch and not self._halted():
             yield self._batch(batch)
+        elif batch:
+            self._left_unsent(batch, None)
+
+    def _left_unsent(self, batch: list[Record], item: Record | BadLine | BlankLine | None) -> None:
+        """Count the lines read but not sent when the run stopped: unsettled, for a resume to send."""
+        if isinstance(item, BlankLine):
+            self.summary.skipped += 1
+        self.summary.unsettled += len(batch) + (item is not None and not isinstance(item, BlankLine))
 
     def _batch(self, records: list[Record]) -> _Batch:
         key = self.job.key
@@ -527,6 +540,10 @@ class _Engine:
     def close(self) -> None:
         self.summary.elapsed = time.monotonic() - self._started
         self.settle.close()
+        summary = self.summary
+        if summary.interrupted and summary.input_read_to_end and summary.stopped is None:
+            # A stop that came once every line was read changed nothing unless it cancelled calls.
+            summary.interrupted = self._cancelled or summary.unsettled > 0
 
 
 def _json_size(value: Any) -> int:

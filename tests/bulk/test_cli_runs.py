@@ -333,13 +333,6 @@ def test_each_documented_input_line_is_accepted_by_its_command(
 ) -> None:
     (tmp_path / name).write_text(line + "\n", encoding="utf-8")
     command, _, *rest = args
-    done = subprocess.run(
-        [*COMMAND, command, str(tmp_path / name), *rest, "--out", str(tmp_path / "out")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=sandbox_env(sandbox),
-        check=False,
-    )
+    done = run(command, str(tmp_path / name), *rest, "--out", str(tmp_path / "out"), env=sandbox_env(sandbox))
     assert done.returncode == 0, done.stderr
     assert "accepted            1" in done.stdout and "rejected            0" in done.stdout

@@ -247,22 +247,17 @@ def run_job(
     new ``randomId``\\ s. The summary counts the whole run, earlier invocations
     included. An output folder that cannot be written raises :class:`OutputError`.
     """
-    summary = BulkSummary(job.operation_id)
-    with (
-        _locked(out_dir),
-        _prepared(
-            job,
-            client,
-            _counted(records, summary),
-            fmt,
-            result_line=result_line,
-            input_identity=input_identity,
-            out_dir=out_dir,
-            resume=resume,
-            summary=summary,
-        ) as (inputs, engine),
-    ):
-        run(job, client, inputs, concurrency=concurrency, **engine, **options)
+    with _prepared(
+        job,
+        client,
+        records,
+        fmt,
+        result_line=result_line,
+        input_identity=input_identity,
+        out_dir=out_dir,
+        resume=resume,
+    ) as (inputs, engine):
+        summary = run(job, client, inputs, concurrency=concurrency, **engine, **options)
         return _finished(_reading_told(summary, input_lines), out_dir)
 
 
@@ -281,22 +276,17 @@ async def run_job_async(
     **options: Any,
 ) -> BulkSummary:
     """:func:`run_job` with an :class:`AsyncGrowthClient`: the same outcomes, journal and resume."""
-    summary = BulkSummary(job.operation_id)
-    with (
-        _locked(out_dir),
-        _prepared(
-            job,
-            client,
-            _counted(records, summary),
-            fmt,
-            result_line=result_line,
-            input_identity=input_identity,
-            out_dir=out_dir,
-            resume=resume,
-            summary=summary,
-        ) as (inputs, engine),
-    ):
-        await run_async(job, client, inputs, concurrency=concurrency, **engine, **options)
+    with _prepared(
+        job,
+        client,
+        records,
+        fmt,
+        result_line=result_line,
+        input_identity=input_identity,
+        out_dir=out_dir,
+        resume=resume,
+    ) as (inputs, engine):
+        summary = await run_async(job, client, inputs, concurrency=concurrency, **engine, **options)
         return _finished(_reading_told(summary, input_lines), out_dir)
 
 
@@ -351,30 +341,34 @@ def _prepared(
     input_identity: Mapping[str, Any] | None,
     out_dir: str | Path | None,
     resume: bool,
-    summary: BulkSummary,
 ) -> Iterator[tuple[Iterable[Record | BadLine | BlankLine], dict[str, Any]]]:
-    """The records to send and the engine's settings; with ``out_dir``, the journal and files around it."""
+    """The records to send and the engine's settings; with ``out_dir``, the run lock (held until the
+    ``with`` ends, summary written), the journal and files around it."""
+    summary = BulkSummary(job.operation_id)
+    records = _counted(records, summary)
     if out_dir is None:
         if resume:
             raise ValueError("resume=True needs the out_dir of the run to resume")
         yield records, {"run_id": uuid.uuid4(), "summary": summary}
         return
-    folder = _checked_folder(out_dir, resume=resume, look=False)  # the run lock is held
-    identity = RunIdentity(job.operation_id, client.api_url, client.project_id, input_identity)
-    journal = Journal(folder / JOURNAL_NAME, identity, resume=resume)
-    try:
-        resumed = resume and journal.last.seq > 0
-        files = OutcomeFiles(folder, fmt, append=resumed, result_line=result_line, sizes=journal.last.sizes)
-    except BaseException:
-        journal.close()
-        raise
-    summary.add_totals(journal.last.totals)
-    engine = {"run_id": journal.run_id, "files": files, "journal": journal, "summary": summary}
-    try:
-        yield _skipping(records, journal), engine
-    finally:
-        files.close()
-        journal.close()
+    with _locked(out_dir):  # held until the with ends: the summary is written by then
+        folder = _checked_folder(out_dir, resume=resume, look=False)  # the run lock is held
+        identity = RunIdentity(job.operation_id, client.api_url, client.project_id, input_identity)
+        journal = Journal(folder / JOURNAL_NAME, identity, resume=resume)
+        try:
+            resumed = resume and journal.last.seq > 0
+            sizes = journal.last.sizes
+            files = OutcomeFiles(folder, fmt, append=resumed, result_line=result_line, sizes=sizes)
+        except BaseException:
+            journal.close()
+            raise
+        summary.add_totals(journal.last.totals)
+        engine = {"run_id": journal.run_id, "files": files, "journal": journal, "summary": summary}
+        try:
+            yield _skipping(records, journal), engine
+        finally:
+            files.close()
+            journal.close()
 
 
 def _finished(summary: BulkSummary, out_dir: str | Path | None) -> BulkSummary:

@@ -43,7 +43,7 @@ from ._exceptions import (
 )
 from ._hooks import Attempt, Observer, Watch
 from ._pacing import Pacer
-from ._validation import validate_request
+from ._validation import check_integer_text, validate_request
 
 __all__ = [
     "CODE_FIELD",
@@ -59,6 +59,8 @@ __all__ = [
     "call",
     "encode",
     "json_kind",
+    "scrubbed",
+    "scrubbed_headers",
 ]
 
 T = TypeVar("T")
@@ -176,6 +178,7 @@ def encode(operation_id: str, body: Any) -> bytes:
     try:
         return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
     except (TypeError, ValueError) as error:  # NaN, infinity, or a type JSON cannot carry
+        check_integer_text(body)  # an integer too long to write: named by its path
         raise RequestValidationError(f"body: {error}", field="body", rule="json") from None
 
 
@@ -415,15 +418,24 @@ def _shortened(text: str, limit: int = 200) -> str:
 
 
 def _scrub(route: CallSetup, text: str) -> str:
-    for secret in route.redactions:
+    return scrubbed(route.redactions, text)
+
+
+def scrubbed(redactions: tuple[str, ...], text: str) -> str:
+    """``text`` with each of ``redactions`` (the secret, the Authorization value) replaced."""
+    for secret in redactions:
         if secret and secret in text:
             text = text.replace(secret, REDACTED)
     return text
 
 
+def scrubbed_headers(redactions: tuple[str, ...], headers: httpx.Headers) -> dict[str, str]:
+    """Headers as a plain dict (lower-case names; repeated ones joined by ", "), each value scrubbed."""
+    return {name: scrubbed(redactions, value) for name, value in headers.items()}
+
+
 def _headers(route: CallSetup, response: _Read) -> dict[str, str]:
-    """The answer's headers as a plain dict (lower-case names; repeated ones joined by ", "), scrubbed."""
-    return {name: _scrub(route, value) for name, value in response.headers.items()}
+    return scrubbed_headers(route.redactions, response.headers)
 
 
 def _prefix(route: CallSetup, response: _Read) -> str:

@@ -235,6 +235,11 @@ class _ClientBase(Generic[_Http, _Transport]):
         copy._owns_http = False
         return copy
 
+    @property
+    def _redacted(self) -> tuple[str, ...]:
+        """What never shows in an exception or a raw answer's headers (kept by the routes only)."""
+        return next(iter(self._routes.values())).redactions
+
     def _capturing(self, observer: Observer) -> Self:
         """A copy whose calls are also reported to ``observer`` (``with_raw_response``)."""
         copy = self._copy()
@@ -566,7 +571,7 @@ class RawGrowthClient(RawOperations):
 
     def _call(self, *call: Any) -> Any:
         """:meth:`GrowthClient._call`, watched for the answer's status and headers."""
-        capture = Capture()
+        capture = Capture(self._client._redacted)
         return capture.result(self._client._capturing(capture)._call(*call))
 
 
@@ -578,5 +583,5 @@ class AsyncRawGrowthClient(AsyncRawOperations):
 
     async def _call(self, *call: Any) -> Any:
         """:meth:`AsyncGrowthClient._call`, watched for the answer's status and headers."""
-        capture = Capture()
+        capture = Capture(self._client._redacted)
         return capture.result(await self._client._capturing(capture)._call(*call))

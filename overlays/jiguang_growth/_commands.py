@@ -13,6 +13,7 @@ __all__ = [
     "NO_CONNECTION",
     "OUTPUT_ERROR",
     "PROG",
+    "RUN_LOCKED",
     "SOME_FAILED",
     "USAGE_ERROR",
     "Command",
@@ -32,6 +33,8 @@ CANNOT_RESUME = 5
 """Exit status when ``--resume`` was refused: the journal is damaged or belongs to another run."""
 OUTPUT_ERROR = 6
 """Exit status when the output folder cannot be written: not a folder, read-only, or full."""
+RUN_LOCKED = 7
+"""Exit status when another run (a live process) holds the output folder; nothing was sent."""
 INTERRUPTED = 130
 """Exit status after Ctrl-C, as shells report SIGINT."""
 

@@ -15,6 +15,7 @@ from typing import Generic, TypeVar
 
 import httpx
 
+from ._call import scrubbed_headers
 from ._hooks import Attempt
 
 __all__ = ["Capture", "RawResponse"]
@@ -30,7 +31,8 @@ class RawResponse(Generic[T]):
     """What the plain method returns."""
     status_code: int
     headers: dict[str, str]
-    """The answer's headers, lower-case names; a repeated header's values joined by ", "."""
+    """The answer's headers, lower-case names; a repeated header's values joined by ", "; a value
+    holding the secret or the Authorization value has it replaced by ``[redacted]``, as errors do."""
     elapsed: float
     """Seconds from the start of the call to its last answer, retries and their waits included."""
     attempts: int
@@ -40,7 +42,8 @@ class RawResponse(Generic[T]):
 class Capture:
     """An observer that keeps the last answer of the one call it watches."""
 
-    def __init__(self) -> None:
+    def __init__(self, redactions: tuple[str, ...] = ()) -> None:
+        self.redactions = redactions
         self.response: httpx.Response | None = None
         self.attempts = 0
         self.started = 0.0
@@ -61,6 +64,5 @@ class Capture:
         response = self.response
         if response is None:  # pragma: no cover - a call that returned has had an answer
             raise RuntimeError("the call returned without an answer")
-        return RawResponse(
-            parsed, response.status_code, dict(response.headers.items()), self.elapsed, self.attempts
-        )
+        headers = scrubbed_headers(self.redactions, response.headers)
+        return RawResponse(parsed, response.status_code, headers, self.elapsed, self.attempts)

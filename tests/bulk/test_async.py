@@ -42,7 +42,7 @@ def files(folder: Path) -> dict[str, list[Any]]:
     """The outcome files' lines, in a fixed order (calls in flight settle in any order)."""
     found: dict[str, list[Any]] = {}
     for path in sorted(folder.glob("*.*")):
-        if path.name in {"journal.jsonl", "summary.json"}:
+        if path.name in {"journal.jsonl", "summary.json", "run.lock"}:
             continue
         lines = path.read_text(encoding="utf-8").splitlines()
         if path.suffix == ".jsonl":
@@ -149,7 +149,8 @@ def test_async_refused_credentials_stop_the_run_and_journal_nothing(
             )
 
     refused = asyncio.run(main("wrong-secret-000"))
-    assert refused.stopped == "credentials" and refused.records == 0 and refused.unsettled == 100
+    assert refused.stopped == "credentials" and refused.records == 0
+    assert refused.unsettled == refused.lines_read >= 100
     fixed = asyncio.run(main(sandbox.project_secret))
     assert fixed.accepted == 500 and fixed.ok
 

@@ -145,7 +145,7 @@ def test_wrong_credentials_stop_the_run_and_resume_with_the_right_ones_sends_eve
     done = run("report-events", str(source), "--concurrency", "1", env=env)
     assert done.returncode == 3, done.stderr
     assert "refused the credentials (401" in done.stderr and "--project-secret" in done.stderr
-    assert "unsettled         100" in done.stdout and "accepted            0" in done.stdout
+    assert re.search(r"unsettled +[1-9]", done.stdout) and "accepted            0" in done.stdout
     out = tmp_path / "e.jsonl.out"
     everything = done.stdout + done.stderr + "".join(p.read_text() for p in out.iterdir())
     assert secret not in everything
@@ -195,7 +195,9 @@ def test_ctrl_c_stops_cleanly_and_resume_sends_only_the_rest(tmp_path: Path) -> 
         _, err = process.communicate(timeout=60)
         assert process.returncode == 130, err
         assert "--resume" in err
-        assert re.search(r"stopping, \d+ calls? in flight", err), err
+        assert re.search(
+            r"stopping: [\d,]+ input lines read, [\d,]+ records settled; \d+ calls? in flight", err
+        )
         sent_before = len(sandbox.state.events())
         assert 0 < sent_before < total
 

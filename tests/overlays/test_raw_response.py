@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import http.server
+import json
 import pickle
+import threading
 from typing import Any
 
 import httpx
@@ -11,7 +14,7 @@ import pytest
 
 from jiguang_growth import AsyncGrowthClient, Attempt, GrowthClient, RateLimitError, RawResponse
 
-from .conftest import OPS, PROJECT_ID, SECRET, Op, envelope
+from .conftest import OPS, PROJECT_ID, SECRET, TOKEN, Op, envelope
 
 HEADERS = {"X-Request-Id": "req-1", "Set-Cookie": "a=1"}
 
@@ -118,3 +121,53 @@ def test_the_raw_view_does_not_change_the_client() -> None:
         assert client.get_cuids("phone_test", ["18012345678"]) == raw.parsed
     assert client.with_raw_response.get_cuids.__name__ == "get_cuids"
     assert pickle.loads(pickle.dumps(raw)) == raw
+
+
+class _Echo(http.server.BaseHTTPRequestHandler):
+    """Answers every POST with success, echoing the credentials in headers, as some proxies do."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        authorization = self.headers["Authorization"]
+        token = authorization.partition(" ")[2]
+        body = json.dumps(envelope(data=OPS["getCuids"].success_data)).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Echo-Authorization", authorization)
+        self.send_header("X-Echo-Token", f"token={token}; seen")
+        self.send_header("X-Echo-Secret", f"secret is {SECRET}!")
+        self.send_header("X-Request-Id", "req-9")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_a_successful_raw_answer_redacts_echoed_credentials_in_headers_repr_and_pickle(mode: str) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        if mode == "sync":
+            with GrowthClient(PROJECT_ID, SECRET, base_url, telemetry=False) as client:
+                raw = client.with_raw_response.get_cuids("phone_test", ["18012345678"])
+        else:
+
+            async def main() -> RawResponse[Any]:
+                async with AsyncGrowthClient(PROJECT_ID, SECRET, base_url, telemetry=False) as client:
+                    return await client.with_raw_response.get_cuids("phone_test", ["18012345678"])
+
+            raw = asyncio.run(main())
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert raw.headers["x-echo-authorization"] == "[redacted]"
+    assert raw.headers["x-echo-token"] == "token=[redacted]; seen"
+    assert raw.headers["x-echo-secret"] == "secret is [redacted]!"
+    assert raw.headers["x-request-id"] == "req-9"  # the rest is kept as it came
+    for text in (repr(raw), str(raw.headers), pickle.dumps(raw).decode("latin-1")):
+        assert SECRET not in text and TOKEN not in text

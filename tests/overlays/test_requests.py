@@ -311,3 +311,28 @@ def test_a_decimal_stays_valid_where_a_number_is_allowed() -> None:
     with GrowthClient("100102", "secret", transport=httpx.MockTransport(answer)) as client:
         client.set_user_attributes(10000091198, {"user_level": 3.0})
     assert json.loads(sent[0].content)["data"] == {"user_level": 3.0}
+
+
+HUGE = 10**5000
+"""More digits than Python writes as text (4,300 by default): JSON cannot carry it."""
+
+
+@pytest.mark.parametrize(
+    ("operation_id", "args", "field"),
+    [
+        ("reportEvents", ([{**EVENT, "cuid": HUGE}],), "body.data[0].cuid"),
+        ("reportEvents", ([{**EVENT, "properties": {"n": -HUGE}}],), "body.data[0].properties.n"),
+        ("setUserAttributes", (HUGE, {"a": 1}), "body.cuid"),
+        ("setUserAttributes", (1, {"a": HUGE}), "body.data.a"),
+        ("setUserChannels", ([{**CHANNELS, "cuid": HUGE}],), "body[0].cuid"),
+    ],
+    ids=["event-cuid", "event-property", "attributes-cuid", "attribute-value", "channels-cuid"],
+)
+def test_an_integer_too_long_to_write_is_a_validation_error_naming_field_and_rule(
+    harness: Harness, operation_id: str, args: tuple[Any, ...], field: str
+) -> None:
+    out = harness.run(OPS[operation_id], [OK], args=args, kwargs={})
+    assert type(out.error) is RequestValidationError, repr(out.error)
+    assert (out.error.field, out.error.rule) == (field, "integerDigits")
+    assert str(out.error) == f"{field}: an integer of more than 4,300 digits cannot be written as JSON"
+    assert out.requests == []

@@ -14,6 +14,7 @@ no, and it alone decides what is rejected and how the error reads.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -86,9 +87,9 @@ def _fast_check(schema_name: str) -> Check | None:
     return compile_check(_components(), schema_name)
 
 
-def _field(path: list[str] | None) -> str:
+def _field(path: list[str] | None, root: str = "body") -> str:
     parts = list(path or ["data"])
-    parts[0] = "body"
+    parts[0] = root
     text = ""
     for part in parts:
         if str(part).isdigit():
@@ -130,6 +131,7 @@ def validate_schema(schema_name: str, value: Any) -> None:
     check = _fast_check(schema_name)
     if check is not None and check(value):
         return
+    check_integer_text(value)  # before a message shows the value: such an integer cannot be written
     error = _failure(_validator(schema_name), value)
     if error is not None:
         field, message = _explain(error)
@@ -147,6 +149,52 @@ def validate_schema(schema_name: str, value: Any) -> None:
         raise RequestValidationError(
             f"{decimal} must be an integer, without a decimal point", field=decimal, rule="type"
         )
+
+
+INTEGER_TEXT_RULE = "integerDigits"
+"""The ``rule`` of a :class:`RequestValidationError` for an integer too long to write as JSON text."""
+
+
+def check_integer_text(value: Any, root: str = "body") -> None:
+    """Raise :class:`RequestValidationError` naming the first integer in ``value`` that has more
+    digits than Python writes as text (``sys.get_int_max_str_digits()``, 4,300 by default).
+
+    JSON cannot carry such an integer, and no schema rule can take it either (repr fails too), so
+    the client, its validation messages and the bulk runs all refuse it here, by its path.
+    """
+    limit = sys.get_int_max_str_digits()
+    if not limit:
+        return
+    path = _long_integer(value, [root], _smallest_with_digits(limit + 1))
+    if path is not None:
+        field = _field(path, root)
+        raise RequestValidationError(
+            f"{field}: an integer of more than {limit:,} digits cannot be written as JSON",
+            field=field,
+            rule=INTEGER_TEXT_RULE,
+        )
+
+
+@cache
+def _smallest_with_digits(digits: int) -> int:
+    return int(10 ** (digits - 1))
+
+
+def _long_integer(value: Any, path: list[str], too_long: int) -> list[str] | None:
+    """Path to the first integer at or past ``too_long`` in size; ``None`` if none."""
+    if isinstance(value, int):
+        return path if not isinstance(value, bool) and abs(value) >= too_long else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _long_integer(item, [*path, str(key)], too_long)
+            if found is not None:
+                return found
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found = _long_integer(item, [*path, str(index)], too_long)
+            if found is not None:
+                return found
+    return None
 
 
 def _non_string_key(value: Any, path: list[str]) -> list[str] | None:

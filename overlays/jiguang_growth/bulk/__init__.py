@@ -38,6 +38,7 @@ from ._engine import (
 from ._errors import JournalError, OutputError
 from ._input import BadLine, BlankLine, InputFormat, Record, number_values, read_lines
 from ._journal import Journal, RunIdentity
+from ._lock import LOCK_NAME, RunLockedError, hold_run_lock, refuse_if_locked
 from ._outcomes import BulkSummary, OutcomeFiles, RecordOutcome, ResultWriter
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ __all__ = [
     "CONNECTION_FAILURE_BUDGET",
     "DEFAULT_CONCURRENCY",
     "JOURNAL_NAME",
+    "LOCK_NAME",
     "MAX_BATCH_BYTES",
     "MESSAGE_LIMIT",
     "NO_ANSWER_BUDGET",
@@ -64,6 +66,7 @@ __all__ = [
     "OutputError",
     "Record",
     "RecordOutcome",
+    "RunLockedError",
     "RunOptions",
     "check_out_dir",
     "get_cuids",
@@ -218,6 +221,7 @@ def run_job(
     *,
     result_line: ResultWriter | None = None,
     input_identity: Mapping[str, Any] | None = None,
+    input_lines: int | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
     out_dir: str | Path | None = None,
     resume: bool = False,
@@ -253,7 +257,7 @@ def run_job(
         resume=resume,
     ) as (inputs, engine):
         summary = run(job, client, inputs, concurrency=concurrency, **engine, **options)
-    return _finished(summary, out_dir)
+        return _finished(_reading_told(summary, input_lines), out_dir)
 
 
 async def run_job_async(
@@ -264,6 +268,7 @@ async def run_job_async(
     *,
     result_line: ResultWriter | None = None,
     input_identity: Mapping[str, Any] | None = None,
+    input_lines: int | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
     out_dir: str | Path | None = None,
     resume: bool = False,
@@ -281,27 +286,47 @@ async def run_job_async(
         resume=resume,
     ) as (inputs, engine):
         summary = await run_async(job, client, inputs, concurrency=concurrency, **engine, **options)
-    return _finished(summary, out_dir)
+        return _finished(_reading_told(summary, input_lines), out_dir)
 
 
 def check_out_dir(out_dir: str | Path, *, resume: bool) -> Path:
     """Refuse an output folder before anything starts: not a folder, not writable, or holding a run.
 
-    Raises :class:`OutputError`, or ``FileExistsError`` for a folder that
-    holds a run when ``resume`` is false.
+    Raises :class:`RunLockedError` while another run holds the folder (even
+    to resume it), :class:`OutputError`, or ``FileExistsError`` for a folder
+    that holds a run when ``resume`` is false.
     """
+    return _checked_folder(out_dir, resume=resume, look=True)
+
+
+def _checked_folder(out_dir: str | Path, *, resume: bool, look: bool) -> Path:
+    """:func:`check_out_dir`; ``look``: whether to look for a run holding the folder (not when this
+    process holds it)."""
     folder = Path(out_dir)
     if folder.exists() and not folder.is_dir():
         raise OutputError(f"{folder} is not a folder")
     existing = next((p for p in (folder, *folder.absolute().parents) if p.exists()), None)
     if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
         raise OutputError(f"cannot write to {folder}: {existing} is not writable")
+    if look and folder.is_dir():
+        refuse_if_locked(folder)
     journal_path = folder / JOURNAL_NAME
     if journal_path.exists() and not resume:
         raise FileExistsError(
             f"{folder} holds an earlier run ({JOURNAL_NAME}); resume it, or choose another folder"
         )
     return folder
+
+
+@contextlib.contextmanager
+def _locked(out_dir: str | Path | None) -> Iterator[None]:
+    """Hold the output folder's run lock for the whole run (checked first, so a held one says so)."""
+    if out_dir is None:
+        yield
+        return
+    check_out_dir(out_dir, resume=True)  # a folder that is not one, or not writable, is said as such
+    with hold_run_lock(Path(out_dir)):
+        yield
 
 
 @contextlib.contextmanager
@@ -316,29 +341,33 @@ def _prepared(
     out_dir: str | Path | None,
     resume: bool,
 ) -> Iterator[tuple[Iterable[Record | BadLine | BlankLine], dict[str, Any]]]:
-    """The records to send and the engine's settings; with ``out_dir``, the journal and files around it."""
+    """The records to send and the engine's settings; with ``out_dir``, the run lock (held until the
+    ``with`` ends, summary written), the journal and files around it."""
+    summary = BulkSummary(job.operation_id)
+    records = _counted(records, summary)
     if out_dir is None:
         if resume:
             raise ValueError("resume=True needs the out_dir of the run to resume")
-        yield records, {"run_id": uuid.uuid4()}
+        yield records, {"run_id": uuid.uuid4(), "summary": summary}
         return
-    folder = check_out_dir(out_dir, resume=resume)
-    identity = RunIdentity(job.operation_id, client.api_url, client.project_id, input_identity)
-    journal = Journal(folder / JOURNAL_NAME, identity, resume=resume)
-    try:
-        resumed = resume and journal.last.seq > 0
-        files = OutcomeFiles(folder, fmt, append=resumed, result_line=result_line, sizes=journal.last.sizes)
-    except BaseException:
-        journal.close()
-        raise
-    summary = BulkSummary(job.operation_id)
-    summary.add_totals(journal.last.totals)
-    engine = {"run_id": journal.run_id, "files": files, "journal": journal, "summary": summary}
-    try:
-        yield _skipping(records, journal), engine
-    finally:
-        files.close()
-        journal.close()
+    with _locked(out_dir):  # held until the with ends: the summary is written by then
+        folder = _checked_folder(out_dir, resume=resume, look=False)  # the run lock is held
+        identity = RunIdentity(job.operation_id, client.api_url, client.project_id, input_identity)
+        journal = Journal(folder / JOURNAL_NAME, identity, resume=resume)
+        try:
+            resumed = resume and journal.last.seq > 0
+            sizes = journal.last.sizes
+            files = OutcomeFiles(folder, fmt, append=resumed, result_line=result_line, sizes=sizes)
+        except BaseException:
+            journal.close()
+            raise
+        summary.add_totals(journal.last.totals)
+        engine = {"run_id": journal.run_id, "files": files, "journal": journal, "summary": summary}
+        try:
+            yield _skipping(records, journal), engine
+        finally:
+            files.close()
+            journal.close()
 
 
 def _finished(summary: BulkSummary, out_dir: str | Path | None) -> BulkSummary:
@@ -348,6 +377,25 @@ def _finished(summary: BulkSummary, out_dir: str | Path | None) -> BulkSummary:
             _files.replace_file(path, (json.dumps(summary.as_dict(), indent=2) + "\n").encode())
         except OSError as error:
             raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
+    return summary
+
+
+def _counted(
+    records: Iterable[Record | BadLine | BlankLine], summary: BulkSummary
+) -> Iterator[Record | BadLine | BlankLine]:
+    """``records``, noting in ``summary`` how many lines were read and whether all of them were."""
+    for record in records:
+        summary.lines_read = record.line
+        yield record
+    summary.input_read_to_end = True
+
+
+def _reading_told(summary: BulkSummary, input_lines: int | None) -> BulkSummary:
+    """Say how many input lines were never read (``None``: not known)."""
+    if summary.input_read_to_end:
+        summary.lines_unread = 0
+    elif input_lines is not None:
+        summary.lines_unread = max(0, input_lines - summary.lines_read)
     return summary
 
 

@@ -6,7 +6,7 @@ summary. Rejected and unknown records land in the output folder in the
 input's format. Exit statuses (``_commands``; the table is in docs/bulk.md):
 0 every record accepted, 1 some rejected, unknown or unsettled, 2 wrong
 usage, 3 credentials refused, 4 no connection, 5 resume refused, 6 output
-folder not writable, 130 interrupted.
+folder not writable, 7 output folder in use by another run, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import hashlib
 import math
 import os
 import signal
+import stat
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -33,6 +34,7 @@ from .._commands import (
     NO_CONNECTION,
     OUTPUT_ERROR,
     PROG,
+    RUN_LOCKED,
     SOME_FAILED,
     Command,
     CommandError,
@@ -46,11 +48,12 @@ from . import (
     JournalError,
     OutputError,
     RecordOutcome,
+    RunLockedError,
     check_out_dir,
     read_lines,
     run_job,
 )
-from ._input import InputFormat
+from ._input import LINE_TOO_LONG, InputFormat, bounded_lines
 from ._jobs import ATTRIBUTES, CHANNELS, CUIDS, EVENTS, BulkOperation
 from ._progress import BarProgress, LineProgress
 
@@ -195,6 +198,8 @@ def _run(command: _BulkCommand, args: argparse.Namespace) -> int:
         summary = _send(command.operation, job, args, out, reporter)
     except JournalError as error:
         raise CommandError(str(error), CANNOT_RESUME) from None
+    except RunLockedError as error:
+        raise CommandError(str(error), RUN_LOCKED) from None
     except OutputError as error:
         raise CommandError(f"{error} (--out {out})", OUTPUT_ERROR) from None
     reporter.close()
@@ -210,11 +215,20 @@ def _status(summary: BulkSummary, out: Path) -> int:
         print(f"stopped: {summary.stop_message}{hint}; then {resume}", file=sys.stderr)
         return STOP_STATUS.get(summary.stopped, SOME_FAILED)
     if summary.interrupted:
-        print(f"interrupted: {resume}", file=sys.stderr)
+        print(f"interrupted: {_reading(summary)}; {resume}", file=sys.stderr)
         return INTERRUPTED
     if summary.unsettled:
         print(f"{summary.unsettled:,} records were not settled: {resume}", file=sys.stderr)
     return 0 if summary.ok else SOME_FAILED
+
+
+def _reading(summary: BulkSummary) -> str:
+    """How far an interrupted run got through its input, in numbers."""
+    unread = "the rest" if summary.lines_unread is None else f"{summary.lines_unread:,}"
+    return (
+        f"{summary.lines_read:,} input lines read, {summary.records - summary.resumed:,} records settled, "
+        f"{summary.unsettled:,} read but not settled, {unread} never read"
+    )
 
 
 def _check_out(out: Path, args: argparse.Namespace) -> None:
@@ -223,8 +237,17 @@ def _check_out(out: Path, args: argparse.Namespace) -> None:
             "--resume needs the input as a file: a run read from standard input cannot be checked to be "
             "the same run"
         )
+    kind = _stream_kind(args.input)
+    if args.resume and kind is not None:
+        raise CommandError(
+            f"--resume needs the input as a regular file: {args.input} is {kind}, which can be read only "
+            "once, so it cannot be checked to be the same input; save it to a file, run from that file, "
+            "and resume with that file"
+        )
     try:
         check_out_dir(out, resume=args.resume)
+    except RunLockedError as error:
+        raise CommandError(str(error), RUN_LOCKED) from None
     except OutputError as error:
         raise CommandError(f"--out {out}: {error}", OUTPUT_ERROR) from None
     except FileExistsError as error:
@@ -247,17 +270,24 @@ def _send(
     """Run the job over the input; SIGTERM ends it the way Ctrl-C does (in flight is finished)."""
     stop = threading.Event()
     with _input(args.input) as lines:
-        total, identity = _measure(args.input)
+        kind = _stream_kind(args.input)
+        if kind is None:
+            total, identity = _measure(args.input)
+        elif args.input == "-":
+            total, identity = None, None
+        else:  # read once, by the run: measuring it first would leave the run nothing to read
+            total, identity = None, {"path": os.path.abspath(args.input), "kind": kind}
         with _client(args) as client, stop_on_signals(stop, [signal.SIGTERM]), _ctrl_c_stops(stop):
             progress = _progress(args, total)
             try:
                 summary = run_job(
                     job,
                     client,
-                    read_lines(lines, operation.fmt),
+                    read_lines(bounded_lines(lines), operation.fmt),
                     operation.fmt,
                     result_line=operation.result_line,
                     input_identity=identity,
+                    input_lines=total,
                     concurrency=args.concurrency or DEFAULT_CONCURRENCY,
                     out_dir=out,
                     resume=args.resume,
@@ -313,10 +343,26 @@ def _input(source: str) -> Iterator[IO[bytes]]:
         yield handle
 
 
-def _measure(source: str) -> tuple[int | None, dict[str, Any] | None]:
-    """Lines in a file (for the ETA) and what identifies it (path, size, SHA-256), in one pass."""
+def _stream_kind(source: str) -> str | None:
+    """What a non-regular input is (a FIFO, a pipe such as ``<(...)`` or ``/dev/stdin``, a device);
+    ``None`` for a regular file, or a path that cannot be looked at (opening it says why)."""
     if source == "-":
-        return None, None
+        return "standard input"
+    try:
+        mode = os.stat(source).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):  # a folder: opening it says why it cannot be read
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a pipe or FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device or other special file"
+
+
+def _measure(source: str) -> tuple[int | None, dict[str, Any] | None]:
+    """Lines in a regular file (for the ETA) and what identifies it (path, size, SHA-256), in one pass."""
     digest = hashlib.sha256()
     try:
         with open(source, "rb") as handle:
@@ -333,10 +379,17 @@ def _measure(source: str) -> tuple[int | None, dict[str, Any] | None]:
 
 
 def _announce_stop(summary: BulkSummary, in_flight: int) -> None:
-    """Say at once that the run is stopping, and what it still waits for."""
+    """Say at once that the run is stopping: what it has read and settled, and what it waits for."""
     why = f" ({summary.stop_message})" if summary.stop_message else ""
     calls = "1 call" if in_flight == 1 else f"{in_flight:,} calls"
-    print(f"\nstopping{why}, {calls} in flight; nothing more is sent", file=sys.stderr, flush=True)
+    settled = f"{summary.records - summary.resumed:,} records settled"
+    if summary.input_read_to_end:
+        read = f"every input line was read ({summary.lines_read:,}), {settled}"
+        rest = f"waiting for the {calls} in flight" if in_flight else "nothing is left to send"
+    else:
+        read = f"{summary.lines_read:,} input lines read, {settled}"
+        rest = f"{calls} in flight; no more lines are read or sent"
+    print(f"\nstopping{why}: {read}; {rest}", file=sys.stderr, flush=True)
 
 
 @contextlib.contextmanager
@@ -385,7 +438,7 @@ class _BadLineReporter:
 
     def __call__(self, outcome: RecordOutcome) -> None:
         failure = outcome.failure
-        if failure is None or failure.reason not in {"unreadable", "invalid"}:
+        if failure is None or failure.reason not in {"unreadable", "invalid", LINE_TOO_LONG}:
             return
         self.count += 1
         if self.count <= REPORTED_LINES:
@@ -416,6 +469,12 @@ def _print_summary(summary: BulkSummary, out: Path, fmt: InputFormat, results: b
     lines.append(f"  unknown    {summary.unknown:>10,}{unknown_to}")
     if summary.unsettled:
         lines.append(f"  unsettled  {summary.unsettled:>10,}  (not sent; --resume sends them)")
+    if summary.lines_unread:
+        lines.append(f"  never read {summary.lines_unread:>10,}  (input lines; --resume reads them)")
+    elif summary.lines_unread is None and summary.interrupted:
+        lines.append("  never read          ?  (the rest of the input; --resume cannot read it again)")
+    if summary.resumed and not sent and summary.lines_unread == 0 and not summary.unsettled:
+        lines.append("  nothing to send: earlier runs settled every line of the input")
     if summary.by_reason:
         reasons = ", ".join(f"{reason} {count:,}" for reason, count in sorted(summary.by_reason.items()))
         lines.append(f"  reasons    {reasons}  (per record: {out / 'failures.jsonl'})")

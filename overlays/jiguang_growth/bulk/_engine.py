@@ -49,7 +49,7 @@ from .._exceptions import (
 )
 from .._pacing import Pacer, shared_pacer
 from .._retry import replay_safe
-from .._validation import validate_schema
+from .._validation import check_integer_text, validate_schema
 from ._input import BadLine, BlankLine, Record
 from ._journal import Journal, LineSet
 from ._outcomes import BulkSummary, OutcomeFiles, RecordOutcome
@@ -335,6 +335,8 @@ class _Engine:
                 self._left_in_flight.add_range(start, end)
         self._started = time.monotonic()
         self._announced = False
+        self._cancelled = False
+        """Whether calls in flight were cancelled because the run was stopping."""
         self._in_flight: list[_Batch] = []
         """Batches started and not yet settled."""
         self._unsettled: Finished = []
@@ -352,6 +354,7 @@ class _Engine:
                 while not self._room_for(batch, in_flight) and not self._halted():
                     yield from self._collect(block=True)
                 if self._halted():
+                    self._left_unsent(batch.records, None)  # cut, never started
                     break
                 if not in_flight:
                     self.settle.mark_busy()  # the no-answer clock runs only while calls are out
@@ -374,6 +377,7 @@ class _Engine:
                 ends = time.monotonic() + STOP_GRACE
             if ends is not None and time.monotonic() >= ends:
                 yield _Cancel()
+                self._cancelled = True
                 ends = float("inf")  # once
             try:
                 yield from self._collect(block=True)
@@ -423,12 +427,13 @@ class _Engine:
         size = 0
         for item in records:
             if self._halted():
+                self._left_unsent(batch, item)
                 return
             if isinstance(item, BlankLine):
                 self.summary.skipped += 1
                 continue
             if isinstance(item, BadLine):
-                settle.one(item.line, item.text, None, Failure("unreadable", msg=item.reason))
+                settle.one(item.line, item.text, None, Failure(item.kind, msg=item.reason))
                 continue
             if item.line in self._left_in_flight:
                 settle.one(item.line, None, item.value, IN_FLIGHT_AT_STOP, Outcome.UNKNOWN)
@@ -447,6 +452,14 @@ class _Engine:
                 batch, size = [], 0
         if batch and not self._halted():
             yield self._batch(batch)
+        elif batch:
+            self._left_unsent(batch, None)
+
+    def _left_unsent(self, batch: list[Record], item: Record | BadLine | BlankLine | None) -> None:
+        """Count the lines read but not sent when the run stopped: unsettled, for a resume to send."""
+        if isinstance(item, BlankLine):
+            self.summary.skipped += 1
+        self.summary.unsettled += len(batch) + (item is not None and not isinstance(item, BlankLine))
 
     def _batch(self, records: list[Record]) -> _Batch:
         key = self.job.key
@@ -462,7 +475,7 @@ class _Engine:
             return Record(item.line, value), _json_size(value)
         except RequestValidationError as error:
             message = _record_message(str(error))
-        except ValueError as error:  # int-to-text digit limit, NaN or infinity: JSON cannot carry it
+        except ValueError as error:  # NaN or infinity: JSON cannot carry it
             message = f"record: cannot be sent as JSON: {_json_problem(error)}"
         self.settle.one(item.line, None, value, Failure("invalid", msg=message))
         return None
@@ -470,6 +483,10 @@ class _Engine:
     def close(self) -> None:
         self.summary.elapsed = time.monotonic() - self._started
         self.settle.close()
+        summary = self.summary
+        if summary.interrupted and summary.input_read_to_end and summary.stopped is None:
+            # A stop that came once every line was read changed nothing unless it cancelled calls.
+            summary.interrupted = self._cancelled or summary.unsettled > 0
 
 
 def _json_size(value: Any) -> int:
@@ -477,14 +494,16 @@ def _json_size(value: Any) -> int:
     try:
         return len(orjson.dumps(value))
     except TypeError:  # beyond 64 bits, or a type orjson does not know: the standard library decides
+        pass
+    try:
         return len(json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode())
+    except ValueError:
+        check_integer_text(value, "record")  # one too long to write: named by its path
+        raise
 
 
 def _json_problem(error: ValueError) -> str:
-    text = str(error)
-    if "integer string conversion" in text:
-        return "it holds an integer of more than 4,300 digits"
-    return capped(text) or type(error).__name__
+    return capped(str(error)) or type(error).__name__
 
 
 def _record_message(message: str) -> str:
@@ -574,6 +593,8 @@ class _Settler:
         if refused is not None:
             message = CREDENTIALS_MESSAGE.format(status=refused.status_code, msg=refused.msg or refused)
             self._stop("credentials", message)
+        if any(isinstance(e, CancelledCallError) for e in errors):
+            return  # the run cancelled it while stopping: it says nothing about the server
         if len(errors) < len(results) or any(not isinstance(e, APIConnectionError) for e in errors):
             self._failures_in_a_row = 0
             self._last_answer = time.monotonic()

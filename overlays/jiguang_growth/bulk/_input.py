@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 INT_TEXT_BITS = 14_000
 """Integers up to this many bits are surely below Python's 4,300-digit limit for writing them as text."""
@@ -30,6 +30,15 @@ class BlankLine:
     line: int
 
 
+MAX_LINE_BYTES = 8 * 1024 * 1024
+"""Longest input line read, in bytes without its line break. The spec sets no body-size limit, so
+this is our own: eight times a batch's cut (``MAX_BATCH_BYTES``), far past any record the sandbox
+(1 MiB bodies) takes. A longer line is rejected (``line_too_long``) without being held in memory."""
+
+UNREADABLE = "unreadable"
+LINE_TOO_LONG = "line_too_long"
+
+
 @dataclass(frozen=True, slots=True)
 class BadLine:
     """A line that could not be read as a record."""
@@ -37,6 +46,40 @@ class BadLine:
     line: int
     text: str
     reason: str
+    kind: str = UNREADABLE
+    """The failure's ``reason``: ``unreadable``, or ``line_too_long``."""
+
+
+@dataclass(frozen=True, slots=True)
+class LongLine:
+    """What :func:`bounded_lines` yields for a line past its limit: how many bytes it had."""
+
+    size: int
+    limit: int
+
+
+def bounded_lines(handle: IO[bytes], limit: int = MAX_LINE_BYTES) -> Iterator[bytes | LongLine]:
+    """The lines of a binary stream, each read whole only up to ``limit`` bytes; a longer one is
+    read past in chunks (never held whole) and yields a :class:`LongLine`."""
+    while True:
+        line = handle.readline(limit + 1)
+        if not line:
+            return
+        if len(line) <= limit or line.endswith(b"\n"):
+            yield line
+            continue
+        size = len(line)
+        del line
+        while True:
+            rest = handle.readline(SKIP_CHUNK)
+            size += len(rest)
+            if not rest or rest.endswith(b"\n"):
+                break
+        yield LongLine(size - rest.endswith(b"\n"), limit)
+
+
+SKIP_CHUNK = 1024 * 1024
+"""Bytes read at a time while passing over a line that is too long."""
 
 
 def parse_line(text: str, fmt: InputFormat) -> Any:
@@ -70,13 +113,21 @@ def _printable(value: Any) -> Any:
     return value
 
 
-def read_lines(lines: Iterable[str | bytes], fmt: InputFormat) -> Iterator[Record | BadLine | BlankLine]:
+def read_lines(
+    lines: Iterable[str | bytes | LongLine], fmt: InputFormat
+) -> Iterator[Record | BadLine | BlankLine]:
     """Yield a Record, BadLine or BlankLine per line (a resumed run drops settled lines later).
 
     Byte lines (a file opened in binary) are decoded one by one, so a line
-    that is not UTF-8 becomes a BadLine instead of ending the run.
+    that is not UTF-8 becomes a BadLine instead of ending the run. A
+    :class:`LongLine` (from :func:`bounded_lines`) becomes a ``line_too_long`` BadLine.
     """
     for number, raw in enumerate(lines, start=1):
+        if isinstance(raw, LongLine):
+            note = f"<line {number} not kept: {raw.size:,} bytes>"
+            reason = f"the line has {raw.size:,} bytes, more than the limit of {raw.limit:,} (MAX_LINE_BYTES)"
+            yield BadLine(number, note, reason, LINE_TOO_LONG)
+            continue
         if isinstance(raw, bytes):
             try:
                 decoded = raw.decode("utf-8")

@@ -48,6 +48,13 @@ class BulkSummary:
     """What made it stop, in words."""
     by_reason: dict[str, int] = field(default_factory=dict)
     """Rejected and unknown records by ``reason`` or ``reason:code``."""
+    lines_read: int = 0
+    """Input lines this invocation read, blank ones and those earlier invocations settled included."""
+    input_read_to_end: bool = False
+    """Whether this invocation read the input to its end."""
+    lines_unread: int | None = None
+    """Input lines never read because the run stopped (0 when read to the end); ``None`` when
+    the input's length is not known (standard input, a pipe, an iterable)."""
 
     TOTALS = ("records", "accepted", "rejected", "unknown", "batches", "rate_limited")
     """The counts that add up over the invocations of one run (kept in its journal)."""
@@ -94,6 +101,8 @@ class BulkSummary:
             "stopped": self.stopped,
             "stop_message": self.stop_message,
             "by_reason": dict(sorted(self.by_reason.items())),
+            "lines_read": self.lines_read,
+            "lines_unread": self.lines_unread,
         }
 
 

@@ -40,8 +40,11 @@ class _Progress:
         done = summary.records + summary.skipped  # settled over the whole run, and blank lines
         elapsed = self._clock() - self._started
         rate = (summary.records - summary.resumed) / elapsed if elapsed > 0 else 0.0
-        known = self.total is not None and rate > 0
-        eta = format_duration(max(0, (self.total or 0) - done) / rate) if known else "?"
+        left = max(0, (self.total or 0) - done)
+        if self.total is not None and not left:
+            eta = format_duration(0)  # nothing left: a resume of a finished run knows that too
+        else:
+            eta = format_duration(left / rate) if self.total is not None and rate > 0 else "?"
         return done, rate, eta
 
     def __call__(self, summary: BulkSummary) -> None:

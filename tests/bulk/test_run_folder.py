@@ -42,7 +42,7 @@ def test_a_run_folder_and_its_files_are_private(
     assert summary.accepted == 1
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     files = sorted(p.name for p in folder.iterdir())
-    assert files == ["failures.jsonl", "journal.jsonl", "rejected.jsonl", "summary.json"]
+    assert files == ["failures.jsonl", "journal.jsonl", "rejected.jsonl", "run.lock", "summary.json"]
     assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir()} == dict.fromkeys(files, 0o600)
 
 

@@ -14,18 +14,17 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from .. import _files
 from ._errors import OutputError
 
 __all__ = ["LOCK_NAME", "RunLockedError", "hold_run_lock", "refuse_if_locked"]
 
 LOCK_NAME = "run.lock"
-LOCK_MODE = 0o600
 ACQUIRE_TRIES = 20
 """Attempts, ``ACQUIRE_PAUSE`` apart, before a held lock refuses the run: another run's
 :func:`refuse_if_locked` holds the lock for an instant, and must not refuse a real run."""
@@ -46,9 +45,8 @@ class RunLockedError(OutputError):
 
 
 def _open(path: Path, *, create: bool) -> int | None:
-    flags = os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW | (os.O_CREAT if create else 0)
     try:
-        return os.open(path, flags, LOCK_MODE)
+        return _files.open_regular(path, os.O_RDWR, create=create)
     except FileNotFoundError:
         if create:
             raise
@@ -71,19 +69,17 @@ def refuse_if_locked(folder: Path) -> None:
     if fd is None:
         return
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)  # a shared look: two looks never clash
-        except BlockingIOError:
-            raise RunLockedError(folder, _holder(fd)) from None
+        if not _files.lock(fd, folder / LOCK_NAME, shared=True):  # a shared look: two looks never clash
+            raise RunLockedError(folder, _holder(fd))
     finally:
         os.close(fd)  # drops the shared lock
 
 
 @contextlib.contextmanager
 def hold_run_lock(folder: Path) -> Iterator[None]:
-    """Hold ``folder``'s run lock while inside (the folder is created if missing)."""
+    """Hold ``folder``'s run lock while inside (the folder is created ``0700`` if missing)."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        _files.make_folder(folder)
         fd = _open(folder / LOCK_NAME, create=True)
     except OSError as error:
         raise OutputError(f"cannot create {folder / LOCK_NAME}: {error.strerror or error}") from None
@@ -99,10 +95,8 @@ def hold_run_lock(folder: Path) -> Iterator[None]:
 
 def _acquire(fd: int, folder: Path) -> None:
     for attempt in range(ACQUIRE_TRIES):
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if _files.lock(fd, folder / LOCK_NAME):
             return
-        except BlockingIOError:
-            if attempt + 1 < ACQUIRE_TRIES:
-                time.sleep(ACQUIRE_PAUSE)
+        if attempt + 1 < ACQUIRE_TRIES:
+            time.sleep(ACQUIRE_PAUSE)
     raise RunLockedError(folder, _holder(fd))

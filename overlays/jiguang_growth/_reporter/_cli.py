@@ -5,7 +5,9 @@ or no one), how many events it holds and how many are still to send.
 ``drain`` adopts every orphaned segment, sends what it holds like a starting
 reporter does, and waits until it is settled (e.g. from a cron job after an
 outage). Exit status of ``drain``: 0 when everything was accepted, 1 when any
-event was rejected, is unknown or stayed unsent, 2 for wrong usage.
+event was rejected, is unknown or stayed unsent, 2 for wrong usage, 3 when the
+server refused the credentials (the events stay in the spool, held for a run
+with correct ones).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .._commands import Command, CommandError
+from .._commands import CREDENTIALS_REFUSED, Command, CommandError
 
 __all__ = ["SPOOL_COMMAND"]
 
@@ -97,10 +99,18 @@ def _drain(args: argparse.Namespace) -> int:
     stats = reporter.stats
     print(
         f"spool drain {folder}: {stats.adopted} event(s) found, {stats.accepted} accepted, "
-        f"{stats.rejected} rejected, {stats.unknown} unknown, {stats.unsent} unsent",
+        f"{stats.rejected} rejected, {stats.unknown} unknown, {stats.unsent} unsent, {stats.held} held",
         flush=True,
     )
-    return 0 if stats.adopted == stats.accepted else FAILED
+    if stats.held:
+        print(
+            f"spool drain: the server refused the credentials; {stats.held} event(s) stay in {folder}, "
+            "held for a drain with correct ones (check JIGUANG_PROJECT_ID and JIGUANG_PROJECT_SECRET)",
+            file=sys.stderr,
+            flush=True,
+        )
+        return CREDENTIALS_REFUSED
+    return 0 if stats.delivered else FAILED
 
 
 def _run(args: argparse.Namespace) -> int:

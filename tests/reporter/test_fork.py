@@ -1,0 +1,215 @@
+"""A reporter made before fork() works in every child, and never touches what the parent owns.
+
+Real forks: ``os.fork``, ``multiprocessing`` (fork start method) and gunicorn
+``--preload -w 2`` serving the README's WSGI service over HTTP, all sending to
+a real sandbox, every tracked event checked to arrive exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from jiguang_growth import EventReporter, GrowthClient
+from jiguang_growth.sandbox import SandboxServer
+
+from .conftest import HERE, event, stored_ids, stored_keys
+from .test_spool import segments
+
+README = HERE.parents[1] / "README.md"
+
+
+def test_a_child_forked_from_a_busy_reporter_re_arms_and_sends_its_own_events_once(
+    sandbox: SandboxServer, client: GrowthClient, tmp_path: Path
+) -> None:
+    """Forks while a thread keeps the queue's lock busy: no child hangs, none reuses the parent's IDs."""
+    forks = 12
+    with EventReporter(client, spool=tmp_path, flush_interval=0.01, close_timeout=600) as reporter:
+        parent_ids = [reporter.track(event(n)) for n in range(3)]  # the pool of random IDs is filled now
+        stop = threading.Event()
+
+        def busy() -> None:
+            n = 100
+            while not stop.is_set():
+                parent_ids.append(reporter.track(event(n)))
+                n += 1
+
+        worker = threading.Thread(target=busy)
+        worker.start()
+        read, write = os.pipe()
+        children = []
+        try:
+            for c in range(forks):
+                pid = os.fork()
+                if pid == 0:  # pragma: no cover - the child
+                    os.close(read)
+                    code = 1
+                    try:
+                        ids = [reporter.track(event(10_000 + 10 * c + k)) for k in range(3)]
+                        delivered = reporter.close(timeout=30)
+                        os.write(write, (json.dumps({"ids": ids, "delivered": delivered}) + "\n").encode())
+                        code = 0
+                    finally:
+                        os._exit(code)
+                children.append(pid)
+                time.sleep(0.01)
+        finally:
+            stop.set()
+            worker.join()
+        os.close(write)
+        deadline = time.monotonic() + 120
+        for pid in children:  # a child stuck on a lock held by a parent thread at fork would never end
+            while (done := os.waitpid(pid, os.WNOHANG))[0] == 0:
+                assert time.monotonic() < deadline, "a forked child hung"
+                time.sleep(0.05)
+            assert os.waitstatus_to_exitcode(done[1]) == 0
+        with os.fdopen(read) as pipe:
+            reports = [json.loads(line) for line in pipe]
+        assert reporter.flush(60)
+    child_ids = [i for r in reports for i in r["ids"]]
+    assert all(r["delivered"] for r in reports) and len(child_ids) == 3 * forks
+    assert set(child_ids).isdisjoint(parent_ids)  # a child never reuses the parent's pre-drawn randomIds
+    stored = stored_ids(sandbox)
+    assert set(stored) == set(child_ids) | set(parent_ids)
+    assert max(stored.values()) == 1 and max(stored_keys(sandbox).values()) == 1
+    assert segments(tmp_path) == []
+
+
+@pytest.mark.timeout(180)
+def test_children_leaving_through_atexit_never_touch_the_parents_segment_and_kill_9_loses_nothing(
+    sandbox: SandboxServer, client: GrowthClient, tmp_path: Path
+) -> None:
+    """The parent's segment survives its children's exit hooks; its later events survive its kill -9."""
+    process = subprocess.Popen(
+        [sys.executable, str(HERE / "forker.py"), str(tmp_path), "--children", "3"],
+        env={**os.environ, **sandbox.env()},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    ids: list[str] = []
+    started = time.monotonic()
+    for line in process.stdout:
+        if line.strip() == "children done":
+            children_took = time.monotonic() - started
+            sandbox.faults.configure(latency_ms=5000)  # what the parent tracks now stays in its segment
+            continue
+        if line.strip() == "tracked":
+            break
+        ids.append(line.strip())
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert children_took < 300  # close_timeout is 600 s: no child waited for it
+    sandbox.faults.configure(latency_ms=0)
+    with EventReporter(client, spool=tmp_path) as reporter:
+        assert reporter.flush(60)
+        assert reporter.stats.adopted == 10  # the parent's 10 events after the fork, from its segment
+    stored = stored_ids(sandbox)
+    assert len(ids) == 5 + 3 + 10
+    assert set(stored) == set(ids) and max(stored.values()) == 1
+    assert segments(tmp_path) == []
+
+
+def _pool_child(reporter: EventReporter, first: int, out: Any) -> None:
+    out.put([reporter.track(event(first + k)) for k in range(20)])  # no flush, no close: exit does it
+
+
+@pytest.mark.timeout(180)
+def test_multiprocessing_children_with_the_fork_start_method_deliver_everything_once(
+    sandbox: SandboxServer, client: GrowthClient, tmp_path: Path
+) -> None:
+    context = multiprocessing.get_context("fork")
+    with EventReporter(client, spool=tmp_path, flush_interval=5) as reporter:
+        parent = [reporter.track(event(n)) for n in range(5)]
+        out = context.Queue()
+        processes = [
+            context.Process(target=_pool_child, args=(reporter, 1000 * (c + 1), out)) for c in range(3)
+        ]
+        for process in processes:
+            process.start()
+        child_ids = [i for _ in processes for i in out.get(timeout=60)]
+        for process in processes:
+            process.join(60)
+            assert process.exitcode == 0
+        assert reporter.flush(30)
+    stored = stored_ids(sandbox)
+    assert set(stored) == set(parent) | set(child_ids) and len(stored) == 65
+    assert max(stored.values()) == 1
+    # each child flushed at its exit (multiprocessing ends it with os._exit, past atexit)
+    assert segments(tmp_path) == []
+
+
+def readme_service() -> str:
+    """The README's WSGI service, as the README shows it."""
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
+    (code,) = [block for block in blocks if "def application(environ, start_response)" in block]
+    return str(code)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.timeout(240)
+def test_the_readme_wsgi_service_under_gunicorn_preload_delivers_every_event_once(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "service.py").write_text(readme_service(), encoding="utf-8")
+    state = tmp_path / "state"  # the example's default spool folder, under $XDG_STATE_HOME
+    port = free_port()
+    env = {**os.environ, **sandbox.env(), "XDG_STATE_HOME": str(state)}
+    env.pop("JIGUANG_GROWTH_SPOOL", None)
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    server = subprocess.Popen(
+        [str(gunicorn), "--preload", "-w", "2", "-b", f"127.0.0.1:{port}", "service:application"],
+        cwd=app,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(url, timeout=5)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and server.poll() is None, "gunicorn did not start"
+                time.sleep(0.1)
+        ids = []
+        with httpx.Client(timeout=10) as http:
+            for n in range(200):
+                answer = http.post(url, content=json.dumps(event(n)))
+                assert answer.status_code == 202, answer.text
+                ids.append(answer.json()["randomId"])
+            not_json = http.post(url, content=b"{not json")
+            invalid = http.post(url, content=json.dumps({"cuid": 1}))
+        assert not_json.status_code == 400 and "not JSON" in not_json.json()["error"]
+        assert invalid.status_code == 400 and invalid.json()["field"].startswith("event")
+    finally:
+        server.send_signal(signal.SIGTERM)  # workers close their reporters (a flush) on the way out
+        _, err = server.communicate(timeout=120)
+    assert server.returncode == 0, err
+    assert "Traceback" not in err, err
+    stored = stored_ids(sandbox)
+    assert set(stored) == set(ids) and len(ids) == 200 and max(stored.values()) == 1
+    assert segments(state / "myapp" / "growth-spool") == []

@@ -7,6 +7,7 @@ a real sandbox, every tracked event checked to arrive exactly once.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import multiprocessing
 import os
@@ -36,7 +37,7 @@ def test_a_child_forked_from_a_busy_reporter_re_arms_and_sends_its_own_events_on
     sandbox: SandboxServer, client: GrowthClient, tmp_path: Path
 ) -> None:
     """Forks while a thread keeps the queue's lock busy: no child hangs, none reuses the parent's IDs."""
-    forks = 12
+    forks = 30
     with EventReporter(client, spool=tmp_path, flush_interval=0.01, close_timeout=600) as reporter:
         parent_ids = [reporter.track(event(n)) for n in range(3)]  # the pool of random IDs is filled now
         stop = threading.Event()
@@ -58,7 +59,7 @@ def test_a_child_forked_from_a_busy_reporter_re_arms_and_sends_its_own_events_on
                     os.close(read)
                     code = 1
                     try:
-                        ids = [reporter.track(event(10_000 + 10 * c + k)) for k in range(3)]
+                        ids = [reporter.track(event(5_000_000 + 10 * c + k)) for k in range(3)]
                         delivered = reporter.close(timeout=30)
                         os.write(write, (json.dumps({"ids": ids, "delivered": delivered}) + "\n").encode())
                         code = 0
@@ -213,3 +214,37 @@ def test_the_readme_wsgi_service_under_gunicorn_preload_delivers_every_event_onc
     stored = stored_ids(sandbox)
     assert set(stored) == set(ids) and len(ids) == 200 and max(stored.values()) == 1
     assert segments(state / "myapp" / "growth-spool") == []
+
+
+def test_an_async_reporter_made_before_fork_sends_from_the_childs_own_loop(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    from jiguang_growth import AsyncEventReporter, AsyncGrowthClient
+
+    client = AsyncGrowthClient(sandbox.project_id, sandbox.project_secret, sandbox.base_url)
+    reporter = AsyncEventReporter(client, spool=tmp_path)  # no loop yet: made at import, as in an ASGI app
+
+    async def send(first: int) -> tuple[list[str | None], bool]:
+        ids = [reporter.track(event(first + k)) for k in range(10)]
+        return ids, await reporter.close(timeout=30)
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        code = 1
+        try:
+            ids, delivered = asyncio.run(send(100))
+            os.write(write, json.dumps({"ids": ids, "delivered": delivered}).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    with os.fdopen(read) as pipe:
+        child = json.loads(pipe.read())
+    parent_ids, delivered = asyncio.run(send(0))
+    assert child["delivered"] and delivered
+    stored = stored_ids(sandbox)
+    assert set(stored) == set(child["ids"]) | set(parent_ids) and len(stored) == 20
+    assert max(stored.values()) == 1 and segments(tmp_path) == []

@@ -3,7 +3,7 @@
     python forker.py SPOOL --children N --before K --after M
 
 It tracks K events and flushes them, forks N children that each track one
-event and leave through ``sys.exit`` (so atexit runs, as in a gunicorn worker),
+event (``--idle``: none) and leave through ``sys.exit`` (so atexit runs, as in a gunicorn worker),
 waits for them, then tracks M more events, prints each randomId and hangs
 (the test kills it with SIGKILL). The client comes from the JIGUANG_* variables.
 """
@@ -24,6 +24,7 @@ def main() -> None:
     parser.add_argument("--children", type=int, default=2)
     parser.add_argument("--before", type=int, default=5)
     parser.add_argument("--after", type=int, default=10)
+    parser.add_argument("--idle", action="store_true", help="the children never use the reporter")
     args = parser.parse_args()
     reporter = EventReporter(GrowthClient(timeout=2.0), spool=args.spool, close_timeout=600)
     for n in range(args.before):
@@ -34,6 +35,8 @@ def main() -> None:
     for c in range(args.children):
         pid = os.fork()
         if pid == 0:
+            if args.idle:
+                sys.exit(0)
             n = 1000 + c
             print(
                 reporter.track({"cuid": 10000000000 + n, "eventName": "open_app", "itime": 1654076420772 + n})

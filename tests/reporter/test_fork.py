@@ -90,12 +90,20 @@ def test_a_child_forked_from_a_busy_reporter_re_arms_and_sends_its_own_events_on
 
 
 @pytest.mark.timeout(180)
+@pytest.mark.parametrize("idle", [False, True], ids=["children-track", "children-idle"])
 def test_children_leaving_through_atexit_never_touch_the_parents_segment_and_kill_9_loses_nothing(
-    sandbox: SandboxServer, client: GrowthClient, tmp_path: Path
+    sandbox: SandboxServer, client: GrowthClient, tmp_path: Path, idle: bool
 ) -> None:
     """The parent's segment survives its children's exit hooks; its later events survive its kill -9."""
     process = subprocess.Popen(
-        [sys.executable, str(HERE / "forker.py"), str(tmp_path), "--children", "3"],
+        [
+            sys.executable,
+            str(HERE / "forker.py"),
+            str(tmp_path),
+            "--children",
+            "3",
+            *(["--idle"] if idle else []),
+        ],
         env={**os.environ, **sandbox.env()},
         stdout=subprocess.PIPE,
         text=True,
@@ -119,7 +127,7 @@ def test_children_leaving_through_atexit_never_touch_the_parents_segment_and_kil
         assert reporter.flush(60)
         assert reporter.stats.adopted == 10  # the parent's 10 events after the fork, from its segment
     stored = stored_ids(sandbox)
-    assert len(ids) == 5 + 3 + 10
+    assert len(ids) == 5 + (0 if idle else 3) + 10
     assert set(stored) == set(ids) and max(stored.values()) == 1
     assert segments(tmp_path) == []
 

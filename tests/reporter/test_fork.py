@@ -174,6 +174,93 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+ASGI_SERVICE = """
+import json
+
+from jiguang_growth import AsyncEventReporter, AsyncGrowthClient
+
+reporter = AsyncEventReporter(AsyncGrowthClient(), spool="spool")  # at import, outside any loop
+
+
+async def application(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await reporter.close(timeout=30)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    try:
+        event_id = reporter.track(json.loads(body))
+        status, answer = 202, {"randomId": event_id}
+    except ValueError as error:
+        status, answer = 400, {"error": str(error)}
+    headers = [(b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": json.dumps(answer).encode()})
+"""
+
+
+def serve_and_post(app: Path, env: dict[str, str], *options: str, events: int) -> tuple[list[str], list[int]]:
+    """Run gunicorn --preload -w 2 on ``service:application`` in ``app``; post events and two bad bodies.
+
+    Returns the randomIds and the bad bodies' statuses once gunicorn has stopped (SIGTERM: every
+    worker closes its reporter on the way out).
+    """
+    port = free_port()
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    command = [
+        str(gunicorn),
+        "--preload",
+        "-w",
+        "2",
+        "-b",
+        f"127.0.0.1:{port}",
+        *options,
+        "service:application",
+    ]
+    server = subprocess.Popen(
+        command, cwd=app, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    ids: list[str] = []
+    bad: list[int] = []
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.post(url, content=b"{not json", timeout=5)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and server.poll() is None, "gunicorn did not start"
+                time.sleep(0.1)
+        with httpx.Client(timeout=10) as http:
+            for n in range(events):
+                answer = http.post(url, content=json.dumps(event(n)))
+                assert answer.status_code == 202, answer.text
+                ids.append(answer.json()["randomId"])
+            for body in (b"{not json", json.dumps({"cuid": 1}).encode()):
+                answer = http.post(url, content=body)
+                assert answer.headers["content-type"] == "application/json"
+                bad.append(answer.status_code)
+                if answer.status_code == 400:
+                    assert answer.json()["error"]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, err = server.communicate(timeout=120)
+    assert server.returncode == 0, err
+    assert "Traceback" not in err, err
+    return ids, bad
+
+
 @pytest.mark.timeout(240)
 def test_the_readme_wsgi_service_under_gunicorn_preload_delivers_every_event_once(
     sandbox: SandboxServer, tmp_path: Path
@@ -182,46 +269,28 @@ def test_the_readme_wsgi_service_under_gunicorn_preload_delivers_every_event_onc
     app.mkdir()
     (app / "service.py").write_text(readme_service(), encoding="utf-8")
     state = tmp_path / "state"  # the example's default spool folder, under $XDG_STATE_HOME
-    port = free_port()
     env = {**os.environ, **sandbox.env(), "XDG_STATE_HOME": str(state)}
     env.pop("JIGUANG_GROWTH_SPOOL", None)
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    server = subprocess.Popen(
-        [str(gunicorn), "--preload", "-w", "2", "-b", f"127.0.0.1:{port}", "service:application"],
-        cwd=app,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}/"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(url, timeout=5)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline and server.poll() is None, "gunicorn did not start"
-                time.sleep(0.1)
-        ids = []
-        with httpx.Client(timeout=10) as http:
-            for n in range(200):
-                answer = http.post(url, content=json.dumps(event(n)))
-                assert answer.status_code == 202, answer.text
-                ids.append(answer.json()["randomId"])
-            not_json = http.post(url, content=b"{not json")
-            invalid = http.post(url, content=json.dumps({"cuid": 1}))
-        assert not_json.status_code == 400 and "not JSON" in not_json.json()["error"]
-        assert invalid.status_code == 400 and invalid.json()["field"].startswith("event")
-    finally:
-        server.send_signal(signal.SIGTERM)  # workers close their reporters (a flush) on the way out
-        _, err = server.communicate(timeout=120)
-    assert server.returncode == 0, err
-    assert "Traceback" not in err, err
+    ids, bad = serve_and_post(app, env, events=200)
+    assert bad == [400, 400]  # not JSON; an invalid event (RequestValidationError)
     stored = stored_ids(sandbox)
     assert set(stored) == set(ids) and len(ids) == 200 and max(stored.values()) == 1
     assert segments(state / "myapp" / "growth-spool") == []
+
+
+@pytest.mark.timeout(240)
+def test_an_async_reporter_made_at_import_works_in_gunicorn_preload_uvicorn_workers(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "service.py").write_text(ASGI_SERVICE, encoding="utf-8")
+    env = {**os.environ, **sandbox.env()}
+    ids, bad = serve_and_post(app, env, "-k", "uvicorn.workers.UvicornWorker", events=100)
+    assert bad == [400, 400]
+    stored = stored_ids(sandbox)
+    assert set(stored) == set(ids) and len(ids) == 100 and max(stored.values()) == 1
+    assert segments(app / "spool") == []
 
 
 def test_an_async_reporter_made_before_fork_sends_from_the_childs_own_loop(

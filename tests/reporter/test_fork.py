@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
-from jiguang_growth import EventReporter, GrowthClient
+from jiguang_growth import EventReporter, GrowthClient, ReporterClosedError
 from jiguang_growth.sandbox import SandboxServer
 
 from .conftest import HERE, event, stored_ids, stored_keys
@@ -325,3 +325,34 @@ def test_an_async_reporter_made_before_fork_sends_from_the_childs_own_loop(
     stored = stored_ids(sandbox)
     assert set(stored) == set(child["ids"]) | set(parent_ids) and len(stored) == 20
     assert max(stored.values()) == 1 and segments(tmp_path) == []
+
+
+def test_a_reporter_on_your_own_http_client_refuses_clearly_in_a_forked_child(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    with (
+        httpx.Client() as http,
+        GrowthClient(
+            sandbox.project_id, sandbox.project_secret, sandbox.base_url, http_client=http
+        ) as client,
+        EventReporter(client, spool=tmp_path) as reporter,
+    ):
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            code = 1
+            try:
+                reporter.track(event(1))
+            except ReporterClosedError as error:
+                os.write(write, str(error).encode())
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write)
+        _, status = os.waitpid(pid, 0)
+        with os.fdopen(read) as pipe:
+            message = pipe.read()
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert "before fork()" in message and "http_client" in message
+        assert reporter.track(event(2)) is not None and reporter.flush(10)  # the parent goes on
+    assert len(stored_ids(sandbox)) == 1 and segments(tmp_path) == []

@@ -209,12 +209,16 @@ async def application(scope, receive, send):
 """
 
 
-def serve_and_post(app: Path, env: dict[str, str], *options: str, events: int) -> tuple[list[str], list[int]]:
-    """Run gunicorn --preload -w 2 on ``service:application`` in ``app``; post events and two bad bodies.
+def serve_and_post(
+    app: Path, service: str, env: dict[str, str], *options: str, events: int
+) -> tuple[list[str], list[int]]:
+    """Serve ``service`` (``app/service.py``) with gunicorn --preload -w 2; post events and two bad bodies.
 
     Returns the randomIds and the bad bodies' statuses once gunicorn has stopped (SIGTERM: every
     worker closes its reporter on the way out).
     """
+    app.mkdir()
+    (app / "service.py").write_text(service, encoding="utf-8")
     port = free_port()
     gunicorn = Path(sys.executable).with_name("gunicorn")
     command = [
@@ -265,13 +269,10 @@ def serve_and_post(app: Path, env: dict[str, str], *options: str, events: int) -
 def test_the_readme_wsgi_service_under_gunicorn_preload_delivers_every_event_once(
     sandbox: SandboxServer, tmp_path: Path
 ) -> None:
-    app = tmp_path / "app"
-    app.mkdir()
-    (app / "service.py").write_text(readme_service(), encoding="utf-8")
     state = tmp_path / "state"  # the example's default spool folder, under $XDG_STATE_HOME
     env = {**os.environ, **sandbox.env(), "XDG_STATE_HOME": str(state)}
     env.pop("JIGUANG_GROWTH_SPOOL", None)
-    ids, bad = serve_and_post(app, env, events=200)
+    ids, bad = serve_and_post(tmp_path / "app", readme_service(), env, events=200)
     assert bad == [400, 400]  # not JSON; an invalid event (RequestValidationError)
     stored = stored_ids(sandbox)
     assert set(stored) == set(ids) and len(ids) == 200 and max(stored.values()) == 1
@@ -283,14 +284,11 @@ def test_an_async_reporter_made_at_import_works_in_gunicorn_preload_uvicorn_work
     sandbox: SandboxServer, tmp_path: Path
 ) -> None:
     app = tmp_path / "app"
-    app.mkdir()
-    (app / "service.py").write_text(ASGI_SERVICE, encoding="utf-8")
     env = {**os.environ, **sandbox.env()}
-    ids, bad = serve_and_post(app, env, "-k", "uvicorn.workers.UvicornWorker", events=100)
-    assert bad == [400, 400]
+    ids, bad = serve_and_post(app, ASGI_SERVICE, env, "-k", "uvicorn.workers.UvicornWorker", events=100)
+    assert bad == [400, 400] and len(ids) == 100
     stored = stored_ids(sandbox)
-    assert set(stored) == set(ids) and len(ids) == 100 and max(stored.values()) == 1
-    assert segments(app / "spool") == []
+    assert set(stored) == set(ids) and max(stored.values()) == 1 and segments(app / "spool") == []
 
 
 def test_an_async_reporter_made_before_fork_sends_from_the_childs_own_loop(

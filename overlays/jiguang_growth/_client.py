@@ -152,17 +152,19 @@ class _ClientBase(Generic[_Http, _Transport]):
             "User-Agent": user_agent if user_agent is not None else _default_user_agent(),
         }
         if http_client is None:
-            self._http: _Http = self._new_http_client(
+            self._http_settings: tuple[Any, ...] | None = (
                 DEFAULT_TIMEOUT if timeout is None else timeout,
                 True if verify is None else verify,
                 transport,
                 headers,
             )
+            self._http: _Http = self._new_http_client(*self._http_settings)
             self._owns_http = True
             self._request_headers: dict[str, str] | None = None  # already the client's defaults
         else:
             _check_no_http_options(timeout=timeout, verify=verify, transport=transport)
             self._http = http_client
+            self._http_settings = None
             self._owns_http = False
             self._request_headers = headers
         self._request_headers = merge_headers(self._request_headers, extra)
@@ -239,6 +241,23 @@ class _ClientBase(Generic[_Http, _Transport]):
     def _redacted(self) -> tuple[str, ...]:
         """What never shows in an exception or a raw answer's headers (kept by the routes only)."""
         return next(iter(self._routes.values())).redactions
+
+    def renewed_after_fork(self) -> Self:
+        """A copy with a connection pool of its own, for a process forked from the one that made this client.
+
+        The inherited pool's sockets and locks belong to the parent. Package use
+        (the reporter re-arms itself in a forked child); a client given an
+        ``http_client`` cannot be renewed: :class:`ConfigurationError`.
+        """
+        if self._http_settings is None:
+            raise ConfigurationError(
+                "a client built on your own http_client cannot be renewed after fork(); "
+                "create the client in each process after it forks"
+            )
+        copy = self._copy()
+        copy._http = copy._new_http_client(*self._http_settings)
+        copy._owns_http = True
+        return copy
 
     def _capturing(self, observer: Observer) -> Self:
         """A copy whose calls are also reported to ``observer`` (``with_raw_response``)."""

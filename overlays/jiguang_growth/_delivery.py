@@ -35,10 +35,12 @@ if TYPE_CHECKING:
 __all__ = [
     "BULK_MAX_RETRIES",
     "DEFAULT_CONCURRENCY",
+    "MAX_BATCH_BYTES",
     "MESSAGE_LIMIT",
     "Accepted",
     "BatchResult",
     "BatchSender",
+    "CallSender",
     "Failure",
     "Outcome",
     "batch_parts",
@@ -48,6 +50,9 @@ __all__ = [
     "send_batch_async",
 ]
 
+MAX_BATCH_BYTES = 1_000_000
+"""A batch is cut before its records' JSON passes this many bytes (the sandbox takes 1 MiB bodies;
+the vendor documents no limit). A bigger record goes alone; a 413 splits a batch in halves."""
 DEFAULT_CONCURRENCY = 64
 """Most calls in flight. The run keeps as many in flight as the pacer's rate times the answer
 time needs (Little's law), up to this: at 100 calls a second, answers up to about 500 ms away."""
@@ -134,6 +139,14 @@ class BatchSender(Protocol):
     @property
     def outcomes(self) -> Callable[[list[Any], Any], list[Accepted | Failure]] | None:
         """One outcome per value from the call's result; ``None``: every value is accepted."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallSender:
+    """A :class:`BatchSender` made of a call alone, whose answer accepts every value it sent."""
+
+    call: Callable[[Any, list[Any]], Any]
+    outcomes: Callable[[list[Any], Any], list[Accepted | Failure]] | None = None
 
 
 def batch_parts(sender: BatchSender, values: list[Any]) -> Generator[list[Any], Any, list[BatchResult]]:

@@ -62,6 +62,7 @@ read from openapi.yaml's ``x-qps-limit``.
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from collections import deque
@@ -373,6 +374,16 @@ class Pacer:
 
 _shared: dict[tuple[str, str, str, str | None], Pacer] = {}
 _shared_lock = threading.Lock()
+
+
+def _forget_after_fork() -> None:
+    """A forked child starts without pacers: the parent's count its threads' calls and may hold a lock."""
+    global _shared_lock  # noqa: PLW0603 - replaced, not acquired: a parent thread may hold it
+    _shared_lock = threading.Lock()
+    _shared.clear()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def shared_pacer(operation_id: str, *, project_id: str, base_url: str, quota_url: str | None = None) -> Pacer:

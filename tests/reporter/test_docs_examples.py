@@ -22,7 +22,7 @@ def example(marker: str, spool: Path) -> dict[str, Any]:
     """Run the page's Python block that contains ``marker``, with its spool folder moved to ``spool``."""
     blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.DOTALL)
     (code,) = [block for block in blocks if marker in block]
-    code = re.sub(r'spool="[^"]+"', f"spool={str(spool)!r}", code)
+    code = re.sub(r'spool="[^"]+"', f"spool={str(spool)!r}", code)  # the ASGI example's folder
     namespace: dict[str, Any] = {"__name__": "example"}
     exec(compile(code, str(DOC), "exec"), namespace)
     return namespace
@@ -33,6 +33,7 @@ def test_the_wsgi_example_reports_an_event(
 ) -> None:
     for name, value in sandbox.env().items():
         monkeypatch.setenv(name, value)
+    monkeypatch.setenv("JIGUANG_GROWTH_SPOOL", str(tmp_path))
     app = example("def application(environ, start_response)", tmp_path)
     answers: list[str] = []
     body = json.dumps(event(1)).encode()
@@ -43,6 +44,7 @@ def test_the_wsgi_example_reports_an_event(
         {"wsgi.input": io.BytesIO(bad), "CONTENT_LENGTH": "11"}, lambda s, h: answers.append(s)
     )
     assert answers == ["202 Accepted", "400 Bad Request"]
+    assert not list(tmp_path.glob("*.spool")) or app["reporter"].spool == tmp_path
     assert app["reporter"].close(timeout=10)
     assert list(stored_ids(sandbox)) == [json.loads(reply)["randomId"]]
 
@@ -84,3 +86,12 @@ def test_the_asgi_example_reports_an_event_and_closes_with_the_lifespan(
     ]
     assert list(stored_ids(sandbox)) == [json.loads(sent[2]["body"])["randomId"]]
     assert not list(tmp_path.glob("*.spool"))
+
+
+def test_the_wsgi_example_is_the_readmes() -> None:
+    def block(path: Path) -> str:
+        blocks = re.findall(r"```python\n(.*?)```", path.read_text(encoding="utf-8"), re.DOTALL)
+        (code,) = [b for b in blocks if "def application(environ, start_response)" in b]
+        return str(code)
+
+    assert block(DOC) == block(DOC.parents[1] / "README.md")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from jiguang_growth import ConfigurationError, EventReporter, GrowthClient, ReporterClosedError
+from jiguang_growth import ConfigurationError, EventReporter, GrowthClient
 from jiguang_growth._reporter import _spool
 from jiguang_growth.bulk import Outcome
 from jiguang_growth.sandbox import SandboxServer
@@ -123,8 +123,9 @@ def test_a_transient_failure_keeps_the_events_in_the_spool_for_the_next_start(
         with EventReporter(client, spool=tmp_path, on_outcome=lambda o: seen.append(o.kept)) as reporter:
             reporter.track(event(1))
             assert reporter.flush(30)
-            assert reporter.stats.rejected == 1
+            assert (reporter.stats.rejected, reporter.stats.kept) == (0, 1)  # kept, not rejected
         assert seen == [True]
+        assert reporter.stats.unsent == 1 and reporter.stats.kept == 0  # close says it was not delivered
         assert pending(tmp_path) == 1 and stored_ids(sandbox) == {}
         with EventReporter(client, spool=tmp_path) as again:
             assert again.flush(10)
@@ -260,24 +261,6 @@ def test_close_keeps_what_it_could_not_send_in_the_spool(
     assert set(stored_ids(sandbox)) == set(ids) and max(stored_keys(sandbox).values()) == 1
 
 
-def test_a_reporter_inherited_through_fork_refuses_to_track(client: GrowthClient, tmp_path: Path) -> None:
-    with EventReporter(client, spool=tmp_path, flush_interval=30) as reporter:
-        reporter.track(event(1))
-        pid = os.fork()
-        if pid == 0:  # the child shares the parent's locked segment: writing to it would mix two writers
-            try:
-                reporter.track(event(2))
-            except ReporterClosedError:
-                os._exit(0)
-            except BaseException:
-                os._exit(2)
-            os._exit(1)
-        _, status = os.waitpid(pid, 0)
-        assert os.waitstatus_to_exitcode(status) == 0
-        assert reporter.track(event(3)) is not None  # the parent goes on
-        reporter.close(timeout=0)
-
-
 def test_a_live_reporter_sends_its_kept_events_again_after_the_scan_interval(
     sandbox: SandboxServer, tmp_path: Path
 ) -> None:
@@ -288,11 +271,12 @@ def test_a_live_reporter_sends_its_kept_events_again_after_the_scan_interval(
         EventReporter(client, spool=tmp_path, scan_interval=0.3) as reporter,
     ):
         random_id = reporter.track(event(1))
-        assert reporter.flush(30) and reporter.stats.rejected == 1
+        assert reporter.flush(30) and reporter.stats.kept == 1 and reporter.stats.rejected == 0
         deadline = time.monotonic() + 10
         while reporter.stats.accepted == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert reporter.stats.accepted == 1 and reporter.stats.adopted == 1
+        stats = reporter.stats  # its own kept event, sent again: neither adopted nor counted twice
+        assert (stats.accepted, stats.kept, stats.adopted, stats.tracked) == (1, 0, 0, 1)
     assert list(stored_ids(sandbox)) == [random_id] and segments(tmp_path) == []
 
 

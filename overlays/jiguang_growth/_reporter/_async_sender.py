@@ -14,20 +14,20 @@ from types import TracebackType
 from typing import Any, Self
 
 from .._client import AsyncGrowthClient
-from .._delivery import BULK_MAX_RETRIES, DEFAULT_CONCURRENCY, Outcome, failure_of
+from .._delivery import send_batch_async
 from .._exceptions import ConfigurationError
-from .._retry import is_retryable
+from ._errors import ReporterClosedError
 from ._outcomes import EventOutcome
-from ._queue import OPERATION, Batch
+from ._queue import DEFAULT_MAX_QUEUE_BYTES, Batch
 from ._sender import (
     DEFAULT_CLOSE_TIMEOUT,
+    DEFAULT_CONCURRENCY,
     DEFAULT_FLUSH_INTERVAL,
     DEFAULT_MAX_QUEUE,
     DEFAULT_SCAN_INTERVAL,
     DEFAULT_SEGMENT_EVENTS,
     ReporterBase,
 )
-from ._spool import SpoolOwner
 
 __all__ = ["AsyncEventReporter"]
 
@@ -45,7 +45,9 @@ class AsyncEventReporter(ReporterBase):
     drops the new event at once (waiting would stall the loop). Close it with
     ``await reporter.close()`` before the loop ends (e.g. in the ASGI
     lifespan's shutdown): at interpreter exit there is no loop to send on, so
-    what is left stays in the spool, or is logged and counted as unsent.
+    what is left stays in the spool, or is logged and counted as unsent. Once
+    that loop has ended, ``track`` raises :class:`ReporterClosedError` before
+    it stores anything, so a caller that retries never reports an event twice.
     """
 
     def __init__(
@@ -55,6 +57,7 @@ class AsyncEventReporter(ReporterBase):
         spool: str | os.PathLike[str] | None = None,
         app_key: str | None = None,
         max_queue: int = DEFAULT_MAX_QUEUE,
+        max_queue_bytes: int = DEFAULT_MAX_QUEUE_BYTES,
         flush_interval: float = DEFAULT_FLUSH_INTERVAL,
         concurrency: int = DEFAULT_CONCURRENCY,
         on_outcome: Callable[[EventOutcome], None] | None = None,
@@ -69,10 +72,11 @@ class AsyncEventReporter(ReporterBase):
                 "(use EventReporter with a GrowthClient)"
             )
         super().__init__(
+            client,
             spool=spool,
-            owner=SpoolOwner(client.project_id, client.base_url),
             app_key=app_key,
             max_queue=max_queue,
+            max_queue_bytes=max_queue_bytes,
             flush_interval=flush_interval,
             concurrency=concurrency,
             on_outcome=on_outcome,
@@ -81,19 +85,38 @@ class AsyncEventReporter(ReporterBase):
             scan_interval=scan_interval,
             segment_events=segment_events,
         )
-        self._client = client.with_options(pace=True, max_retries=max(client.max_retries, BULK_MAX_RETRIES))
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._loop_thread = 0
-        self._wake_event: asyncio.Event | None = None
-        self._dispatcher: asyncio.Task[None] | None = None
-        self._sends: set[asyncio.Task[None]] = set()
-        self._stopping = False
+        self._forget_senders()
         self._done = False
         self._queue.wake = self._wake
         self._exit_hook = _exit_hook(weakref.ref(self))
         atexit.register(self._exit_hook)
         with contextlib.suppress(RuntimeError):  # no loop yet: the first track or flush in one starts them
             self._start(asyncio.get_running_loop())
+
+    def _forget_senders(self) -> None:
+        """No loop yet (in a forked child: the parent's loop and tasks do not run here)."""
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = 0
+        self._wake_event: asyncio.Event | None = None
+        self._dispatcher: asyncio.Task[None] | None = None
+        self._sends: set[asyncio.Task[None]] = set()
+        self._stopping = False
+        self._done = self._queue.closing
+
+    def _at_exit(self) -> None:
+        self._exit_hook()
+
+    def _check_loop(self) -> None:
+        """Refuse, before anything is spooled, when the loop the senders ran on has ended."""
+        dispatcher, loop = self._dispatcher, self._loop
+        if self._done:
+            raise ReporterClosedError("the reporter is closed; events can no longer be tracked")
+        if dispatcher is not None and loop is not None and (loop.is_closed() or dispatcher.done()):
+            raise ReporterClosedError(
+                "the event loop this reporter sent on has ended, so nothing would send the event; "
+                "create the reporter on the loop that runs the application and close it before the loop "
+                "ends (e.g. in the ASGI lifespan)"
+            )
 
     def _start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -112,12 +135,14 @@ class AsyncEventReporter(ReporterBase):
         if threading.get_ident() == self._loop_thread:
             event.set()
         else:
-            loop.call_soon_threadsafe(event.set)
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: the event waits in the spool
+                loop.call_soon_threadsafe(event.set)
 
     def track(self, event: Any) -> str | None:
         """Queue one event; its ``randomId``, or ``None`` when the queue is full (see ``EventReporter``)."""
-        if self._forked:
-            self._check_open()
+        if not self._armed:
+            self._arm()
+        self._check_loop()
         if self._dispatcher is None:
             with contextlib.suppress(RuntimeError):
                 self._start(asyncio.get_running_loop())
@@ -125,12 +150,16 @@ class AsyncEventReporter(ReporterBase):
 
     async def flush(self, timeout: float | None = 10.0) -> bool:
         """Send everything tracked so far now; wait until it is settled. False if ``timeout`` came first."""
+        if not self._armed:
+            self._arm()
         self._ensure_started()
         queue = self._queue
         target = queue.mark_flush()
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             with queue.lock:
+                if queue.refused is not None:
+                    return False
                 if queue.flushed(target):
                     return True
             if self._done or (deadline is not None and time.monotonic() >= deadline):
@@ -146,7 +175,11 @@ class AsyncEventReporter(ReporterBase):
         atexit.unregister(self._exit_hook)
         queue = self._queue
         if self._done:
-            return queue.stats().unsent == 0
+            return queue.stats().delivered
+        if not self._armed:  # a forked child that never used it: nothing of its own to flush
+            self._done = True
+            queue.begin_close()
+            return queue.finish_close().delivered
         self._ensure_started()
         deadline = time.monotonic() + (self.close_timeout if timeout is None else timeout)
         queue.begin_close()
@@ -162,7 +195,7 @@ class AsyncEventReporter(ReporterBase):
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        return queue.finish_close() == 0
+        return queue.finish_close().delivered
 
     async def _dispatch(self) -> None:
         queue = self._queue
@@ -193,23 +226,16 @@ class AsyncEventReporter(ReporterBase):
                 await asyncio.wait_for(wake.wait(), due)
 
     async def _send(self, batch: Batch, limit: asyncio.Semaphore) -> None:
-        queue = self._queue
+        """One call per batch (a 413 splits it in halves, down to single events); each event settles alone."""
         try:
-            events, invalid = queue.check(batch)
-            if invalid:
-                queue.settle_items(None, list(invalid))
-            if not events:
-                queue.settle_items(batch.token, [])
-                return
             try:
-                await self._client.report_events(events, app_key=self.app_key)
-            except asyncio.CancelledError:
-                raise  # closing: the events stay unsent (in the spool, if there is one)
-            except Exception as error:
-                outcome, failure = failure_of(error)
-                queue.settle(batch, outcome, failure, keep=is_retryable(OPERATION, error))
-            else:
-                queue.settle(batch, Outcome.ACCEPTED, None)
+                results = await send_batch_async(self._job, self._client, batch.events) if batch.items else []
+            except asyncio.CancelledError:  # closing: the events stay unsent (in the spool, if there is one)
+                self._queue.settle_unsent(batch)
+                raise
+            except Exception as error:  # not a call's error (send_batch returns those): a bug
+                results = [error] * len(batch.items)
+            self._queue.settle(batch, results)
         finally:
             limit.release()
 

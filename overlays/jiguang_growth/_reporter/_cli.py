@@ -7,7 +7,9 @@ how many are still to send (in all and per project).
 projects' segments are left alone), sends what it holds like a starting
 reporter does, and waits until it is settled (e.g. from a cron job after an
 outage). Exit status of ``drain``: 0 when everything was accepted, 1 when any
-event was rejected, is unknown or stayed unsent, 2 for wrong usage.
+event was rejected, is unknown or stayed unsent, 2 for wrong usage, 3 when the
+server refused the credentials (the events stay in the spool, held for a run
+with correct ones).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .._commands import Command, CommandError
+from .._commands import CREDENTIALS_REFUSED, Command, CommandError
 
 __all__ = ["SPOOL_COMMAND"]
 
@@ -111,11 +113,19 @@ def _drain(args: argparse.Namespace) -> int:
     others = sum(s.pending for s in folder_status(folder) if s.owner != owner and s.state == "orphan")
     print(
         f"spool drain {folder}: {stats.adopted} event(s) found, {stats.accepted} accepted, "
-        f"{stats.rejected} rejected, {stats.unknown} unknown, {stats.unsent} unsent"
+        f"{stats.rejected} rejected, {stats.unknown} unknown, {stats.unsent} unsent, {stats.held} held"
         + (f"; {others} event(s) of other projects left alone (see spool status)" if others else ""),
         flush=True,
     )
-    return 0 if stats.adopted == stats.accepted else FAILED
+    if stats.held:
+        print(
+            f"spool drain: the server refused the credentials; {stats.held} event(s) stay in {folder}, "
+            "held for a drain with correct ones (check JIGUANG_PROJECT_ID and JIGUANG_PROJECT_SECRET)",
+            file=sys.stderr,
+            flush=True,
+        )
+        return CREDENTIALS_REFUSED
+    return 0 if stats.delivered else FAILED
 
 
 def _run(args: argparse.Namespace) -> int:

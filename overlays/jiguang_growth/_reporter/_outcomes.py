@@ -33,15 +33,29 @@ class EventOutcome:
 
 @dataclass(frozen=True, slots=True)
 class ReporterStats:
-    """Counts since the reporter started.
+    """Counts since the reporter started (in a forked child: since the fork).
 
     ``tracked`` events returned from ``track``; ``adopted`` events came from
-    spool segments of processes that died. Each of those is ``queued``
-    (waiting or in flight) until it ends ``accepted``, ``rejected`` or
-    ``unknown``, or is ``unsent`` at close (in the spool, if there is one).
-    ``sent`` counts events handed to a call (resends of adopted events
-    included); ``dropped`` counts ``track`` calls refused because the queue was
-    full; they are not in ``tracked``.
+    spool segments that other processes (or earlier runs) left. Every one of
+    them is in exactly one of the other counts, so
+    ``tracked + adopted == accepted + rejected + unknown + kept + held + queued + unsent``:
+
+    * ``queued``: waiting or in flight;
+    * ``accepted``; ``rejected`` (refused for good: not applied);
+    * ``unknown``: the call failed after it may have been applied, and there
+      is no spool to keep the event in;
+    * ``kept``: left in the spool after a transient or ambiguous failure, to
+      be sent again (by this reporter after ``scan_interval``, which moves it
+      back to ``queued``, or by the next one);
+    * ``held``: not sent because the server refused the credentials (401/403);
+      in the spool for a run with correct credentials, or (without a spool)
+      in memory until close;
+    * ``unsent``: left at close (in the spool, if there is one); close moves
+      ``queued`` and ``kept`` here.
+
+    ``sent`` counts events handed to a call (resends included); ``dropped``
+    counts ``track`` calls refused because the queue was full; they are not in
+    ``tracked``.
     """
 
     tracked: int = 0
@@ -50,9 +64,16 @@ class ReporterStats:
     accepted: int = 0
     rejected: int = 0
     unknown: int = 0
+    kept: int = 0
+    held: int = 0
     dropped: int = 0
     queued: int = 0
     unsent: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
+
+    @property
+    def delivered(self) -> bool:
+        """Whether every tracked and adopted event was accepted (what ``close`` returns)."""
+        return self.accepted == self.tracked + self.adopted

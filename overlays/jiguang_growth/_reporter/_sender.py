@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import sys
 import threading
 import time
 import weakref
@@ -14,20 +15,21 @@ from types import TracebackType
 from typing import Any, Literal, Self
 
 from .._checks import whole_number
-from .._client import GrowthClient
-from .._delivery import BULK_MAX_RETRIES, DEFAULT_CONCURRENCY, Outcome, failure_of
+from .._client import AsyncGrowthClient, GrowthClient
+from .._delivery import BULK_MAX_RETRIES, CallSender, send_batch
 from .._exceptions import ConfigurationError
-from .._retry import is_retryable
 from .._validation import validate_property
 from ._errors import ReporterClosedError
 from ._outcomes import EventOutcome, ReporterStats
-from ._queue import OPERATION, Batch, ReportQueue
+from ._queue import DEFAULT_MAX_QUEUE_BYTES, Batch, ReportQueue
 from ._spool import Spool, SpoolOwner
 
 __all__ = [
     "DEFAULT_CLOSE_TIMEOUT",
+    "DEFAULT_CONCURRENCY",
     "DEFAULT_FLUSH_INTERVAL",
     "DEFAULT_MAX_QUEUE",
+    "DEFAULT_MAX_QUEUE_BYTES",
     "DEFAULT_SCAN_INTERVAL",
     "DEFAULT_SEGMENT_EVENTS",
     "EventReporter",
@@ -46,15 +48,18 @@ DEFAULT_SCAN_INTERVAL = 30.0
 """Seconds between two looks for orphaned segments in the spool folder."""
 DEFAULT_SEGMENT_EVENTS = 20_000
 """Events per segment file before the next one is started (a settled file is deleted)."""
+DEFAULT_CONCURRENCY = 16
+"""Calls in flight per reporter. Enough for the API's whole ceiling (100 calls a second) while answers
+take up to 160 ms; a reporter lives in every worker process, so it keeps fewer threads than a bulk run."""
 
 QueueFullPolicy = Literal["block", "drop"]
 
-_forked: weakref.WeakSet[ReporterBase] = weakref.WeakSet()
+_reporters: weakref.WeakSet[ReporterBase] = weakref.WeakSet()
 
 
 def _after_fork() -> None:
-    for reporter in list(_forked):
-        reporter._forked = True
+    for reporter in list(_reporters):
+        reporter._forget_parent()
 
 
 os.register_at_fork(after_in_child=_after_fork)
@@ -65,11 +70,12 @@ class ReporterBase:
 
     def __init__(
         self,
+        client: GrowthClient | AsyncGrowthClient,
         *,
         spool: str | os.PathLike[str] | None,
-        owner: SpoolOwner,
         app_key: str | None,
         max_queue: int,
+        max_queue_bytes: int,
         flush_interval: float,
         concurrency: int,
         on_outcome: Callable[[EventOutcome], None] | None,
@@ -79,6 +85,7 @@ class ReporterBase:
         segment_events: int,
     ) -> None:
         whole_number("max_queue", max_queue, 1, ConfigurationError)
+        whole_number("max_queue_bytes", max_queue_bytes, 1, ConfigurationError)
         whole_number("concurrency", concurrency, 1, ConfigurationError)
         whole_number("segment_events", segment_events, 1, ConfigurationError)
         for name, value in (
@@ -96,17 +103,31 @@ class ReporterBase:
         self.concurrency = concurrency
         self.close_timeout = float(close_timeout)
         self.scan_interval = float(scan_interval)
+        self._given_client = client
+        self._client = self._paced(client)
+        owner = SpoolOwner(client.project_id, client.base_url)  # a segment's events go to its project only
         store = (
             None if spool is None else Spool(spool, owner=owner, fsync=fsync, segment_events=segment_events)
         )
         self._queue = ReportQueue(
-            max_queue=max_queue, flush_interval=float(flush_interval), spool=store, on_outcome=on_outcome
+            max_queue=max_queue,
+            max_queue_bytes=max_queue_bytes,
+            flush_interval=float(flush_interval),
+            spool=store,
+            on_outcome=on_outcome,
         )
+        self._job = CallSender(lambda growth, events: growth.report_events(events, app_key=self.app_key))
         self._next_scan = time.monotonic() + self.scan_interval
-        self._forked = False
-        _forked.add(self)
+        self._armed = True
+        """False in a forked child until the reporter is first used there (then it re-arms)."""
+        self._arm_lock = threading.Lock()
+        _reporters.add(self)
         if store is not None:
             self._queue.add_adopted(store.adopt_orphans())
+
+    @staticmethod
+    def _paced(client: Any) -> Any:
+        return client.with_options(pace=True, max_retries=max(client.max_retries, BULK_MAX_RETRIES))
 
     @property
     def spool(self) -> Path | None:
@@ -122,16 +143,63 @@ class ReporterBase:
     def closed(self) -> bool:
         return self._queue.closing
 
+    # --- fork ------------------------------------------------------------------------------
+
+    def _forget_parent(self) -> None:
+        """Runs in a forked child, right after ``fork``: drop what belongs to the parent, touch nothing.
+
+        Locks are new (a parent thread may have held one at the fork), the
+        parent's queue, segments and random IDs are forgotten, and the reporter
+        re-arms itself (a connection pool, a segment and senders of its own) when
+        it is first used in the child.
+        """
+        self._queue.after_fork()
+        self._arm_lock = threading.Lock()
+        self._armed = self._queue.closing  # a reporter closed before the fork stays closed
+        self._forget_senders()
+
+    def _forget_senders(self) -> None:
+        """Drop the parent's senders (threads or tasks); subclasses override."""
+
+    def _arm(self) -> None:
+        """In a forked child, on first use: a connection pool, a spool segment and senders of its own."""
+        with self._arm_lock:
+            if self._armed:
+                return
+            try:
+                client = self._given_client.renewed_after_fork()
+            except ConfigurationError as error:
+                raise ReporterClosedError(
+                    f"this reporter was created before fork() and cannot re-arm itself in the child: {error}"
+                ) from None
+            self._client = self._paced(client)
+            queue = self._queue
+            spool = queue.spool
+            if spool is not None:
+                spool.rotate()  # the inherited active segment was abandoned: never written again
+                queue.add_adopted(spool.adopt_orphans())
+            self._next_scan = time.monotonic() + self.scan_interval
+            self._start_senders()
+            if "multiprocessing" in sys.modules:  # its children end with os._exit: atexit never runs
+                from multiprocessing import util  # noqa: PLC0415
+
+                util.Finalize(None, self._at_exit, exitpriority=10)
+            self._armed = True
+
+    def _start_senders(self) -> None:
+        """Start the senders in a re-armed child; subclasses override."""
+
+    def _at_exit(self) -> None:
+        """What interpreter exit does; subclasses override."""
+
     def _check_open(self) -> None:
-        if self._forked:
-            raise ReporterClosedError(
-                "this reporter was created before fork(); create one in each worker process after it forks"
-            )
+        if not self._armed:
+            self._arm()
 
     def _scan_if_due(self) -> None:
         """Adopt segments orphaned since the last look (called by a sender, outside the lock)."""
         spool = self._queue.spool
-        if spool is None or self._queue.closing:
+        if spool is None or self._queue.closing or self._queue.refused is not None:
             return
         now = time.monotonic()
         if now < self._next_scan:
@@ -140,7 +208,7 @@ class ReporterBase:
         self._queue.rotate_if_kept()
         try:
             adopted = spool.adopt_orphans()
-        except OSError as error:  # the folder itself is gone or unreadable
+        except OSError as error:
             logger.error("could not look for orphaned segments in %s: %s", spool.folder, error)
             return
         self._queue.add_adopted(adopted)
@@ -152,8 +220,10 @@ class EventReporter(ReporterBase):
     ``track`` checks an event against openapi.yaml, gives it a ``randomId``
     (and an ``itime``), writes it to the spool when there is one, queues it and
     returns. ``concurrency`` sender threads cut batches of the operation's
-    ``maxItems``, send them through the process-wide pacer and settle every
-    event as accepted, rejected or unknown. See docs/reporter.md.
+    ``maxItems`` (and at most ``bulk.MAX_BATCH_BYTES`` of JSON), send them
+    through the process-wide pacer and settle every event on its own. A
+    reporter made before ``fork`` re-arms itself in the child on first use.
+    See docs/reporter.md.
 
     ``on_outcome`` runs on a sender thread (named ``jiguang-reporter-N``), for
     one event at a time and never for two at once; keep it short, since it
@@ -167,6 +237,7 @@ class EventReporter(ReporterBase):
         spool: str | os.PathLike[str] | None = None,
         app_key: str | None = None,
         max_queue: int = DEFAULT_MAX_QUEUE,
+        max_queue_bytes: int = DEFAULT_MAX_QUEUE_BYTES,
         on_full: QueueFullPolicy = "block",
         block_timeout: float = 1.0,
         flush_interval: float = DEFAULT_FLUSH_INTERVAL,
@@ -179,11 +250,12 @@ class EventReporter(ReporterBase):
     ) -> None:
         """Start the sender threads; with ``spool``, first adopt what dead processes left there.
 
-        When the queue holds ``max_queue`` events, ``track`` waits up to
-        ``block_timeout`` seconds for room (``on_full="block"``) or not at all
-        (``"drop"``), then drops the event: it returns ``None``, the drop is
-        counted in ``stats.dropped`` and logged. ``close_timeout`` bounds the
-        flush at :meth:`close` and at interpreter exit.
+        When the queue holds ``max_queue`` events or ``max_queue_bytes`` bytes
+        of their JSON, ``track`` waits up to ``block_timeout`` seconds for room
+        (``on_full="block"``) or not at all (``"drop"``), then drops the event:
+        it returns ``None``, the drop is counted in ``stats.dropped`` and
+        logged. ``close_timeout`` bounds the flush at :meth:`close` and at
+        interpreter exit.
         """
         if not isinstance(client, GrowthClient):
             raise ConfigurationError(
@@ -197,10 +269,11 @@ class EventReporter(ReporterBase):
                 f"block_timeout must be a number of seconds of at least 0, got {block_timeout!r}"
             )
         super().__init__(
+            client,
             spool=spool,
-            owner=SpoolOwner(client.project_id, client.base_url),
             app_key=app_key,
             max_queue=max_queue,
+            max_queue_bytes=max_queue_bytes,
             flush_interval=flush_interval,
             concurrency=concurrency,
             on_outcome=on_outcome,
@@ -210,56 +283,80 @@ class EventReporter(ReporterBase):
             segment_events=segment_events,
         )
         self._block = float(block_timeout) if on_full == "block" else 0.0
-        self._client = client.with_options(pace=True, max_retries=max(client.max_retries, BULK_MAX_RETRIES))
+        self._stop = False
+        self._threads: list[threading.Thread] = []
+        self._start_senders()
+        self._exit_hook = _exit_hook(weakref.ref(self))
+        atexit.register(self._exit_hook)
+
+    def _start_senders(self) -> None:
         self._stop = False
         self._threads = [
             threading.Thread(target=self._sender, name=f"jiguang-reporter-{n}", daemon=True)
-            for n in range(concurrency)
+            for n in range(self.concurrency)
         ]
         for thread in self._threads:
             thread.start()
-        self._exit_hook = _exit_hook(weakref.ref(self))
-        atexit.register(self._exit_hook)
+
+    def _forget_senders(self) -> None:
+        self._threads = []  # the parent's threads do not exist in the child
+
+    def _at_exit(self) -> None:
+        self.close()
 
     def track(self, event: Any) -> str | None:
         """Queue one event; return its ``randomId`` at once, or ``None`` if it was dropped (queue full).
 
         Raises :class:`~jiguang_growth.RequestValidationError` for an event that
-        breaks openapi.yaml (with the field and the rule) and
-        :class:`~jiguang_growth.SpoolError` when the spool cannot store it;
-        neither event is queued.
+        breaks openapi.yaml or that JSON cannot carry (with the field and the
+        rule) and :class:`~jiguang_growth.SpoolError` when the spool cannot
+        store it; neither event is queued.
         """
-        if self._forked:
-            self._check_open()
+        if not self._armed:
+            self._arm()
         return self._queue.track(event, block=self._block)
 
     def flush(self, timeout: float | None = 10.0) -> bool:
-        """Send everything tracked so far now; wait until it is settled. False if ``timeout`` came first."""
+        """Send everything tracked so far now; wait until it is settled.
+
+        False if ``timeout`` came first, or once the server refused the
+        credentials (the events are held, see ``stats.held``).
+        """
+        if not self._armed:
+            self._arm()
         queue = self._queue
         target = queue.mark_flush()
         deadline = None if timeout is None else time.monotonic() + timeout
         with queue.lock:
             while not queue.flushed(target):
-                if queue.closing and self._stop:
+                if (queue.closing and self._stop) or queue.refused is not None:
                     return False
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return False
                 queue.changed.wait(remaining if remaining is not None else 1.0)
-        return True
+        return queue.refused is None
 
     def close(self, timeout: float | None = None) -> bool:
         """Flush for up to ``timeout`` seconds (default ``close_timeout``), then stop the senders.
 
-        Events not settled by then stay in the spool for the next start (or
-        ``jiguang-growth spool drain``); without a spool they are counted in
-        ``stats.unsent`` and logged. True when nothing was left unsent.
-        Idempotent; also runs at interpreter exit.
+        Events not delivered by then stay in the spool for the next start (or
+        ``jiguang-growth spool drain``); without a spool they are lost. Either
+        way they are counted in ``stats.unsent`` (or ``stats.held``, when the
+        credentials were refused) and logged. True only when every tracked and
+        adopted event was accepted (``stats.delivered``). Idempotent; also runs
+        at interpreter exit. In a forked child that never used the reporter it
+        does nothing and never waits.
         """
         atexit.unregister(self._exit_hook)
         queue = self._queue
+        if not self._armed:  # a forked child that never used it: nothing of its own to flush
+            with queue.lock:
+                queue.closing = True
+            self._stop = True
+            return queue.finish_close().delivered
         if self._stop:
-            return queue.stats().unsent == 0
+            return queue.stats().delivered
         limit = self.close_timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
         queue.begin_close()
@@ -271,10 +368,10 @@ class EventReporter(ReporterBase):
                 queue.changed.wait(remaining)
             self._stop = True
             queue.work.notify_all()
-        unsent = queue.finish_close()
+        final = queue.finish_close()
         for thread in self._threads:
             thread.join(max(0.0, min(0.5, deadline - time.monotonic())))
-        return unsent == 0
+        return final.delivered
 
     def _sender(self) -> None:
         queue = self._queue
@@ -302,20 +399,13 @@ class EventReporter(ReporterBase):
                 self._send(batch)
 
     def _send(self, batch: Batch) -> None:
-        queue = self._queue
-        events, invalid = queue.check(batch)
-        if invalid:
-            queue.settle_items(None, list(invalid))
-        if not events:
-            queue.settle_items(batch.token, [])
-            return
+        """One call per batch (a 413 splits it in halves, down to single events); each event settles alone."""
         try:
-            self._client.report_events(events, app_key=self.app_key)
-        except Exception as error:
-            outcome, failure = failure_of(error)
-            queue.settle(batch, outcome, failure, keep=is_retryable(OPERATION, error))
-        else:
-            queue.settle(batch, Outcome.ACCEPTED, None)
+            results = send_batch(self._job, self._client, batch.events) if batch.items else []
+        except Exception as error:  # not a call's error (send_batch returns those): a bug; settle anyway
+            logger.exception("sending a batch failed")
+            results = [error] * len(batch.items)
+        self._queue.settle(batch, results)
 
     def __enter__(self) -> Self:
         return self

@@ -325,6 +325,20 @@ class Segment:
         finally:
             os.close(self.fd)
 
+    def abandon(self) -> None:
+        """Close this process's copy of the descriptor, nothing else (a forked child's inherited one).
+
+        The file, its lock and its lines belong to the process that made it.
+        """
+        if not self.writable:
+            return
+        self.writable = False
+        self.backlog = None
+        try:
+            os.close(self.fd)
+        except OSError:
+            logger.debug("could not close an inherited descriptor of %s", self.path)
+
 
 class Spool:
     """The spool folder: this process's segments, adoption of orphans, and the rejected log."""

@@ -30,6 +30,7 @@ from .._client import AsyncGrowthClient, GrowthClient, cancelled_by
 from .._delivery import (
     BULK_MAX_RETRIES,
     DEFAULT_CONCURRENCY,
+    MAX_BATCH_BYTES,
     Accepted,
     BatchResult,
     Failure,
@@ -70,9 +71,6 @@ __all__ = [
 
 logger = logging.getLogger("jiguang_growth.bulk")
 
-MAX_BATCH_BYTES = 1_000_000
-"""A batch is cut before its records' JSON passes this many bytes (the sandbox takes 1 MiB bodies;
-the vendor documents no limit). A bigger record goes alone; a 413 splits a batch in halves."""
 CONNECTION_FAILURE_BUDGET = 5
 """Calls in a row that end without an answer (each after its retries) before the run stops."""
 NO_ANSWER_BUDGET = 120.0

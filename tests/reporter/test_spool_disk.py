@@ -173,7 +173,8 @@ def test_on_a_full_disk_a_refused_event_stays_until_rejected_jsonl_holds_it(
         with caplog.at_level(logging.WARNING, logger="jiguang_growth.reporter"):
             reporter.flush(timeout=10)
             reporter.close(timeout=5)  # the senders have logged what they settled
-        assert reporter.stats.rejected == 1
+        # refused, but not settled: it stays kept in the spool (unsent at close), to be refused again
+        assert (reporter.stats.rejected, reporter.stats.unsent) == (0, 1)
         assert "could not be written" in caplog.text and "written to" not in caplog.text
         assert pending(tmpfs) == 1  # the refused event is still held
         rejected = tmpfs / _spool.REJECTED_NAME

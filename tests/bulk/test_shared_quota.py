@@ -175,7 +175,7 @@ def test_each_ask_takes_the_next_free_slot_so_none_is_lost_to_a_late_waker(
     """The schedule reserves: asking three times at once gives now, one interval and two intervals
     from now, rather than three polls for the same slot that whoever wakes first would win."""
     shared = quota(redis_server.url, f"p{uuid.uuid4().hex[:8]}")
-    waits = [shared.acquire(0.2) for _ in range(3)]
+    waits = [shared.reserve(0.2) for _ in range(3)]
     assert waits[0] == 0.0
     assert waits[1] == pytest.approx(0.2, abs=0.05)
     assert waits[2] == pytest.approx(0.4, abs=0.05)
@@ -188,7 +188,7 @@ class ScriptedQuota:
         self.ahead = ahead
         self.asks = 0
 
-    def acquire(self, interval: float) -> float | None:
+    def reserve(self, interval: float, count: int) -> float | None:
         self.asks += 1
         return self.ahead
 

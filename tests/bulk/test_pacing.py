@@ -474,9 +474,9 @@ def test_many_callers_wake_about_once_per_grant_not_once_per_waiter() -> None:
     asks = [0]
 
     class Counting(_pacing.Pacer):
-        def acquire(self, turn: _pacing.Turn | None = None) -> float:
+        def acquire(self, *turn: _pacing.Turn) -> float:
             asks[0] += 1
-            return super().acquire(turn)
+            return super().acquire(*turn)
 
     pacer = Counting(limit=100, clock=clock)
     route = _call.Route("reportEvents", "POST", "http://x/report", max_retries=0, pacer=pacer)

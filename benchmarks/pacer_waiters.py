@@ -127,13 +127,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.tasks, args.threads, args.seconds = 300, 50, 3.0
-    print(f"One pacer, limit {LIMIT}/s, {ANSWER * 1000:.0f} ms answers, {args.seconds:g} s (first 1 s left out)")
+    answer_ms = ANSWER * 1000
+    print(
+        f"One pacer, limit {LIMIT}/s, {answer_ms:.0f} ms answers, {args.seconds:g} s (first second left out)"
+    )
     print("| callers | share of the limit | acquire() calls per grant | CPU (one core) |")
     print("|---|---|---|---|")
     for queued in (True, False):
         how = "queued" if queued else "polled"
-        print(run_tasks(args.tasks, queued, args.seconds).row(f"{args.tasks} asyncio tasks, {how}"), flush=True)
-        print(run_threads(args.threads, queued, args.seconds).row(f"{args.threads} threads, {how}"), flush=True)
+        tasks = run_tasks(args.tasks, queued, args.seconds)
+        print(tasks.row(f"{args.tasks} asyncio tasks, {how}"), flush=True)
+        threads = run_threads(args.threads, queued, args.seconds)
+        print(threads.row(f"{args.threads} threads, {how}"), flush=True)
     return 0
 
 

@@ -42,7 +42,7 @@ from ._exceptions import (
     error_class_for,
 )
 from ._hooks import Attempt, Observer, Watch
-from ._pacing import Held, Pacer
+from ._pacing import HeldError, Pacer
 from ._validation import validate_request
 
 __all__ = [
@@ -332,7 +332,7 @@ def _paced(
         while (wait := pacer.acquire(turn)) > 0:
             yield Sleep(wait)
             _check_cancel(route, last)
-    except Held as held:
+    except HeldError as held:
         raise _held_error(route, held) from None
     except BaseException:
         pacer.leave(turn)
@@ -362,7 +362,7 @@ def _release(pacer: Pacer, reply: Reply, elapsed: float) -> None:
     pacer.release(elapsed, throttled=throttled, retry_after=retry_after)
 
 
-def _held_error(route: Route, held: Held) -> RateLimitError:
+def _held_error(route: Route, held: HeldError) -> RateLimitError:
     """The error of a call the pacer did not send: every slot is held after 429s whose ``Retry-After``
     is longer than any call waits (as the calls that got them ended, so does this one)."""
     return RateLimitError(

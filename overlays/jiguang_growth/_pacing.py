@@ -66,7 +66,7 @@ loses its place to the next one and gets the next slot instead.
 A hold (:meth:`Pacer.pause`) lasts at most ``MAX_HOLD`` seconds. When the
 ``Retry-After`` that set it was longer than that (the server shut the project
 out for longer than any call waits for a ``Retry-After``), :meth:`Pacer.acquire`
-raises :class:`Held` instead of telling callers to wait, so the calls end at
+raises :class:`HeldError` instead of telling callers to wait, so the calls end at
 once, as the call that got that answer did.
 
 :func:`shared_pacer` returns the one pacer per (server, project, operation,
@@ -94,7 +94,7 @@ __all__ = [
     "MAX_MARGIN",
     "MIN_MARGIN",
     "STORM_SHARE",
-    "Held",
+    "HeldError",
     "Pacer",
     "Quota",
     "Turn",
@@ -178,7 +178,7 @@ class Turn:
         """Whether it is in the queue (a late caller has lost its place until it comes back)."""
 
 
-class Held(Exception):
+class HeldError(Exception):
     """The pacer holds every slot after 429s whose ``Retry-After`` is longer than any call waits."""
 
     def __init__(self, seconds: float, retry_after: float) -> None:
@@ -266,7 +266,7 @@ class Pacer:
         """Take a slot and return ``0.0``, or return the seconds to wait before asking again.
 
         With ``turn`` the caller waits in the queue and is told when its own slot is due;
-        without, it asks as a newcomer each time. Raises :class:`Held` while a hold set by a
+        without, it asks as a newcomer each time. Raises :class:`HeldError` while a hold set by a
         ``Retry-After`` over ``MAX_HOLD`` lasts.
         """
         while True:
@@ -283,7 +283,7 @@ class Pacer:
         if now < self._paused_until and self._held_for - now > MAX_HOLD:
             if turn is not None:  # shut out for longer than any call waits for a Retry-After
                 self._dequeue(turn)
-            raise Held(self._paused_until - now, self._held_for - now)
+            raise HeldError(self._paused_until - now, self._held_for - now)
         share = self._share(now)
         interval = self.period / self.limit / share
         place = self._place(turn, now)
@@ -411,7 +411,7 @@ class Pacer:
 
     def pause(self, seconds: float) -> None:
         """Grant no slot for ``seconds`` (at most ``MAX_HOLD``; a longer one makes :meth:`acquire`
-        raise :class:`Held` until it ends)."""
+        raise :class:`HeldError` until it ends)."""
         with self._lock:
             self._pause(seconds)
 

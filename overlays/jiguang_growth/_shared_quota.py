@@ -111,9 +111,10 @@ def check_quota_url(pace: object) -> str | None:
         scheme = urlsplit(pace).scheme
         tls = sorted({k for k, _ in parse_qsl(urlsplit(pace).query, True) if k.startswith(TLS_PREFIX)})
         if tls and scheme != "rediss":
+            what = "is a TLS option" if len(tls) == 1 else "are TLS options"
             raise ConfigurationError(
-                f"pace={redact_url(pace)!r}: {', '.join(tls)} {'is a TLS option' if len(tls) == 1 else 'are TLS options'}"
-                f", which only a rediss:// URL uses (a {scheme}:// connection is not encrypted)"
+                f"pace={redact_url(pace)!r}: {', '.join(tls)} {what}, which only a rediss:// URL uses"
+                f" (a {scheme}:// connection is not encrypted)"
             )
         return pace
     shown = redact_url(pace) if isinstance(pace, str) else type(pace).__name__

@@ -513,7 +513,7 @@ def test_a_hold_lasts_at_most_max_hold_and_a_longer_retry_after_ends_the_waiting
     pacer = _pacing.Pacer(limit=100, clock=clock)
     waiting = pacer.turn()
     pacer.pause(3600.0)  # the server shut the project out for an hour
-    with pytest.raises(_pacing.Held) as held:
+    with pytest.raises(_pacing.HeldError) as held:
         pacer.acquire(waiting)
     assert held.value.seconds == pytest.approx(_pacing.MAX_HOLD)
     assert held.value.retry_after == pytest.approx(3600.0)

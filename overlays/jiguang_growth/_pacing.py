@@ -296,6 +296,8 @@ class Pacer:
         if self.quota is not None and now >= self._quota_away_until:
             if not self._reserved:
                 self._asking = True  # nothing in hand: this caller asks, the others wait for it
+                if turn is not None:
+                    turn.expected = now + self._quota_rtt  # keeps its place while it asks
                 return None, self._batch_size(interval), interval
             self._reserved.popleft()  # the shared schedule kept this slot for this process
         if turn is not None:

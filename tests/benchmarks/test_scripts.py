@@ -133,3 +133,18 @@ def test_reporter_prints_track_cost_throughput_processes_crash_and_memory() -> N
     assert (
         results["memory"]["queue_full"]["dropped"] > 0 and results["memory"]["queue_full"]["peak_rss_mb"] > 0
     )
+
+
+@pytest.mark.timeout(300)
+def test_pacer_waiters_prints_share_wakeups_and_cpu_for_queued_and_polled_callers() -> None:
+    out = run("pacer_waiters.py")
+    rows = [line for line in out.splitlines() if line.startswith("| ") and "callers" not in line]
+    assert [row.split("|")[1].strip() for row in rows] == [
+        "300 asyncio tasks, queued",
+        "50 threads, queued",
+        "300 asyncio tasks, polled",
+        "50 threads, polled",
+    ], out
+    for row in rows:
+        share, per_grant, cpu = (float(v) for v in re.findall(r"\d+\.\d+", row))
+        assert 0 < share <= 1.0 and per_grant >= 1.0 and cpu >= 0, row

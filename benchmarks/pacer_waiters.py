@@ -12,6 +12,10 @@ by side in one run:
 
     .venv/bin/python benchmarks/pacer_waiters.py [--tasks N] [--threads N] [--seconds S] [--quick]
 
+Then 40 threads on one pacer sharing a quota in a real ``redis-server`` whose every ask is delayed
+20 ms in-process (a Redis 20 ms away): grants a second as a share of the limit, and round trips to
+Redis per grant.
+
 Columns: grants a second as a share of the limit, ``acquire()`` calls per grant, and the CPU
 the process used (``time.process_time``) as a share of one core.
 """
@@ -24,7 +28,10 @@ import threading
 import time
 from dataclasses import dataclass
 
+from pacing import redis_process
+
 from jiguang_growth import _pacing
+from jiguang_growth._shared_quota import RedisQuota
 
 LIMIT = 100
 ANSWER = 0.2
@@ -118,6 +125,42 @@ def run_threads(count: int, queued: bool, seconds: float) -> Tally:
     return window.finish()
 
 
+class FarQuota:
+    """A shared quota whose every ask takes ``delay`` seconds more (Redis that far away)."""
+
+    def __init__(self, quota: RedisQuota, delay: float) -> None:
+        self.quota = quota
+        self.delay = delay
+
+    def reserve(self, interval: float, count: int) -> float | None:
+        time.sleep(self.delay / 2)
+        wait = self.quota.reserve(interval, count)
+        time.sleep(self.delay / 2)
+        return None if wait is None else max(0.0, wait - self.delay / 2)
+
+
+def run_far_redis(url: str, threads: int, seconds: float, delay: float = 0.02) -> str:
+    quota = RedisQuota.connect(url, base_url="http://benchmark", project_id="p", name="reportEvents")
+    pacer = _pacing.Pacer(LIMIT, quota=FarQuota(quota, delay))
+    window = Window(seconds)
+    workers = [threading.Thread(target=thread, args=(pacer, True, window)) for _ in range(threads)]
+    asks_before: int | None = None
+    for worker in workers:
+        worker.start()
+    time.sleep(max(0.0, window.start - time.monotonic()))
+    asks_before = pacer.quota_asks
+    time.sleep(max(0.0, window.end - time.monotonic()))
+    asks = pacer.quota_asks - asks_before
+    for worker in workers:
+        worker.join()
+    quota.close()
+    tally = window.finish()
+    return (
+        f"| {threads} threads, Redis {delay * 1000:.0f} ms away | {tally.grants / tally.seconds / LIMIT:.3f} "
+        f"| {asks / max(1, tally.grants):.2f} |"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", type=int, default=3000)
@@ -139,6 +182,11 @@ def main(argv: list[str] | None = None) -> int:
         print(tasks.row(f"{args.tasks} asyncio tasks, {how}"), flush=True)
         threads = run_threads(args.threads, queued, args.seconds)
         print(threads.row(f"{args.threads} threads, {how}"), flush=True)
+    print()
+    print("| callers | share of the limit | Redis round trips per grant |")
+    print("|---|---|---|")
+    with redis_process() as url:
+        print(run_far_redis(url, 40, args.seconds), flush=True)
     return 0
 
 

@@ -559,3 +559,18 @@ def test_a_call_waiting_during_a_long_hold_ends_at_once_with_a_rate_limit_error_
     assert "not sent" in str(held.value)
     assert not possibly_applied(held.value)
     assert pacer.in_flight == 0
+
+
+def test_a_call_closed_while_it_waits_for_a_slot_leaves_the_queue() -> None:
+    from jiguang_growth import _call
+
+    clock = FakeClock()
+    pacer = _pacing.Pacer(limit=100, clock=clock)
+    route = _call.Route("reportEvents", "POST", "http://x/report", max_retries=0, pacer=pacer)
+    assert pacer.acquire() == 0.0  # the next slot is a spacing away
+    waiting = _call.call(route, b"{}", lambda data: data)
+    assert isinstance(next(waiting), _call.Sleep)
+    assert len(pacer._queue) == 1
+    waiting.close()  # the driver gave up (an exception, a cancelled task)
+    assert len(pacer._queue) == 0
+    assert pacer.in_flight == 1

@@ -321,7 +321,9 @@ def _record(
 def _paced(
     route: Route, send: Send, last: APIConnectionError | APIError | None
 ) -> Generator[Send | Sleep, Reply, tuple[Reply, float]]:
-    """One attempt inside a slot of the route's pacer: wait for the slot, send, end the slot.
+    """One attempt inside a slot of the route's pacer: wait in its queue for the slot, send, end the
+    slot. While the pacer holds every slot for a ``Retry-After`` beyond what a call waits, the call
+    ends unsent with a :class:`RateLimitError`.
 
     Returns the reply and the seconds it took, the wait for the slot left out.
     """

@@ -116,6 +116,7 @@ bench: $(VENV)/.installed redis ## Benchmarks: overhead, start-up, bulk, pacing,
 	$(PY) benchmarks/startup.py
 	$(PY) benchmarks/bulk.py all
 	$(PY) benchmarks/pacing.py all
+	$(PY) benchmarks/pacer_waiters.py
 	$(PY) benchmarks/reporter.py all
 
 docs: $(VENV)/.installed node_modules/.installed ## Serve Swagger UI + sandbox on 127.0.0.1 (Ctrl-C stops); write dist/api-reference.html

@@ -61,7 +61,10 @@ class TodaysPacer(_pacing.Pacer):
         self._answered: deque[float] = deque()
         self._last_grant = -math.inf
 
-    def acquire(self) -> float:
+    def turn(self) -> _pacing.Turn:
+        return _pacing.Turn(self._clock())  # polled: no queue
+
+    def acquire(self, turn: _pacing.Turn | None = None) -> float:
         with self._lock:
             now = self._clock()
             not_before = max(self._paused_until, self._last_grant + 0.7 * self.period / self.limit)

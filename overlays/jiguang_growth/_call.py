@@ -38,11 +38,12 @@ from ._exceptions import (
     APIResponseError,
     APITimeoutError,
     CancelledCallError,
+    RateLimitError,
     RequestValidationError,
     error_class_for,
 )
 from ._hooks import Attempt, Observer, Watch
-from ._pacing import Pacer
+from ._pacing import HeldError, Pacer
 from ._validation import check_integer_text, validate_request
 
 __all__ = [
@@ -342,15 +343,24 @@ def _record(
 def _paced(
     route: CallSetup, send: Send, last: APIConnectionError | APIError | None
 ) -> Generator[Send | Sleep, Reply, tuple[Reply, float]]:
-    """One attempt inside a slot of the route's pacer: wait for the slot, send, end the slot.
+    """One attempt inside a slot of the route's pacer: wait in its queue for the slot, send, end the
+    slot. While the pacer holds every slot for a ``Retry-After`` beyond what a call waits, the call
+    ends unsent with a :class:`RateLimitError`.
 
     Returns the reply and the seconds it took, the wait for the slot left out.
     """
     pacer = route.pacer
     assert pacer is not None
-    while (wait := pacer.acquire()) > 0:
-        yield Sleep(wait)
-        _check_cancel(route, last)
+    turn = pacer.turn()
+    try:
+        while (wait := pacer.acquire(turn)) > 0:
+            yield Sleep(wait)
+            _check_cancel(route, last)
+    except HeldError as held:
+        raise _held_error(route, held) from None
+    except BaseException:
+        pacer.leave(turn)
+        raise
     granted = pacer.now()
     reply: Reply = None
     started = time.perf_counter()
@@ -371,10 +381,22 @@ def _release(pacer: Pacer, reply: Reply, elapsed: float) -> None:
         return
     retry_after = None
     throttled = reply.status_code == 429
-    if throttled:
-        wait = _retry.parse_retry_after(reply.headers.get("retry-after"))
-        retry_after = None if wait is None else min(_retry.MAX_RETRY_AFTER, wait)
+    if throttled:  # the pacer holds for at most MAX_HOLD, and ends the waiting calls if it asked more
+        retry_after = _retry.parse_retry_after(reply.headers.get("retry-after"))
     pacer.release(elapsed, throttled=throttled, retry_after=retry_after)
+
+
+def _held_error(route: CallSetup, held: HeldError) -> RateLimitError:
+    """The error of a call the pacer did not send: every slot is held after 429s whose ``Retry-After``
+    is longer than any call waits (as the calls that got them ended, so does this one)."""
+    return RateLimitError(
+        f"{route.method} {route.url} not sent: the server answered 429 with Retry-After "
+        f"{held.retry_after:.0f} s or more, beyond the {_retry.MAX_RETRY_AFTER:g} s a call waits",
+        status_code=429,
+        retry_after=held.retry_after,
+        method=route.method,
+        url=route.url,
+    )
 
 
 _Read = Answer | httpx.Response

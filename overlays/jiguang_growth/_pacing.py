@@ -47,16 +47,30 @@ burst of refusals is acted on once. Other threads keep sending throughout.
 answer time) so that bulk work keeps just enough calls in flight.
 
 With a :class:`~._shared_quota.RedisQuota` the grants of every process come
-from one schedule kept in Redis (``pace="redis://…"``): the pacer asks it for
-the next free slot, and a slot due later is kept for this process until it is
-taken, whichever thread takes it. The local rate still applies on top, and a
-Redis that goes away leaves the local rate alone.
+from one schedule kept in Redis (``pace="redis://…"``): the pacer reserves the
+next free slots there, as many at a time as fall due within a few of Redis's
+round trips, and asks for more before the ones in hand run out, outside its
+lock; a reserved slot is kept for this process until it is taken, whichever
+thread takes it. The local rate still applies on top, and a Redis that goes
+away leaves the local rate alone.
 
 :meth:`Pacer.acquire` never blocks: it grants a slot or says how long to
 wait before asking again, so one pacer serves threads (``time.sleep``) and
-asyncio tasks (``asyncio.sleep``) alike. :func:`shared_pacer` returns the one
-pacer per (server, project, operation, quota) of the process, with its limit
-read from openapi.yaml's ``x-qps-limit``.
+asyncio tasks (``asyncio.sleep``) alike. A caller that holds a :class:`Turn`
+(:meth:`Pacer.turn`) waits in one queue, first come first served, and is
+told to come back when its own slot is due (its place in the queue times the
+shortest spacing the pacer may use), not when the next slot is: each grant
+wakes about one caller, however many wait. A caller that comes back late
+loses its place to the next one and gets the next slot instead.
+
+A hold (:meth:`Pacer.pause`) lasts at most ``MAX_HOLD`` seconds. When the
+``Retry-After`` that set it was longer than that (the server shut the project
+out for longer than any call waits for a ``Retry-After``), :meth:`Pacer.acquire`
+raises :class:`HeldError` instead of telling callers to wait, so the calls end at
+once, as the call that got that answer did.
+
+:func:`shared_pacer` returns the one pacer per (server, project, operation,
+quota) of the process, with its limit read from openapi.yaml's ``x-qps-limit``.
 """
 
 from __future__ import annotations
@@ -71,16 +85,20 @@ from typing import Protocol
 
 from . import _spec
 from ._checks import whole_number
+from ._retry import MAX_RETRY_AFTER
 
 __all__ = [
     "CUT_BACKOFF",
     "INITIAL_MARGIN",
     "MARGIN_DEVIATIONS",
+    "MAX_HOLD",
     "MAX_MARGIN",
     "MIN_MARGIN",
     "STORM_SHARE",
+    "HeldError",
     "Pacer",
     "Quota",
+    "Turn",
     "shared_pacer",
 ]
 
@@ -126,6 +144,17 @@ IN_FLIGHT_HEADROOM = 16
 """Calls in flight added to Little's law: a call waiting to retry (a 503's ``Retry-After``, a
 timeout) holds its place for seconds without sending, and must not starve the others."""
 
+MAX_HOLD = MAX_RETRY_AFTER
+"""Longest a hold lasts: no call waits longer for a ``Retry-After`` (a longer one ends it)."""
+LATE_SHARE = 0.5
+"""A waiter that comes back this share of the shortest spacing after the time it was given has lost its
+place in the queue: the next one may take the slot (it gets its place back at the front)."""
+QUOTA_ROUND_TRIPS = 3.0
+"""Reserve as many shared slots at a time as fall due within this many of Redis's round trips, and ask
+for more once the slots in hand run out within two."""
+MAX_QUOTA_BATCH = 0.25
+"""At most this share of a period's slots is reserved in one ask."""
+
 _clock: Callable[[], float] = time.monotonic
 """Clock of the shared pacers (tests replace it)."""
 
@@ -133,9 +162,32 @@ _clock: Callable[[], float] = time.monotonic
 class Quota(Protocol):
     """A schedule of grants shared with other processes (see :mod:`._shared_quota`)."""
 
-    def acquire(self, interval: float) -> float | None:
-        """``0.0`` for a grant now, the seconds until the slot it reserved for the caller, or
-        ``None`` when the quota cannot be reached."""
+    def reserve(self, interval: float, count: int) -> float | None:
+        """Reserve the next ``count`` free slots ``interval`` apart: the seconds until the first
+        (``0.0``: now), or ``None`` when the quota cannot be reached."""
+
+
+class Turn:
+    """A caller's place in a pacer's queue of waiters (:meth:`Pacer.turn`)."""
+
+    __slots__ = ("expected", "queued")
+
+    def __init__(self, now: float) -> None:
+        self.expected = now
+        """When the caller was told to come back."""
+        self.queued = False
+        """Whether it is in the queue (a late caller has lost its place until it comes back)."""
+
+
+class HeldError(Exception):
+    """The pacer holds every slot after 429s whose ``Retry-After`` is longer than any call waits."""
+
+    def __init__(self, seconds: float, retry_after: float) -> None:
+        super().__init__(f"every slot is held for {seconds:.0f} s")
+        self.seconds = seconds
+        """Until the hold ends."""
+        self.retry_after = retry_after
+        """Until the end of the server's ``Retry-After`` that set the hold."""
 
 
 class Pacer:
@@ -158,8 +210,20 @@ class Pacer:
         self._clock = clock
         self._lock = threading.Lock()
         self._next_grant = -math.inf
-        self._reserved: float | None = None
-        """When the slot the shared quota reserved for this process is due (``None``: none held)."""
+        self._reserved: deque[float] = deque()
+        """When the slots the shared quota reserved for this process are due."""
+        self._asking = False
+        """A thread is asking the shared quota for slots (outside the lock)."""
+        self._quota_away_until = -math.inf
+        """The shared quota could not be reached: the local rate alone until then."""
+        self._quota_rtt = 0.0
+        """Smoothed time one ask of the shared quota takes."""
+        self.quota_asks = 0
+        """Round trips to the shared quota."""
+        self._queue: deque[Turn] = deque()
+        """Callers waiting for a slot, first come first served."""
+        self._held_for = -math.inf
+        """Until when the ``Retry-After`` that set the current hold asked the project to wait."""
         self._granted: deque[float] = deque()
         """Grant times of the last period (the rate actually sent at)."""
         self._answers: deque[tuple[float, bool]] = deque()
@@ -186,34 +250,137 @@ class Pacer:
 
     # --- the surface the calls use ---------------------------------------------------------
 
-    def acquire(self) -> float:
-        """Take a slot and return ``0.0``, or return the seconds to wait before asking again."""
+    def turn(self) -> Turn:
+        """A place at the back of the queue of waiters; pass it to every :meth:`acquire` of one slot."""
         with self._lock:
-            now = self._clock()
-            if now < self._paused_until:
-                return self._paused_until - now
-            share = self._share(now)
-            interval = self.period / self.limit / share
-            if now < self._next_grant:
-                return self._next_grant - now
-            granted = self._granted
-            while granted and granted[0] <= now - self.period:
-                granted.popleft()
-            if len(granted) >= self.limit * share:  # never more than the rate in any one period
-                return max(1e-6, granted[0] + self.period - now)
-            if self._reserved is not None:  # the shared schedule keeps a slot for this process
-                if now < self._reserved:
-                    return self._reserved - now
-                self._reserved = None
-            elif self.quota is not None:
-                wait = self.quota.acquire(interval)
-                if wait:  # None (unreachable) and 0.0 both go ahead on the local rate
-                    self._reserved = now + wait
-                    return wait
-            self._next_grant = max(self._next_grant, now - CATCH_UP * interval) + interval
-            self._in_flight += 1
-            granted.append(now)
+            turn = Turn(self._clock())
+            turn.queued = True
+            self._queue.append(turn)
+            return turn
+
+    def leave(self, turn: Turn) -> None:
+        """Give up ``turn`` without a slot (the caller stopped waiting)."""
+        with self._lock:
+            self._dequeue(turn)
+
+    def acquire(self, turn: Turn | None = None) -> float:
+        """Take a slot and return ``0.0``, or return the seconds to wait before asking again.
+
+        With ``turn`` the caller waits in the queue and is told when its own slot is due;
+        without, it asks as a newcomer each time. Raises :class:`HeldError` while a hold set by a
+        ``Retry-After`` over ``MAX_HOLD`` lasts.
+        """
+        while True:
+            with self._lock:
+                wait, ask, interval = self._try(turn)
+            if ask:  # a round trip to the shared quota, without holding the lock
+                self._ask(interval, ask)
+            if wait is not None:
+                return wait
+
+    def _try(self, turn: Turn | None) -> tuple[float | None, int, float]:
+        """(the wait, or ``None`` to ask the shared quota first; shared slots to ask for; spacing)."""
+        now = self._clock()
+        if now < self._paused_until and self._held_for - now > MAX_HOLD:
+            if turn is not None:  # shut out for longer than any call waits for a Retry-After
+                self._dequeue(turn)
+            raise HeldError(self._paused_until - now, self._held_for - now)
+        share = self._share(now)
+        interval = self.period / self.limit / share
+        place = self._place(turn, now)
+        wait = self._due(now, share)
+        if place or wait > 0:
+            wait = max(0.0, wait) + place * self.period / self.limit / (1.0 - MIN_MARGIN)
+            if turn is not None:
+                turn.expected = now + wait
+            return wait, 0, interval
+        if self.quota is not None and now >= self._quota_away_until:
+            if not self._reserved:
+                self._asking = True  # nothing in hand: this caller asks, the others wait for it
+                if turn is not None:
+                    turn.expected = now + self._quota_rtt  # keeps its place while it asks
+                return None, self._batch_size(interval), interval
+            self._reserved.popleft()  # the shared schedule kept this slot for this process
+        if turn is not None:
+            self._dequeue(turn)
+        self._next_grant = max(self._next_grant, now - CATCH_UP * interval) + interval
+        self._in_flight += 1
+        self._granted.append(now)
+        return 0.0, self._ahead(now, interval), interval
+
+    def _due(self, now: float, share: float) -> float:
+        """Seconds until the next slot may be granted (0 or less: now)."""
+        if now < self._paused_until:
+            return self._paused_until - now
+        if now < self._next_grant:
+            return self._next_grant - now
+        granted = self._granted
+        while granted and granted[0] <= now - self.period:
+            granted.popleft()
+        if len(granted) >= self.limit * share:  # never more than the rate in any one period
+            return max(1e-6, granted[0] + self.period - now)
+        if self.quota is None or now < self._quota_away_until:
             return 0.0
+        reserved = self._reserved
+        while reserved and reserved[0] < now - self.period:  # a slot left unused for a period is gone
+            reserved.popleft()
+        if reserved:
+            return reserved[0] - now
+        return max(1e-3, self._quota_rtt) if self._asking else 0.0
+
+    def _place(self, turn: Turn | None, now: float) -> int:
+        """How many waiters come before the caller (one that comes back late loses its place)."""
+        queue = self._queue
+        late = LATE_SHARE * self.period / self.limit
+        while queue and queue[0] is not turn and queue[0].expected + late < now:
+            queue.popleft().queued = False  # it has not come back for its slot: the next one takes it
+        if turn is None:
+            return len(queue)
+        if not turn.queued:  # came back late: first in line for the next slot
+            turn.queued = True
+            queue.appendleft(turn)
+            return 0
+        return queue.index(turn)
+
+    def _dequeue(self, turn: Turn) -> None:
+        if turn.queued:
+            turn.queued = False
+            self._queue.remove(turn)
+
+    def _batch_size(self, interval: float) -> int:
+        """Shared slots to reserve in one ask: those due within a few round trips to the quota."""
+        most = max(1, int(MAX_QUOTA_BATCH * self.limit))
+        return min(most, max(1, math.ceil(QUOTA_ROUND_TRIPS * self._quota_rtt / interval)))
+
+    def _ahead(self, now: float, interval: float) -> int:
+        """After a grant: shared slots to ask for before those in hand run out (0: none yet)."""
+        reserved = self._reserved
+        if self.quota is None or self._asking or not reserved or reserved[-1] - now >= 2 * self._quota_rtt:
+            return 0
+        self._asking = True
+        return self._batch_size(interval)
+
+    def _ask(self, interval: float, count: int) -> None:
+        """Reserve ``count`` slots of the shared quota (without the lock; ``_asking`` is set)."""
+        assert self.quota is not None
+        started = time.monotonic()
+        try:
+            wait = self.quota.reserve(interval, count)
+        except BaseException:
+            with self._lock:
+                self._asking = False
+            raise
+        took = time.monotonic() - started
+        with self._lock:
+            self._asking = False
+            self.quota_asks += 1
+            if wait is None:  # away: the local rate alone for a period, then ask again
+                self._quota_away_until = self._clock() + self.period
+                return
+            rtt = self._quota_rtt
+            self._quota_rtt = took if not rtt else rtt + (took - rtt) / 4
+            first = max(self._clock() + wait, self._reserved[-1] + interval if self._reserved else -math.inf)
+            self._reserved.extend(first + n * interval for n in range(count))
 
     def release(
         self,
@@ -246,7 +413,8 @@ class Pacer:
                     self._throttled(now, retry_after)
 
     def pause(self, seconds: float) -> None:
-        """Grant no slot for ``seconds``."""
+        """Grant no slot for ``seconds`` (at most ``MAX_HOLD``; a longer one makes :meth:`acquire`
+        raise :class:`HeldError` until it ends)."""
         with self._lock:
             self._pause(seconds)
 
@@ -369,7 +537,9 @@ class Pacer:
 
     def _pause(self, seconds: float) -> None:
         self.pauses += 1
-        self._paused_until = max(self._paused_until, self._clock() + seconds)
+        now = self._clock()
+        self._paused_until = max(self._paused_until, now + min(seconds, MAX_HOLD))
+        self._held_for = max(self._held_for, now + seconds)
 
 
 _shared: dict[tuple[str, str, str, str | None], Pacer] = {}

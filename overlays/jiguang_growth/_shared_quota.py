@@ -44,23 +44,44 @@ SOCKET_TIMEOUT = 0.5
 TOLERANCE = 0.5
 """A slot due within this share of an interval is granted at once rather than reserved."""
 KEY_PREFIX = "jiguang-growth:quota:"
+TLS_PREFIX = "ssl_"
+"""Query options of a Redis URL that set up TLS: redis-py passes them to its TLS connection, which only
+``rediss://`` uses."""
 _REDACTED = "[redacted]"
 
 _GCRA = """
 local now = redis.call('TIME')
 now = tonumber(now[1]) * 1000000 + tonumber(now[2])
 local interval = tonumber(ARGV[1])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
-local lifetime = math.floor((tat + interval - now) / 1000) + tonumber(ARGV[3])
-redis.call('SET', KEYS[1], tat + interval, 'PX', lifetime)
+local count = tonumber(ARGV[4])
+local repaired = 0
+local stored = redis.pcall('GET', KEYS[1])
+if type(stored) == 'table' then
+  stored = false
+  repaired = -1
+end
+local tat = tonumber(stored or '0')
+if tat == nil or tat ~= tat then
+  tat = now
+  repaired = -1
+elseif tat > now + tonumber(ARGV[5]) then
+  repaired = tat - now
+  tat = now
+elseif tat < now then
+  tat = now
+end
+if repaired ~= 0 then redis.call('DEL', KEYS[1]) end
+local lifetime = math.floor((tat + count * interval - now) / 1000) + tonumber(ARGV[3])
+redis.call('SET', KEYS[1], string.format('%d', tat + count * interval), 'PX', lifetime)
 local wait = tat - now
-if wait <= tonumber(ARGV[2]) then return 0 end
-return wait
+if wait <= tonumber(ARGV[2]) then wait = 0 end
+return {wait, repaired}
 """
 """KEYS[1]: the schedule; ARGV: interval and tolerance in microseconds, how long the key outlives
-its last slot in ms. Takes the next free slot: returns 0 for one due now, else the microseconds
-until the slot reserved for the caller."""
+its last slot in ms, how many slots to take, and the furthest ahead of Redis's clock the schedule
+can rightly be (microseconds). Takes the next ``count`` free slots and returns the microseconds until
+the first (0: due now), and whether the stored schedule was replaced: 0 no, -1 unreadable (not a
+number, or not a string), else how many microseconds ahead of Redis's clock it stood."""
 KEY_SLACK_MS = 1000
 """The schedule's key is dropped this long after its last slot (an idle project leaves nothing)."""
 
@@ -87,6 +108,14 @@ def check_quota_url(pace: object) -> str | None:
     if isinstance(pace, bool):
         return None
     if isinstance(pace, str) and urlsplit(pace).scheme in QUOTA_SCHEMES:
+        scheme = urlsplit(pace).scheme
+        tls = sorted({k for k, _ in parse_qsl(urlsplit(pace).query, True) if k.startswith(TLS_PREFIX)})
+        if tls and scheme != "rediss":
+            what = "is a TLS option" if len(tls) == 1 else "are TLS options"
+            raise ConfigurationError(
+                f"pace={redact_url(pace)!r}: {', '.join(tls)} {what}, which only a rediss:// URL uses"
+                f" (a {scheme}:// connection is not encrypted)"
+            )
         return pace
     shown = redact_url(pace) if isinstance(pace, str) else type(pace).__name__
     raise ConfigurationError(f"pace must be True, False or a redis://, rediss:// or unix:// URL, got {shown}")
@@ -95,8 +124,10 @@ def check_quota_url(pace: object) -> str | None:
 class RedisQuota:
     """The shared schedule of one (server, project, operation) in one Redis server."""
 
-    def __init__(self, client: Any, key: str, shown_url: str) -> None:
+    def __init__(self, client: Any, key: str, shown_url: str, period: float = 1.0) -> None:
         self._client = client
+        self.period = period
+        """The limit's period: the schedule never rightly stands further ahead of Redis's clock."""
         self._script = client.register_script(_GCRA)
         self.key = key
         self.url = shown_url
@@ -108,6 +139,7 @@ class RedisQuota:
     @classmethod
     def connect(cls, url: str, *, base_url: str, project_id: str, name: str) -> RedisQuota:
         """Connect and check the server answers; a :class:`ConfigurationError` if it does not."""
+        check_quota_url(url)
         shown = redact_url(url)
         try:
             import redis  # noqa: PLC0415 - optional dependency
@@ -123,18 +155,31 @@ class RedisQuota:
         except (redis.RedisError, ValueError, OSError) as error:
             reason = redact_text(str(error), url) or type(error).__name__
             raise ConfigurationError(f"cannot use the Redis server at {shown} for pacing: {reason}") from None
+        except TypeError as error:  # a query option the connection does not take
+            option = str(error).rpartition("argument ")[2].strip("'") or str(error)
+            reason = f"the URL's option {redact_text(option, url)!r} is not one redis-py's connection takes"
+            raise ConfigurationError(f"cannot use the Redis server at {shown} for pacing: {reason}") from None
         digest = hashlib.sha256(f"{base_url}\n{project_id}".encode()).hexdigest()[:16]
         return cls(client, f"{KEY_PREFIX}{digest}:{name}", shown)
 
-    def acquire(self, interval: float) -> float | None:
-        """``0.0``: granted now; a float: a slot is reserved that many seconds from now (take it
-        then, without asking again); ``None``: Redis is away, pace locally."""
+    def reserve(self, interval: float, count: int = 1) -> float | None:
+        """Reserve the next ``count`` free slots, ``interval`` seconds apart: ``0.0``, the first is
+        due now; a float, it is due that many seconds from now (take them then, without asking
+        again); ``None``: Redis is away, pace locally.
+
+        The schedule can rightly stand at most ``period`` (the limit's period) ahead of Redis's
+        clock; one further ahead (the clock of the Redis host stepped back) or unreadable is replaced,
+        with a warning, rather than waited for.
+        """
         now = time.monotonic()
         if now < self._down_until:
             return None
         micros = max(1, round(interval * 1e6))
+        ahead = round(self.period * 1e6)
         try:
-            wait = self._script(keys=[self.key], args=[micros, round(TOLERANCE * micros), KEY_SLACK_MS])
+            wait, repaired = self._script(
+                keys=[self.key], args=[micros, round(TOLERANCE * micros), KEY_SLACK_MS, count, ahead]
+            )
         except Exception as error:  # any failure of Redis must leave the calls going
             self._went_away(now, error)
             return None
@@ -142,7 +187,19 @@ class RedisQuota:
             with self._lock:
                 self._warned = False
             logger.warning("the shared pacing quota at %s is back", self.url)
-        return int(wait) / 1e6
+        if repaired:
+            self._repaired(int(repaired))
+        return min(int(wait) / 1e6, self.period)
+
+    def _repaired(self, ahead: int) -> None:
+        if ahead < 0:
+            why = "held a value that is not a schedule"
+        else:
+            why = (
+                f"stood {ahead / 1e6:.1f} s ahead of the Redis server's clock (was its clock stepped back?), "
+                f"more than the {self.period:g} s the limit allows"
+            )
+        logger.warning("the shared pacing quota %s at %s %s; started it afresh", self.key, self.url, why)
 
     def _went_away(self, now: float, error: BaseException) -> None:
         with self._lock:

@@ -133,3 +133,21 @@ def test_reporter_prints_track_cost_throughput_processes_crash_and_memory() -> N
     assert (
         results["memory"]["queue_full"]["dropped"] > 0 and results["memory"]["queue_full"]["peak_rss_mb"] > 0
     )
+
+
+@pytest.mark.timeout(300)
+def test_pacer_waiters_prints_share_wakeups_and_cpu_for_queued_and_polled_callers() -> None:
+    out = run("pacer_waiters.py")
+    rows = [line for line in out.splitlines() if line.startswith("| ") and "callers" not in line]
+    assert [row.split("|")[1].strip() for row in rows] == [
+        "300 asyncio tasks, queued",
+        "50 threads, queued",
+        "300 asyncio tasks, polled",
+        "50 threads, polled",
+        "40 threads, Redis 20 ms away",
+    ], out
+    for row in rows[:4]:
+        share, per_grant, cpu = (float(v) for v in re.findall(r"\d+\.\d+", row))
+        assert 0 < share <= 1.0 and per_grant >= 1.0 and cpu >= 0, row
+    share, round_trips = (float(v) for v in re.findall(r"\d+\.\d+", rows[4]))
+    assert 0 < share <= 1.0 and 0 < round_trips <= 1.0, rows[4]

@@ -236,3 +236,41 @@ def test_a_send_cut_short_by_an_exception_still_frees_its_slot(fake_time: FakeTi
         client.set_user_channels(CHANNELS)
     pacer = _pacing.shared_pacer("setUserChannels", project_id=project, base_url=client.api_url)
     assert pacer.in_flight == 0
+
+
+def test_429s_with_an_hour_long_retry_after_end_every_waiting_call_instead_of_holding_it() -> None:
+    """Twenty-four threads, one call each, a server that answers 429 with ``Retry-After: 3600``: every
+    call ends with a RateLimitError (the ones still waiting for a slot when the 429s pile up are not
+    sent at all), and none waits out the pacer's hold."""
+    import threading
+    import time
+
+    from jiguang_growth.sandbox import run_sandbox
+
+    faults = {"error_rates": {429: 1.0}, "retry_after_seconds": 3600}
+    with run_sandbox(project_id=fresh_project(), faults=faults) as sandbox:
+        client = GrowthClient(
+            sandbox.project_id, sandbox.project_secret, sandbox.base_url, pace=True, timeout=5
+        )
+        errors: list[BaseException] = []
+
+        def one_call() -> None:
+            try:
+                client.set_user_channels(CHANNELS)
+            except Exception as error:
+                errors.append(error)
+
+        threads = [threading.Thread(target=one_call, daemon=True) for _ in range(24)]
+        for thread in threads:
+            thread.start()
+        guard = time.monotonic() + 40  # a guard against hanging, far under the 60 s hold
+        for thread in threads:
+            thread.join(timeout=max(0.0, guard - time.monotonic()))
+        blocked = sum(thread.is_alive() for thread in threads)
+        sent = len(sandbox.state.requests())
+        client.close()
+    assert blocked == 0
+    assert len(errors) == 24 and all(isinstance(e, RateLimitError) for e in errors)
+    assert all(e.retry_after is not None and e.retry_after > 3000 for e in errors)  # type: ignore[attr-defined]
+    assert any("not sent" in str(e) for e in errors)
+    assert 3 <= sent < 24  # the storm of 429s that set the hold, not every call

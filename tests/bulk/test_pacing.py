@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import httpx
 import pytest
 
 from jiguang_growth import _pacing, _spec
@@ -415,3 +416,161 @@ def test_the_local_rate_holds_in_every_period_even_when_callers_come_late() -> N
         pacer.release(0.0)
     most = max(sum(1 for g in grants if t <= g < t + 1.0) for t in grants)
     assert most <= 100 * (1 - _pacing.MIN_MARGIN)
+
+
+# --- waiting: a queue of waiters, each woken when its own slot is due -------------------------
+
+
+def test_waiters_in_the_queue_are_told_when_their_own_slot_is_due() -> None:
+    clock = FakeClock()
+    pacer = _pacing.Pacer(limit=100, clock=clock)
+    turns = [pacer.turn() for _ in range(5)]
+    assert pacer.acquire(turns[0]) == 0.0
+    shortest = 0.01 / (1 - _pacing.MIN_MARGIN)
+    spacing = 0.01 / (1 - _pacing.INITIAL_MARGIN)
+    waits = [pacer.acquire(turn) for turn in turns[1:]]
+    head = spacing * (1 - _pacing.CATCH_UP)
+    assert waits == pytest.approx([head + n * shortest for n in range(4)])
+    clock.now += waits[0]  # the third comes back early, before the second: not its turn yet
+    assert pacer.acquire(turns[2]) == pytest.approx(shortest)
+    assert pacer.acquire(turns[1]) == 0.0
+    assert pacer.acquire(turns[2]) == pytest.approx(spacing)  # first in line now: the next slot
+
+
+def test_a_waiter_that_comes_back_late_loses_its_place_and_gets_the_next_slot() -> None:
+    clock = FakeClock()
+    pacer = _pacing.Pacer(limit=100, clock=clock)
+    first, second = pacer.turn(), pacer.turn()
+    assert pacer.acquire(first) == 0.0
+    wait = pacer.acquire(second)
+    third = pacer.turn()
+    clock.now += wait + 0.02  # "second" oversleeps: "third", on time for a slot, takes it
+    assert pacer.acquire(third) == 0.0
+    fourth = pacer.turn()
+    wait = pacer.acquire(second)  # back: first in line again, before "fourth"
+    assert 0 < wait < pacer.acquire(fourth)
+    clock.now += wait
+    assert pacer.acquire(second) == 0.0
+
+
+def test_a_waiter_that_leaves_makes_room_for_the_next() -> None:
+    clock = FakeClock()
+    pacer = _pacing.Pacer(limit=100, clock=clock)
+    turns = [pacer.turn() for _ in range(3)]
+    assert pacer.acquire(turns[0]) == 0.0
+    before = pacer.acquire(turns[2])
+    pacer.leave(turns[1])
+    pacer.leave(turns[1])  # twice is harmless
+    assert pacer.acquire(turns[2]) < before
+
+
+def test_many_callers_wake_about_once_per_grant_not_once_per_waiter() -> None:
+    """200 calls through the clients' own call logic (``_call.call``) wait for one pacer on a fake
+    clock: every Sleep the calls ask for is one ``acquire()`` more. A polled pacer wakes every waiter
+    for each grant (about 100 calls per grant here); the queue wakes about one."""
+    from jiguang_growth import _call
+
+    clock = FakeClock()
+    asks = [0]
+
+    class Counting(_pacing.Pacer):
+        def acquire(self, *turn: _pacing.Turn) -> float:
+            asks[0] += 1
+            return super().acquire(*turn)
+
+    pacer = Counting(limit=100, clock=clock)
+    route = _call.CallSetup("reportEvents", "POST", "http://x/report", max_retries=0, pacer=pacer)
+    ok = b'{"code":0,"msg":"ok","data":null}'
+    answered = 0
+    queue: list[tuple[float, int, _call.Call[object], object]] = []
+    order = itertools.count()
+    for _ in range(200):
+        gen = _call.call(route, b"{}", lambda data: data)
+        heapq.heappush(queue, (0.0, next(order), gen, None))
+    while queue:
+        at, _, gen, reply = heapq.heappop(queue)
+        clock.now = at
+        try:
+            step = gen.send(reply) if reply is not None else next(gen)
+        except StopIteration:
+            answered += 1
+            continue
+        if isinstance(step, _call.Sleep):
+            heapq.heappush(queue, (at + step.seconds, next(order), gen, None))
+        else:
+            response = httpx.Response(200, content=ok, request=httpx.Request("POST", step.url))
+            heapq.heappush(queue, (at + 0.2, next(order), gen, response))
+    assert answered == 200
+    assert pacer.in_flight == 0
+    assert asks[0] / 200 <= 4  # the first ask, the wake-up when due, now and then one more
+
+
+# --- holds: bounded, and never longer than a call waits for a Retry-After ---------------------
+
+
+def test_a_hold_lasts_at_most_max_hold_and_a_longer_retry_after_ends_the_waiting_calls() -> None:
+    clock = FakeClock()
+    pacer = _pacing.Pacer(limit=100, clock=clock)
+    waiting = pacer.turn()
+    pacer.pause(3600.0)  # the server shut the project out for an hour
+    with pytest.raises(_pacing.HeldError) as held:
+        pacer.acquire(waiting)
+    assert held.value.seconds == pytest.approx(_pacing.MAX_HOLD)
+    assert held.value.retry_after == pytest.approx(3600.0)
+    assert len(pacer._queue) == 0  # the ended call left the queue
+    clock.now = _pacing.MAX_HOLD  # the hold itself is bounded: then calls go again
+    assert pacer.acquire() == 0.0
+
+
+def test_a_hold_within_max_hold_is_waited_for() -> None:
+    clock = FakeClock()
+    pacer = _pacing.Pacer(limit=100, clock=clock)
+    pacer.pause(30.0)
+    assert pacer.acquire(pacer.turn()) == pytest.approx(30.0)
+
+
+def test_a_call_waiting_during_a_long_hold_ends_at_once_with_a_rate_limit_error_not_sent() -> None:
+    """Through the clients' call logic: no Sleep step, a RateLimitError whose retry_after is the
+    server's, and nothing was sent (the bulk helpers keep such records as refused, not lost)."""
+    from jiguang_growth import RateLimitError, _call
+    from jiguang_growth._retry import possibly_applied
+
+    clock = FakeClock()
+    pacer = _pacing.Pacer(limit=100, clock=clock)
+    route = _call.CallSetup("reportEvents", "POST", "http://x/report", max_retries=3, pacer=pacer)
+    first = _call.call(route, b"{}", lambda data: data)
+    step = next(first)
+    assert isinstance(step, _call.Send)
+    refused = httpx.Response(
+        429,
+        json={"code": 2005, "msg": "too many"},
+        headers={"Retry-After": "3600"},
+        request=httpx.Request("POST", step.url),
+    )
+    pacer.pause(3600.0)  # as a storm of such answers makes the pacer do (the rule is tested above)
+    with pytest.raises(RateLimitError) as ended:
+        first.send(refused)
+    assert ended.value.retry_after == 3600  # the call that got it ends at once, as documented
+    waiting = _call.call(route, b"{}", lambda data: data)
+    clock.now = 5.0
+    with pytest.raises(RateLimitError) as held:
+        next(waiting)  # no Sleep(55) first
+    assert held.value.retry_after == pytest.approx(3595.0)
+    assert "not sent" in str(held.value)
+    assert not possibly_applied(held.value)
+    assert pacer.in_flight == 0
+
+
+def test_a_call_closed_while_it_waits_for_a_slot_leaves_the_queue() -> None:
+    from jiguang_growth import _call
+
+    clock = FakeClock()
+    pacer = _pacing.Pacer(limit=100, clock=clock)
+    route = _call.CallSetup("reportEvents", "POST", "http://x/report", max_retries=0, pacer=pacer)
+    assert pacer.acquire() == 0.0  # the next slot is a spacing away
+    waiting = _call.call(route, b"{}", lambda data: data)
+    assert isinstance(next(waiting), _call.Sleep)
+    assert len(pacer._queue) == 1
+    waiting.close()  # the driver gave up (an exception, a cancelled task)
+    assert len(pacer._queue) == 0
+    assert pacer.in_flight == 1

@@ -175,7 +175,7 @@ def test_each_ask_takes_the_next_free_slot_so_none_is_lost_to_a_late_waker(
     """The schedule reserves: asking three times at once gives now, one interval and two intervals
     from now, rather than three polls for the same slot that whoever wakes first would win."""
     shared = quota(redis_server.url, f"p{uuid.uuid4().hex[:8]}")
-    waits = [shared.acquire(0.2) for _ in range(3)]
+    waits = [shared.reserve(0.2) for _ in range(3)]
     assert waits[0] == 0.0
     assert waits[1] == pytest.approx(0.2, abs=0.05)
     assert waits[2] == pytest.approx(0.4, abs=0.05)
@@ -188,7 +188,7 @@ class ScriptedQuota:
         self.ahead = ahead
         self.asks = 0
 
-    def acquire(self, interval: float) -> float | None:
+    def reserve(self, interval: float, count: int) -> float | None:
         self.asks += 1
         return self.ahead
 
@@ -205,3 +205,177 @@ def test_a_pacer_takes_its_reserved_slot_when_due_without_asking_again() -> None
     assert pacer.acquire() == 0.0
     assert shared.asks == 1
     assert pacer.in_flight == 1
+
+
+# --- a schedule that cannot be right is replaced, with a warning ------------------------------
+
+
+def redis_now_micros(client: redis.Redis) -> int:
+    seconds, micros = client.time()
+    return int(seconds) * 1_000_000 + int(micros)
+
+
+def test_a_schedule_an_hour_ahead_of_redis_clock_is_replaced_not_waited_for(
+    redis_server: RedisProcess, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The Redis host's clock stepped back an hour: the stored slot is an hour ahead of ``TIME``."""
+    shared = quota(redis_server.url, f"p{uuid.uuid4().hex[:8]}")
+    direct = redis.Redis(host="127.0.0.1", port=redis_server.port)
+    direct.set(shared.key, redis_now_micros(direct) + 3600 * 1_000_000)
+    caplog.set_level(logging.WARNING, logger="jiguang_growth")
+    pacer = _pacing.Pacer(100, quota=shared)
+    assert pacer.acquire() == 0.0  # granted now, not in an hour
+    stored = int(direct.get(shared.key) or 0)
+    assert stored - redis_now_micros(direct) < 1_000_000  # the schedule goes on from Redis's clock
+    [warning] = [r.getMessage() for r in caplog.records if "started it afresh" in r.getMessage()]
+    assert "3600" in warning and "ahead" in warning and shared.key in warning
+    assert shared.reserve(0.01) == pytest.approx(0.01, abs=0.005)  # and is shared again at once
+    direct.close()
+
+
+@pytest.mark.parametrize("bad", ["garbage", "nan", "-"])
+def test_an_unreadable_schedule_is_replaced_and_sharing_goes_on(
+    redis_server: RedisProcess, caplog: pytest.LogCaptureFixture, bad: str
+) -> None:
+    shared = quota(redis_server.url, f"p{uuid.uuid4().hex[:8]}")
+    direct = redis.Redis(host="127.0.0.1", port=redis_server.port)
+    direct.set(shared.key, bad)
+    caplog.set_level(logging.WARNING, logger="jiguang_growth")
+    pacer = _pacing.Pacer(100, quota=shared)
+    assert pacer.acquire() == 0.0
+    assert (direct.get(shared.key) or b"").isdigit()  # replaced: sharing is on again
+    assert any("not a schedule" in r.getMessage() for r in caplog.records)
+    assert not any("failed" in r.getMessage() for r in caplog.records)
+    direct.close()
+
+
+def test_a_schedule_key_of_the_wrong_type_is_replaced(
+    redis_server: RedisProcess, caplog: pytest.LogCaptureFixture
+) -> None:
+    shared = quota(redis_server.url, f"p{uuid.uuid4().hex[:8]}")
+    direct = redis.Redis(host="127.0.0.1", port=redis_server.port)
+    direct.rpush(shared.key, "x")
+    caplog.set_level(logging.WARNING, logger="jiguang_growth")
+    assert _pacing.Pacer(100, quota=shared).acquire() == 0.0
+    assert direct.type(shared.key) == b"string"
+    assert any("not a schedule" in r.getMessage() for r in caplog.records)
+    direct.close()
+
+
+def test_no_wait_the_schedule_asks_for_is_longer_than_a_period(redis_server: RedisProcess) -> None:
+    """Reservations stand at most a period ahead: a burst of asks never books an hour of slots."""
+    shared = quota(redis_server.url, f"p{uuid.uuid4().hex[:8]}")
+    waits = [shared.reserve(0.2, 2) for _ in range(6)]
+    assert all(w is not None and w <= shared.period for w in waits)
+
+
+# --- a Redis far away: slots reserved in batches, asked for outside the pacer's lock ------------
+
+
+class DelayingProxy:
+    """A TCP proxy on 127.0.0.1 that holds every chunk ``delay`` seconds each way, in this process."""
+
+    def __init__(self, target_port: int, delay: float) -> None:
+        self.delay = delay
+        self.target_port = target_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.closed = threading.Event()
+        self.sockets: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.closed.is_set():
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            self.sockets += [client, upstream]
+            threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while chunk := source.recv(65536):
+                time.sleep(self.delay)
+                sink.sendall(chunk)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self.closed.set()
+        self.listener.close()
+        for sock in self.sockets:
+            sock.close()
+
+
+def script_calls(client: redis.Redis) -> int:
+    stats = client.info("commandstats")
+    return sum(int(stats.get(f"cmdstat_{name}", {}).get("calls", 0)) for name in ("evalsha", "eval"))
+
+
+def test_a_redis_20_ms_away_is_asked_once_per_batch_of_grants_not_once_per_grant(
+    redis_server: RedisProcess,
+) -> None:
+    """Redis behind a proxy that adds 10 ms each way. One ask per grant would cap the process at
+    one grant per round trip; the pacer reserves a batch of slots per ask (counted by Redis itself)."""
+    proxy = DelayingProxy(redis_server.port, 0.01)
+    direct = redis.Redis(host="127.0.0.1", port=redis_server.port)
+    try:
+        shared = quota(f"redis://127.0.0.1:{proxy.port}/0", f"p{uuid.uuid4().hex[:8]}")
+        pacer = _pacing.Pacer(100, quota=shared)
+        before = script_calls(direct)
+        grants = [0]
+        lock = threading.Lock()
+
+        def work() -> None:
+            while True:
+                while (wait := pacer.acquire()) > 0:
+                    time.sleep(wait)
+                with lock:
+                    grants[0] += 1
+                    if grants[0] > 120:
+                        pacer.release(0.001)
+                        return
+                pacer.release(0.001)
+
+        threads = [threading.Thread(target=work) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        asks = script_calls(direct) - before  # the first is refused once (NOSCRIPT) and sent again
+        assert asks <= grants[0] / 3  # not one per grant
+        assert pacer.quota_asks <= asks <= pacer.quota_asks + 1
+    finally:
+        proxy.close()
+        direct.close()
+
+
+# --- TLS options of a Redis URL --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scheme", ["redis", "unix"])
+def test_tls_options_on_a_url_without_tls_are_a_configuration_error(scheme: str) -> None:
+    host = "/run/redis.sock" if scheme == "unix" else "127.0.0.1:6379/0"
+    url = f"{scheme}://:pw-secret@{host}?ssl_cert_reqs=none&ssl_ca_certs=/etc/ca.pem"
+    with pytest.raises(ConfigurationError) as caught:
+        GrowthClient("p1", "secret-12345678", "https://example.test", pace=url)
+    message = str(caught.value)
+    assert "ssl_ca_certs, ssl_cert_reqs are TLS options" in message and "rediss://" in message
+    assert "pw-secret" not in message
+
+
+def test_tls_options_on_a_rediss_url_reach_the_tls_connection() -> None:
+    """``rediss://`` takes them: what fails is the connection (nothing listens), not the option."""
+    url = f"rediss://127.0.0.1:{free_port()}/0?ssl_cert_reqs=none&ssl_check_hostname=false"
+    with pytest.raises(ConfigurationError, match="cannot use the Redis server") as caught:
+        GrowthClient(f"p{uuid.uuid4().hex[:8]}", "secret-12345678", "https://example.test", pace=url)
+    assert "option" not in str(caught.value)
+
+
+def test_an_option_redis_py_does_not_know_is_a_configuration_error_naming_it() -> None:
+    url = f"redis://127.0.0.1:{free_port()}/0?frobnicate=1"
+    with pytest.raises(ConfigurationError, match="'frobnicate' is not one"):
+        GrowthClient(f"p{uuid.uuid4().hex[:8]}", "secret-12345678", "https://example.test", pace=url)

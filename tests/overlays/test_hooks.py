@@ -185,7 +185,13 @@ class SlowPacer:
     def __init__(self) -> None:
         self.waits = [0.2]
 
-    def acquire(self) -> float:
+    def turn(self) -> None:
+        return None
+
+    def leave(self, turn: None) -> None:
+        pass
+
+    def acquire(self, turn: None = None) -> float:
         return self.waits.pop() if self.waits else 0.0
 
     def now(self) -> float:

@@ -64,7 +64,8 @@ class NetworkConfig:
         whole_number("connect_round_trips", self.connect_round_trips, 0)
         if self.connect_round_trips > MAX_CONNECT_ROUND_TRIPS:
             raise ValueError(
-                f"connect_round_trips must be at most {MAX_CONNECT_ROUND_TRIPS}, got {self.connect_round_trips}"
+                f"connect_round_trips must be at most {MAX_CONNECT_ROUND_TRIPS}, "
+                f"got {self.connect_round_trips}"
             )
 
     @classmethod
@@ -177,6 +178,6 @@ class Connections:
             return True
 
     def to_json(self) -> dict[str, int]:
-        """``opened`` (since the start), ``open`` (now) and ``handshakes`` (first calls) for the state view."""
+        """``opened`` (since the start), ``open`` (now), ``handshakes`` (first calls): the state view's."""
         with self._lock:
             return {"opened": self.opened, "open": len(self._open), "handshakes": self.handshakes}

@@ -15,6 +15,7 @@ from typing import Any, Self
 
 from .._client import AsyncGrowthClient
 from .._exceptions import ConfigurationError
+from .._first_call import AsyncFirstCallGate
 from .._retry import is_transient
 from ..bulk import BULK_MAX_RETRIES, DEFAULT_CONCURRENCY, Outcome
 from ..bulk._engine import failure_of
@@ -88,6 +89,8 @@ class AsyncEventReporter(ReporterBase):
         self._sends: set[asyncio.Task[None]] = set()
         self._stopping = False
         self._done = False
+        self._gate = AsyncFirstCallGate()
+        """One call at a time until one is answered with something other than 401/403."""
         self._queue.wake = self._wake
         self._exit_hook = _exit_hook(weakref.ref(self))
         atexit.register(self._exit_hook)
@@ -201,7 +204,7 @@ class AsyncEventReporter(ReporterBase):
                 queue.settle_items(batch.token, [])
                 return
             try:
-                await self._client.report_events(events, app_key=self.app_key)
+                await self._report(events)
             except asyncio.CancelledError:
                 raise  # closing: the events stay unsent (in the spool, if there is one)
             except Exception as error:
@@ -211,6 +214,16 @@ class AsyncEventReporter(ReporterBase):
                 queue.settle(batch, Outcome.ACCEPTED, None)
         finally:
             limit.release()
+
+    async def _report(self, events: list[Any]) -> None:
+        """Send one batch; while no call was answered (a wrong secret?), one at a time."""
+        async with self._gate.turn():
+            try:
+                await self._client.report_events(events, app_key=self.app_key)
+            except Exception as error:
+                self._gate.note(error)
+                raise
+            self._gate.note(None)
 
     async def __aenter__(self) -> Self:
         self._ensure_started()

@@ -16,6 +16,7 @@ from typing import Any, Literal, Self
 from .._checks import whole_number
 from .._client import GrowthClient
 from .._exceptions import ConfigurationError
+from .._first_call import FirstCallGate
 from .._retry import is_transient
 from .._validation import validate_property
 from ..bulk import BULK_MAX_RETRIES, DEFAULT_CONCURRENCY, Outcome
@@ -209,6 +210,8 @@ class EventReporter(ReporterBase):
         self._block = float(block_timeout) if on_full == "block" else 0.0
         self._client = client.with_options(pace=True, max_retries=max(client.max_retries, BULK_MAX_RETRIES))
         self._stop = False
+        self._gate = FirstCallGate()
+        """One call at a time until one is answered with something other than 401/403."""
         self._threads = [
             threading.Thread(target=self._sender, name=f"jiguang-reporter-{n}", daemon=True)
             for n in range(concurrency)
@@ -307,12 +310,22 @@ class EventReporter(ReporterBase):
             queue.settle_items(batch.token, [])
             return
         try:
-            self._client.report_events(events, app_key=self.app_key)
+            self._report(events)
         except Exception as error:
             outcome, failure = failure_of(error)
             queue.settle(batch, outcome, failure, keep=is_transient(error))
         else:
             queue.settle(batch, Outcome.ACCEPTED, None)
+
+    def _report(self, events: list[Any]) -> None:
+        """Send one batch; while no call was answered (a wrong secret?), one at a time."""
+        with self._gate.turn():
+            try:
+                self._client.report_events(events, app_key=self.app_key)
+            except Exception as error:
+                self._gate.note(error)
+                raise
+            self._gate.note(None)
 
     def __enter__(self) -> Self:
         return self

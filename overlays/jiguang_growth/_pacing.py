@@ -313,9 +313,13 @@ class Pacer:
         return float((max(0.0, self._accepted - self._cut_to) / CUBIC_SCALE) ** (1 / 3))
 
     def _sample(self, seconds: float) -> None:
-        """RFC 6298's estimators of the answer time and its mean deviation."""
+        """RFC 6298's estimators of the answer time and its mean deviation (started no wider than
+        the initial margin)."""
         if self._srtt is None:
-            self._srtt, self._rttvar = seconds, seconds / 2
+            # RFC 6298 starts rttvar at half the first answer time, which suits a retransmission
+            # timer but would make the margin a quarter of the rate at 500 ms, just as the run
+            # starts: start no wider than the margin before any answer, and let the samples tell.
+            self._srtt, self._rttvar = seconds, min(seconds / 2, INITIAL_MARGIN * self.period)
         else:
             self._rttvar += (abs(self._srtt - seconds) - self._rttvar) / 4
             self._srtt += (seconds - self._srtt) / 8

@@ -415,3 +415,18 @@ def test_the_local_rate_holds_in_every_period_even_when_callers_come_late() -> N
         pacer.release(0.0)
     most = max(sum(1 for g in grants if t <= g < t + 1.0) for t in grants)
     assert most <= 100 * (1 - _pacing.MIN_MARGIN)
+
+
+def test_the_first_answer_never_widens_the_margin_past_the_initial_one() -> None:
+    """A far server's first answer (500 ms) must not cut a short run's rate by a quarter at its start;
+    the margin then follows the spread of the answers that come."""
+    clock = FakeClock()
+    pacer = _pacing.Pacer(limit=100, clock=clock)
+    take_slot(pacer, clock)
+    clock.now += 0.5
+    pacer.release(0.5)
+    assert pacer.margin <= _pacing.INITIAL_MARGIN
+    for _ in range(40):  # steady answers: the margin falls towards the floor
+        take_slot(pacer, clock)
+        pacer.release(0.5)
+    assert pacer.margin < 0.02

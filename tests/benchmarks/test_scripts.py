@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -133,3 +134,24 @@ def test_reporter_prints_track_cost_throughput_processes_crash_and_memory() -> N
     assert (
         results["memory"]["queue_full"]["dropped"] > 0 and results["memory"]["queue_full"]["peak_rss_mb"] > 0
     )
+
+
+@pytest.mark.timeout(300)
+def test_pacing_tls_and_short_columns_report_connections_and_every_limiter(tmp_path: Path) -> None:
+    results: dict[str, list[dict[str, Any]]] = {}
+    for what in ("tls", "short"):
+        results_file = tmp_path / f"{what}.json"
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "benchmarks" / "pacing.py"), what, "--records", "1000",
+             "--short-records", "1000", "--json", str(results_file)],
+            cwd=ROOT, capture_output=True, text=True, timeout=140, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        results |= json.loads(results_file.read_text())
+    assert [(r["rtt_ms"], r["connect_rtts"]) for r in results["tls"]] == [(200, 2), (500, 2)]
+    assert [(r["rtt_ms"], r["limiter"]) for r in results["short"]] == [
+        (rtt, limiter) for rtt in (200, 500) for limiter in ("rolling", "fixed", "token")
+    ]
+    for row in results["tls"] + results["short"]:
+        assert row["accepted"] == row["records"] == 1000 and row["lost"] == row["stored_twice"] == 0, row
+        assert 0 < row["connections"] <= row["calls"] and 0 < row["connections_per_call"] <= 1, row

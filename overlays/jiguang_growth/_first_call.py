@@ -49,11 +49,16 @@ class FirstCallGate:
     @contextmanager
     def turn(self) -> Iterator[None]:
         """Hold the only turn while the gate is closed (no wait once it is open)."""
-        if self._open.is_set():
-            yield
-            return
-        with self._turn:
-            yield
+        if not self._open.is_set():
+            self._turn.acquire()
+            if not self._open.is_set():  # still closed: this call goes alone
+                try:
+                    yield
+                finally:
+                    self._turn.release()
+                return
+            self._turn.release()  # it opened while this thread waited: no need to hold the turn
+        yield
 
     def note(self, outcome: object) -> None:
         """The outcome of a call sent through :meth:`turn`."""
@@ -74,13 +79,18 @@ class AsyncFirstCallGate:
 
     @asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
-        if self._open:
-            yield
-            return
-        if self._turn is None:  # made on the loop that first needs it
-            self._turn = asyncio.Lock()
-        async with self._turn:
-            yield
+        if not self._open:
+            if self._turn is None:  # made on the loop that first needs it
+                self._turn = asyncio.Lock()
+            await self._turn.acquire()
+            if not self._open:  # still closed: this call goes alone
+                try:
+                    yield
+                finally:
+                    self._turn.release()
+                return
+            self._turn.release()  # it opened while this task waited
+        yield
 
     def note(self, outcome: object) -> None:
         if not self._open and answered(outcome):

@@ -6,6 +6,8 @@ start would have some thirty calls out before the first 401 came back.
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,7 +26,7 @@ from jiguang_growth import (
     PermissionDeniedError,
     bulk,
 )
-from jiguang_growth._first_call import FirstCallGate, answered
+from jiguang_growth._first_call import AsyncFirstCallGate, FirstCallGate, answered
 from jiguang_growth.sandbox import NetworkConfig, SandboxServer, run_sandbox
 
 WRONG = "not-the-secret"
@@ -109,3 +111,46 @@ def test_what_opens_the_gate(outcome: object, opens: bool) -> None:
     with gate.turn():
         gate.note(outcome)
     assert gate.open is opens
+
+
+def test_calls_that_waited_for_the_first_answer_then_go_together() -> None:
+    gate = FirstCallGate()
+    inside = threading.Barrier(3, timeout=5)
+    passed: list[bool] = []
+
+    def call() -> None:
+        with gate.turn():
+            inside.wait()  # passes only when all three are inside their turn at once
+            passed.append(True)
+
+    with gate.turn():
+        waiting = [threading.Thread(target=call) for _ in range(3)]
+        for thread in waiting:
+            thread.start()
+        time.sleep(0.1)  # they queue for the turn
+        gate.note(None)  # the first call was answered
+    for thread in waiting:
+        thread.join()
+    assert passed == [True] * 3
+
+
+async def test_tasks_that_waited_for_the_first_answer_then_go_together() -> None:
+    gate = AsyncFirstCallGate()
+    together = asyncio.Event()
+    inside = 0
+
+    async def call() -> None:
+        nonlocal inside
+        async with gate.turn():
+            inside += 1
+            if inside == 3:
+                together.set()
+            await asyncio.wait_for(together.wait(), 5)
+
+    async with gate.turn():
+        tasks = [asyncio.create_task(call()) for _ in range(3)]
+        await asyncio.sleep(0.05)
+        assert inside == 0  # the gate is closed: they wait for the first call
+        gate.note(None)
+    await asyncio.gather(*tasks)
+    assert inside == 3

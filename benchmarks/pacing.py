@@ -366,7 +366,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     count = args.records or (5000 if args.quick else 200_000)
     print(f"# {platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs")
-    print(f"# ceiling: {ceiling():,} records/s (maxItems x x-qps-limit of {OPERATION}); {count:,} per run")
+    short_count = args.short_records or (3000 if args.quick else SHORT_RECORDS)
+    print(
+        f"# ceiling: {ceiling():,} records/s (maxItems x x-qps-limit of {OPERATION}); {count:,} per run"
+        f" ({short_count:,} in the short runs)"
+    )
     results: dict[str, Any] = {}
     if args.what in {"matrix", "all"}:
         round_trips = [int(ms) for ms in args.round_trips.split(",")]
@@ -379,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.what in {"tls", "all"}:
         results["tls"] = tls(count)
     if args.what in {"short", "all"}:
-        results["short"] = short(args.short_records or (3000 if args.quick else SHORT_RECORDS))
+        results["short"] = short(short_count)
     text = json.dumps(results, indent=2)
     if args.json:
         args.json.write_text(text + "\n")

@@ -129,40 +129,54 @@ def one_run(options: list[str], pacer: str, count: int, timeout: float) -> dict[
     return result
 
 
+def row(labels: dict[str, Any], options: list[str], pacer: str, count: int) -> dict[str, Any]:
+    """One run with the sandbox ``options``, its figures after ``labels``; printed as it ends."""
+    result = {**labels, "pacer": pacer, **one_run(options, pacer, count, timeout=10.0)}
+    print(json.dumps(_brief(result)), file=sys.stderr, flush=True)
+    return result
+
+
 def matrix(count: int, round_trips: list[int], limiters: list[str]) -> list[dict[str, Any]]:
-    rows = []
-    for rtt, jitter in [(rtt, jitter) for rtt, jitter in ROUND_TRIPS if rtt in round_trips]:
-        for limiter in limiters:
-            for pacer in PACERS:
-                result = one_run(network(rtt, jitter, limiter), pacer, count, timeout=10.0)
-                row = {"rtt_ms": rtt, "jitter_ms": jitter, "limiter": limiter, "pacer": pacer, **result}
-                print(json.dumps(_brief(row)), file=sys.stderr, flush=True)
-                rows.append(row)
-    return rows
+    return [
+        row(
+            {"rtt_ms": rtt, "jitter_ms": jitter, "limiter": limiter},
+            network(rtt, jitter, limiter),
+            pacer,
+            count,
+        )
+        for rtt, jitter in ROUND_TRIPS
+        if rtt in round_trips
+        for limiter in limiters
+        for pacer in PACERS
+    ]
 
 
 def tls(count: int) -> list[dict[str, Any]]:
     """The adaptive pacer far away over TLS: each new connection costs two more round trips."""
-    rows = []
-    for rtt, jitter in FAR:
-        options = [*network(rtt, jitter, "rolling"), "--connect-rtts", str(CONNECT_ROUND_TRIPS)]
-        result = one_run(options, "adaptive", count, timeout=10.0)
-        row = {"rtt_ms": rtt, "jitter_ms": jitter, "limiter": "rolling", "connect_rtts": 2, **result}
-        print(json.dumps(_brief(row)), file=sys.stderr, flush=True)
-        rows.append(row)
-    return rows
+    handshakes = ["--connect-rtts", str(CONNECT_ROUND_TRIPS)]
+    return [
+        row(
+            {"rtt_ms": rtt, "jitter_ms": jitter, "limiter": "rolling", "connect_rtts": CONNECT_ROUND_TRIPS},
+            [*network(rtt, jitter, "rolling"), *handshakes],
+            "adaptive",
+            count,
+        )
+        for rtt, jitter in FAR
+    ]
 
 
 def short(count: int) -> list[dict[str, Any]]:
     """Short runs (a daily sync), each limiter kind, far away: the start and the end weigh more."""
-    rows = []
-    for rtt, jitter in FAR:
-        for limiter in LIMITERS:
-            result = one_run(network(rtt, jitter, limiter), "adaptive", count, timeout=10.0)
-            row = {"rtt_ms": rtt, "jitter_ms": jitter, "limiter": limiter, "pacer": "adaptive", **result}
-            print(json.dumps(_brief(row)), file=sys.stderr, flush=True)
-            rows.append(row)
-    return rows
+    return [
+        row(
+            {"rtt_ms": rtt, "jitter_ms": jitter, "limiter": limiter},
+            network(rtt, jitter, limiter),
+            "adaptive",
+            count,
+        )
+        for rtt, jitter in FAR
+        for limiter in LIMITERS
+    ]
 
 
 def faults(count: int) -> list[dict[str, Any]]:

@@ -143,7 +143,7 @@ def test_only_the_first_call_of_a_connection_pays_for_it_and_the_state_view_coun
 
 def test_the_handshakes_come_before_the_limiter_counts_the_call() -> None:
     """A fresh connection's first call is still on its way (handshaking) when another arrives."""
-    network = NetworkConfig(request_delay_ms=300, response_delay_ms=300, connect_round_trips=2)
+    network = NetworkConfig(request_delay_ms=150, response_delay_ms=150, connect_round_trips=2)
     with run_sandbox(qps_limit=1, network=network) as sandbox, make_client(sandbox) as client:
         answers: list[httpx.Response] = []
         sent = threading.Thread(

@@ -174,6 +174,7 @@ def bulk_run(
         "429s": statuses.get(429, 0),
         "429s_not_injected": statuses.get(429, 0) - injected.get("429", 0),
         "faults_injected": dict(sorted(injected.items())),
+        "connections": state.get("connections", {}).get("opened"),
     }
 
 

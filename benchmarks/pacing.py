@@ -9,9 +9,14 @@ Four measurements, each a ratio from one run:
 * ``processes``: two and four processes reporting to one project at once, each with its own
   pacer (no coordination), then sharing a quota in a real ``redis-server``.
 * ``faults``: 5% 503, 2% 429 and 1% timeouts after receipt, both pacers.
+* ``tls``: 200 ± 50 and 500 ± 125 ms with a new connection costing two more round trips (TCP
+  and TLS handshakes, ``--connect-rtts 2``), rolling limiter: the share and the connections the
+  client opened per call.
+* ``short``: runs of 60,000 events (``--short-records``; a daily sync's size, six seconds at the
+  ceiling), 200 and 500 ms, each limiter kind: what a run's start and end cost.
 
-    .venv/bin/python benchmarks/pacing.py [matrix|processes|faults|all] [--records N] [--quick]
-        [--chart PATH] [--json PATH]
+    .venv/bin/python benchmarks/pacing.py [matrix|processes|faults|tls|short|all] [--records N]
+        [--short-records N] [--quick] [--chart PATH] [--json PATH]
 
 Every sandbox runs as ``jiguang-growth sandbox --port 0 --rtt-ms R --rtt-jitter-ms J --limiter K``
 in its own process on 127.0.0.1 (half the round trip each way, the request half before its
@@ -47,6 +52,11 @@ from jiguang_growth import bulk as growth_bulk
 ROUND_TRIPS = [(0, 0), (100, 25), (200, 50), (500, 125)]
 """(round-trip ms, ± jitter ms) of the matrix."""
 LIMITERS = ["rolling", "fixed", "token"]
+FAR = [(200, 50), (500, 125)]
+"""(round-trip ms, ± jitter ms) of the TLS and short-run columns."""
+CONNECT_ROUND_TRIPS = 2
+"""Round trips a new connection costs in the TLS column: TCP's handshake and TLS 1.3's."""
+SHORT_RECORDS = 60_000
 PACERS = ["adaptive", "today"]
 TODAY_CONCURRENCY = 16
 CHART = Path(__file__).resolve().parent.parent / "docs" / "pacing-benchmark.png"
@@ -117,19 +127,59 @@ def one_run(options: list[str], pacer: str, count: int, timeout: float) -> dict[
     with sandbox_process(*options) as sandbox:
         result = bulk_run(sandbox, count, timeout, concurrency=use_pacer(pacer, sandbox))
     result["429s_share_of_calls"] = round(result["429s"] / max(1, result["calls"]), 4)
+    if result.get("connections") is not None:
+        result["connections_per_call"] = round(result["connections"] / max(1, result["calls"]), 4)
+    return result
+
+
+def row(labels: dict[str, Any], options: list[str], pacer: str, count: int) -> dict[str, Any]:
+    """One run with the sandbox ``options``, its figures after ``labels``; printed as it ends."""
+    result = {**labels, "pacer": pacer, **one_run(options, pacer, count, timeout=10.0)}
+    print(json.dumps(_brief(result)), file=sys.stderr, flush=True)
     return result
 
 
 def matrix(count: int, round_trips: list[int], limiters: list[str]) -> list[dict[str, Any]]:
-    rows = []
-    for rtt, jitter in [(rtt, jitter) for rtt, jitter in ROUND_TRIPS if rtt in round_trips]:
-        for limiter in limiters:
-            for pacer in PACERS:
-                result = one_run(network(rtt, jitter, limiter), pacer, count, timeout=10.0)
-                row = {"rtt_ms": rtt, "jitter_ms": jitter, "limiter": limiter, "pacer": pacer, **result}
-                print(json.dumps(_brief(row)), file=sys.stderr, flush=True)
-                rows.append(row)
-    return rows
+    return [
+        row(
+            {"rtt_ms": rtt, "jitter_ms": jitter, "limiter": limiter},
+            network(rtt, jitter, limiter),
+            pacer,
+            count,
+        )
+        for rtt, jitter in ROUND_TRIPS
+        if rtt in round_trips
+        for limiter in limiters
+        for pacer in PACERS
+    ]
+
+
+def tls(count: int) -> list[dict[str, Any]]:
+    """The adaptive pacer far away over TLS: each new connection costs two more round trips."""
+    handshakes = ["--connect-rtts", str(CONNECT_ROUND_TRIPS)]
+    return [
+        row(
+            {"rtt_ms": rtt, "jitter_ms": jitter, "limiter": "rolling", "connect_rtts": CONNECT_ROUND_TRIPS},
+            [*network(rtt, jitter, "rolling"), *handshakes],
+            "adaptive",
+            count,
+        )
+        for rtt, jitter in FAR
+    ]
+
+
+def short(count: int) -> list[dict[str, Any]]:
+    """Short runs (a daily sync), each limiter kind, far away: the start and the end weigh more."""
+    return [
+        row(
+            {"rtt_ms": rtt, "jitter_ms": jitter, "limiter": limiter},
+            network(rtt, jitter, limiter),
+            "adaptive",
+            count,
+        )
+        for rtt, jitter in FAR
+        for limiter in LIMITERS
+    ]
 
 
 def faults(count: int) -> list[dict[str, Any]]:
@@ -142,7 +192,8 @@ def faults(count: int) -> list[dict[str, Any]]:
 
 
 def _brief(row: dict[str, Any]) -> dict[str, Any]:
-    keys = ("rtt_ms", "limiter", "pacer", "processes", "redis", "share_of_ceiling", "429s_share_of_calls")
+    keys = ("rtt_ms", "limiter", "pacer", "processes", "redis", "records", "share_of_ceiling",
+            "429s_share_of_calls", "connections_per_call")  # fmt: skip
     return {k: row[k] for k in keys if k in row} | {"lost": row.get("lost"), "twice": row.get("stored_twice")}
 
 
@@ -314,8 +365,13 @@ def chart(rows: list[dict[str, Any]], path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", nargs="?", default="all", choices=["matrix", "processes", "faults", "all"])
+    parser.add_argument(
+        "what", nargs="?", default="all", choices=["matrix", "processes", "faults", "tls", "short", "all"]
+    )
     parser.add_argument("--records", type=int, help="events per run (default 200,000)")
+    parser.add_argument(
+        "--short-records", type=int, help=f"events per short run (default {SHORT_RECORDS:,}; --quick 3,000)"
+    )
     parser.add_argument("--quick", action="store_true", help="small runs (5,000), to check the script works")
     parser.add_argument("--process-rtt-ms", type=int, default=0, help="round trip of the processes runs")
     parser.add_argument(
@@ -327,7 +383,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     count = args.records or (5000 if args.quick else 200_000)
     print(f"# {platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs")
-    print(f"# ceiling: {ceiling():,} records/s (maxItems x x-qps-limit of {OPERATION}); {count:,} per run")
+    short_count = args.short_records or (3000 if args.quick else SHORT_RECORDS)
+    print(
+        f"# ceiling: {ceiling():,} records/s (maxItems x x-qps-limit of {OPERATION}); {count:,} per run"
+        f" ({short_count:,} in the short runs)"
+    )
     results: dict[str, Any] = {}
     if args.what in {"matrix", "all"}:
         round_trips = [int(ms) for ms in args.round_trips.split(",")]
@@ -337,6 +397,10 @@ def main(argv: list[str] | None = None) -> int:
         results["processes"] = processes(count, args.process_rtt_ms, args.process_rtt_ms // 4)
     if args.what in {"faults", "all"}:
         results["faults"] = faults(count)
+    if args.what in {"tls", "all"}:
+        results["tls"] = tls(count)
+    if args.what in {"short", "all"}:
+        results["short"] = short(short_count)
     text = json.dumps(results, indent=2)
     if args.json:
         args.json.write_text(text + "\n")

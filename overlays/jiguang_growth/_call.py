@@ -238,6 +238,8 @@ def _attempts(
                 if isinstance(error, APIResponseError)
                 else _retry.retry_delay(route.operation_id, error, retries, route.max_retries)
             )
+            if delay is not None and route.pacer is not None and isinstance(error, RateLimitError):
+                delay = route.pacer.retry_wait(delay)  # a stray 429 at the top: the next slot will do
             if watch is not None:
                 watch.attempt(_record(route, retries + 1, reply, error, elapsed, delay=delay))
             if not isinstance(error, APIResponseError):

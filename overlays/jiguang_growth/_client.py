@@ -53,6 +53,26 @@ _Transport = TypeVar("_Transport", httpx.BaseTransport, httpx.AsyncBaseTransport
 Verify = bool | str | ssl.SSLContext
 
 
+POOL_CONNECTIONS = 100
+"""Connections the HTTP client a client creates keeps open, in use or idle, at most. Every one may
+stay open between calls: the pacer keeps about ``rate x answer time`` calls in flight (a bulk run or
+a reporter at most 64 by default), and a connection closed after its answer costs the next call a
+new TCP and TLS handshake, two round trips far away (httpx keeps only 20 idle by default)."""
+KEEPALIVE_SECONDS = 5.0
+"""An idle connection is closed after this long: many times the pacing period (a connection in a
+paced pool waits well under a second for its next call), and no longer than servers commonly keep
+one (uvicorn's 5 s), so the server is not the one closing a connection as a call goes out on it."""
+
+
+def pool_limits() -> httpx.Limits:
+    """The connection pool of the HTTP client a client creates (see :data:`POOL_CONNECTIONS`)."""
+    return httpx.Limits(
+        max_connections=POOL_CONNECTIONS,
+        max_keepalive_connections=POOL_CONNECTIONS,
+        keepalive_expiry=KEEPALIVE_SECONDS,
+    )
+
+
 class _ClientBase(Generic[_Http, _Transport]):
     """Settings and routes shared by both clients."""
 
@@ -181,10 +201,12 @@ class _ClientBase(Generic[_Http, _Transport]):
             # The sync driver cannot interrupt a blocking read: its connections keep to the deadline.
             from . import _deadline_streams  # noqa: PLC0415 - httpcore, which import jiguang_growth skips
 
-            client: Any = _deadline_streams.http_client(verify, timeout, headers)
+            client: Any = _deadline_streams.http_client(verify, timeout, headers, pool_limits())
         else:
             http_class: Any = self._http_class
-            client = http_class(timeout=timeout, verify=verify, transport=transport, headers=headers)
+            client = http_class(
+                timeout=timeout, verify=verify, transport=transport, headers=headers, limits=pool_limits()
+            )
         return cast(_Http, client)
 
     @property

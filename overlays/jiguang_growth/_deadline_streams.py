@@ -24,7 +24,7 @@ import httpx
 
 from ._deadline import CANCEL_POLL, CURRENT, SHORTEST, Attempt
 
-__all__ = ["POOL_LIMITS", "DeadlineTransport", "http_client", "proxy_patterns"]
+__all__ = ["DeadlineTransport", "http_client", "proxy_patterns"]
 
 _WRITE_PIECE = 16 * 1024
 """Writes go out in pieces of this size, so a slow reader cannot hold one write past the deadline."""
@@ -121,9 +121,6 @@ class _Backend(httpcore.NetworkBackend):
         return current.bounded(timeout)
 
 
-POOL_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
-"""The pool httpx gives a client by default; the same for the transport that replaces its own."""
-
 _ERROR_NAMES = (
     "TimeoutException",
     "ConnectTimeout",
@@ -190,7 +187,7 @@ class DeadlineTransport(httpx.BaseTransport):
         verify: ssl.SSLContext | str | bool = True,
         *,
         proxy: str | None = None,
-        limits: httpx.Limits = POOL_LIMITS,
+        limits: httpx.Limits,
     ) -> None:
         context = httpx.create_ssl_context(verify=verify)
         via = None
@@ -232,7 +229,10 @@ class DeadlineTransport(httpx.BaseTransport):
 
 
 def http_client(
-    verify: ssl.SSLContext | str | bool, timeout: float | httpx.Timeout, headers: dict[str, str]
+    verify: ssl.SSLContext | str | bool,
+    timeout: float | httpx.Timeout,
+    headers: dict[str, str],
+    limits: httpx.Limits,
 ) -> httpx.Client:
     """An ``httpx.Client`` whose connections keep to the attempt's deadline, proxies included.
 
@@ -242,10 +242,11 @@ def http_client(
     :func:`urllib.request.getproxies`), and each gets a :class:`DeadlineTransport`.
     """
     mounts: dict[str, httpx.BaseTransport | None] = {
-        pattern: None if proxy is None else DeadlineTransport(verify, proxy=proxy)
+        pattern: None if proxy is None else DeadlineTransport(verify, proxy=proxy, limits=limits)
         for pattern, proxy in proxy_patterns(urllib.request.getproxies()).items()
     }
-    return httpx.Client(timeout=timeout, headers=headers, transport=DeadlineTransport(verify), mounts=mounts)
+    transport = DeadlineTransport(verify, limits=limits)
+    return httpx.Client(timeout=timeout, headers=headers, transport=transport, mounts=mounts)
 
 
 def proxy_patterns(found: dict[str, str]) -> dict[str, str | None]:

@@ -243,6 +243,8 @@ class Pacer:
         self._extra = 0.0
         self._extra_at = -math.inf
         """Margin learnt from 429s, as of ``_extra_at`` (it decays from there)."""
+        self._stray = False
+        """Whether the last 429 acted on was read as a stray at the top rate (the rate holds)."""
         self.pauses = 0
         """How many times every slot was held (:meth:`pause`)."""
         self.rate_limited = 0
@@ -412,6 +414,17 @@ class Pacer:
                 if granted_at >= self._heard_at:  # granted after the last act on a 429: news
                     self._throttled(now, retry_after)
 
+    def retry_wait(self, retry_after: float) -> float:
+        """Seconds a call refused with 429 waits before asking for a slot again.
+
+        None when the pacer read its 429 as a stray at the top rate: the
+        schedule already keeps the calls under the limit, so the call takes
+        its next slot (waiting the whole ``Retry-After``, whole seconds, would
+        only add to the end of a run); ``retry_after`` otherwise.
+        """
+        with self._lock:
+            return 0.0 if self._stray and self._clock() >= self._paused_until else retry_after
+
     def pause(self, seconds: float) -> None:
         """Grant no slot for ``seconds`` (at most ``MAX_HOLD``; a longer one makes :meth:`acquire`
         raise :class:`HeldError` until it ends)."""
@@ -482,9 +495,13 @@ class Pacer:
         return float((max(0.0, self._accepted - self._cut_to) / CUBIC_SCALE) ** (1 / 3))
 
     def _sample(self, seconds: float) -> None:
-        """RFC 6298's estimators of the answer time and its mean deviation."""
+        """RFC 6298's estimators of the answer time and its mean deviation (started no wider than
+        the initial margin)."""
         if self._srtt is None:
-            self._srtt, self._rttvar = seconds, seconds / 2
+            # RFC 6298 starts rttvar at half the first answer time, which suits a retransmission
+            # timer but would make the margin a quarter of the rate at 500 ms, just as the run
+            # starts: start no wider than the margin before any answer, and let the samples tell.
+            self._srtt, self._rttvar = seconds, min(seconds / 2, INITIAL_MARGIN * self.period)
         else:
             self._rttvar += (abs(self._srtt - seconds) - self._rttvar) / 4
             self._srtt += (seconds - self._srtt) / 8
@@ -499,8 +516,10 @@ class Pacer:
         """Act on a 429 that is news: many cut the rate, a probe too far cuts it a little, and a
         stray one at the top widens the margin."""
         self._heard_at = now
+        self._stray = False
         refused, answers = self._refused()
-        if refused >= STORM_SHARE * max(answers, MIN_ANSWERS):  # 429s keep coming
+        storm = refused >= STORM_SHARE * max(answers, MIN_ANSWERS)
+        if storm:  # 429s keep coming
             self._pause(self.period if retry_after is None else retry_after)
         if now < self._quiet_until:
             return  # the server's count still holds the calls sent before the last cut
@@ -519,6 +538,7 @@ class Pacer:
             # At the top: jitter the answer times did not show, a new neighbour, or a stray 429.
             self._extra = min(MAX_LEARNT_MARGIN, self._extra_margin(now) + MARGIN_STEP)
             self._extra_at = now
+            self._stray = not storm
         # (Well below it, growing back after a cut, a 429 says nothing about this rate.)
 
     def _probing(self, now: float) -> bool:

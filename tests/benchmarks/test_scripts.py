@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -151,3 +152,23 @@ def test_pacer_waiters_prints_share_wakeups_and_cpu_for_queued_and_polled_caller
         assert 0 < share <= 1.0 and per_grant >= 1.0 and cpu >= 0, row
     share, round_trips = (float(v) for v in re.findall(r"\d+\.\d+", rows[4]))
     assert 0 < share <= 1.0 and 0 < round_trips <= 1.0, rows[4]
+
+
+def test_pacing_tls_and_short_columns_report_connections_and_every_limiter(tmp_path: Path) -> None:
+    results: dict[str, list[dict[str, Any]]] = {}
+    for what in ("tls", "short"):
+        results_file = tmp_path / f"{what}.json"
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "benchmarks" / "pacing.py"), what, "--records", "1000",
+             "--short-records", "1000", "--json", str(results_file)],
+            cwd=ROOT, capture_output=True, text=True, timeout=140, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        results |= json.loads(results_file.read_text())
+    assert [(r["rtt_ms"], r["connect_rtts"]) for r in results["tls"]] == [(200, 2), (500, 2)]
+    assert [(r["rtt_ms"], r["limiter"]) for r in results["short"]] == [
+        (rtt, limiter) for rtt in (200, 500) for limiter in ("rolling", "fixed", "token")
+    ]
+    for row in results["tls"] + results["short"]:
+        assert row["accepted"] == row["records"] == 1000 and row["lost"] == row["stored_twice"] == 0, row
+        assert 0 < row["connections"] <= row["calls"] and 0 < row["connections_per_call"] <= 1, row

@@ -175,4 +175,5 @@ def test_a_stopped_async_run_cancels_calls_that_hang_after_the_grace() -> None:
 
     summary, seconds = asyncio.run(main())
     assert summary.interrupted and seconds < 10  # 2 s of grace, then cancelled
-    assert summary.batches == 3 and summary.unknown == 300 and summary.by_reason == {"cancelled": 300}
+    # The first call goes alone until one is answered (a careful start), so one call is out.
+    assert summary.batches == 1 and summary.unknown == 100 and summary.by_reason == {"cancelled": 100}

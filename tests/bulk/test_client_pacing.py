@@ -111,7 +111,9 @@ def refuse(request: httpx.Request) -> httpx.Response:
     return httpx.Response(429, headers={"Retry-After": "2"}, json={"code": 1, "msg": "slow"})
 
 
-def test_a_429_slows_the_pacer_and_delays_its_own_call_but_not_the_others(fake_time: FakeTime) -> None:
+def test_a_stray_429_at_the_top_slows_the_pacer_and_its_call_takes_the_next_slot(fake_time: FakeTime) -> None:
+    """The pacer's schedule keeps under the limit, so waiting the whole Retry-After (whole seconds)
+    would only add to a run's end: the refused call goes again at its next slot."""
     project = fresh_project()
     refused = paced_client(project, httpx.MockTransport(refuse), fake_time).with_options(max_retries=1)
     bystander = paced_client(project, ok_transport(), fake_time)
@@ -120,12 +122,29 @@ def test_a_429_slows_the_pacer_and_delays_its_own_call_but_not_the_others(fake_t
     full_rate = pacer.rate
     with pytest.raises(RateLimitError):
         refused.set_user_channels(CHANNELS)
-    assert 2.0 in fake_time.sleeps  # its own retry waited for Retry-After
+    assert 2.0 not in fake_time.sleeps and sum(fake_time.sleeps) < 0.5  # not the Retry-After
     assert pacer.rate_limited == 2 and pacer.pauses == 0
     assert pacer.rate < full_rate
     before = sum(fake_time.sleeps)
     bystander.set_user_channels(CHANNELS)
     assert sum(fake_time.sleeps) - before < 0.5  # one spacing at the lower rate, not the Retry-After
+
+
+def test_after_many_429s_a_refused_call_waits_for_its_retry_after(fake_time: FakeTime) -> None:
+    project = fresh_project()
+    refused = paced_client(project, httpx.MockTransport(refuse), fake_time).with_options(max_retries=0)
+    bystander = paced_client(project, ok_transport(), fake_time)
+    pacer = _pacing.shared_pacer("setUserChannels", project_id=project, base_url=refused.api_url)
+    for _ in range(30):
+        bystander.set_user_channels(CHANNELS)
+    for _ in range(6):  # many refused within a second: someone else sends too; the rate is cut
+        with pytest.raises(RateLimitError):
+            refused.set_user_channels(CHANNELS)
+    assert pacer.pauses == 0 and pacer.rate < 0.9 * pacer.limit
+    before = list(fake_time.sleeps)
+    with pytest.raises(RateLimitError):
+        refused.with_options(max_retries=1).set_user_channels(CHANNELS)
+    assert 2.0 in fake_time.sleeps[len(before) :]  # its own retry waited for Retry-After
 
 
 def test_429s_that_keep_coming_hold_every_call_for_the_retry_after(fake_time: FakeTime) -> None:

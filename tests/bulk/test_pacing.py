@@ -574,3 +574,36 @@ def test_a_call_closed_while_it_waits_for_a_slot_leaves_the_queue() -> None:
     waiting.close()  # the driver gave up (an exception, a cancelled task)
     assert len(pacer._queue) == 0
     assert pacer.in_flight == 1
+
+
+def test_the_first_answer_never_widens_the_margin_past_the_initial_one() -> None:
+    """A far server's first answer (500 ms) must not cut a short run's rate by a quarter at its start;
+    the margin then follows the spread of the answers that come."""
+    clock = FakeClock()
+    pacer = _pacing.Pacer(limit=100, clock=clock)
+    take_slot(pacer, clock)
+    clock.now += 0.5
+    pacer.release(0.5)
+    assert pacer.margin <= _pacing.INITIAL_MARGIN
+    for _ in range(40):  # steady answers: the margin falls towards the floor
+        take_slot(pacer, clock)
+        pacer.release(0.5)
+    assert pacer.margin < 0.02
+
+
+def test_a_call_refused_as_a_stray_at_the_top_retries_at_its_next_slot_and_otherwise_waits() -> None:
+    """A 429 near a short run's end must not add its whole Retry-After to the run when the pacer's
+    rate holds; after a cut or while every slot is held, the call waits for it."""
+    clock = FakeClock()
+    pacer = warmed(clock)
+    take_slot(pacer, clock)
+    pacer.release(0.2, throttled=True, retry_after=1.0)  # one stray at the top
+    assert pacer.retry_wait(1.0) == 0.0
+    refuse_many(pacer, clock, refused=10, accepted=40)  # many: the rate is cut
+    assert pacer.retry_wait(1.0) == 1.0
+    clock.now += 2 * pacer.period
+    stray = warmed(clock)
+    take_slot(stray, clock)
+    stray.release(0.2, throttled=True, retry_after=1.0)
+    stray.pause(3.0)  # every slot held (429s that keep coming): the call waits for its Retry-After
+    assert stray.retry_wait(3.0) == 3.0

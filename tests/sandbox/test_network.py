@@ -106,3 +106,62 @@ def test_command_line_options_set_the_network_and_the_limiter() -> None:
     one_way = parse("--rtt-ms", "200", "--response-delay-ms", "0", "--request-jitter-ms", "10")
     assert one_way.network == NetworkConfig(100, 10, 0, 0)  # per-direction options win over --rtt-ms
     assert parse().network == NetworkConfig()
+
+
+# --- the cost of a new connection ----------------------------------------------------------------
+
+
+def test_a_new_connection_costs_its_round_trips_drawn_like_the_others() -> None:
+    config = NetworkConfig(request_delay_ms=100, request_jitter_ms=25, response_delay_ms=90,
+                           response_jitter_ms=20, seed=5, connect_round_trips=2)  # fmt: skip
+    model, twin = NetworkModel(config), NetworkModel(config)
+    expected = sum(twin.request_delay() + twin.response_delay() for _ in range(2))
+    assert model.connect_delay() == pytest.approx(expected)
+    assert 2 * (0.075 + 0.070) <= expected <= 2 * (0.125 + 0.110)
+    assert NetworkModel(NetworkConfig(request_delay_ms=100)).connect_delay() == 0.0  # none by default
+
+
+def test_only_the_first_call_of_a_connection_pays_for_it_and_the_state_view_counts_connections() -> None:
+    network = NetworkConfig(request_delay_ms=1, response_delay_ms=1, connect_round_trips=2)
+    with run_sandbox(qps_limit=1000, network=network) as sandbox:
+        connections = sandbox.app.connections
+        with make_client(sandbox) as kept_alive:
+            for _ in range(5):
+                assert call(kept_alive, "getCuids", VALID_BODIES["getCuids"]).status_code == 200
+        assert (connections.opened, connections.handshakes) == (1, 1)  # four kept-alive calls paid none
+        for _ in range(3):  # a new connection each: each first call pays
+            with make_client(sandbox) as fresh:
+                assert call(fresh, "getCuids", VALID_BODIES["getCuids"]).status_code == 200
+        assert (connections.opened, connections.handshakes) == (4, 4)
+        with make_client(sandbox, headers={"Connection": "close"}) as closing:
+            for _ in range(2):
+                assert call(closing, "getCuids", VALID_BODIES["getCuids"]).status_code == 200
+        view = httpx.get(sandbox.state_url, auth=sandbox.auth, timeout=10).json()["data"]["connections"]
+    assert view["opened"] == 7 and view["handshakes"] == 6  # and the view's own connection (no call)
+    assert view["open"] == 1  # the view's own, while it is answered
+
+
+def test_the_handshakes_come_before_the_limiter_counts_the_call() -> None:
+    """A fresh connection's first call is still on its way (handshaking) when another arrives."""
+    network = NetworkConfig(request_delay_ms=150, response_delay_ms=150, connect_round_trips=2)
+    with run_sandbox(qps_limit=1, network=network) as sandbox, make_client(sandbox) as client:
+        answers: list[httpx.Response] = []
+        sent = threading.Thread(
+            target=lambda: answers.append(call(client, "getCuids", VALID_BODIES["getCuids"]))
+        )
+        sent.start()
+        while not sandbox.app.connections.handshakes:  # the call reached the app and is handshaking
+            time.sleep(0.01)
+        assert sandbox.app.limiter.acquire("getCuids") is None  # not counted yet: the slot is free
+        sent.join()
+    assert answers[0].status_code == 429
+
+
+def test_connect_round_trips_from_the_command_line_and_the_file_and_bad_values() -> None:
+    config = parse("--rtt-ms", "200", "--connect-rtts", "2")
+    assert config.network == NetworkConfig(100, 0, 100, 0, connect_round_trips=2)
+    from_file = SandboxConfig.from_dict({"network": {"connect_round_trips": 3}})
+    assert from_file.network.connect_round_trips == 3
+    for bad in (-1, 1.5, True, 11):
+        with pytest.raises(ValueError, match="connect_round_trips"):
+            NetworkConfig(connect_round_trips=bad)  # type: ignore[arg-type]

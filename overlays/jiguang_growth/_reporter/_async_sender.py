@@ -14,8 +14,9 @@ from types import TracebackType
 from typing import Any, Self
 
 from .._client import AsyncGrowthClient
-from .._delivery import send_batch_async
+from .._delivery import BatchResult, send_batch_async
 from .._exceptions import ConfigurationError
+from .._first_call import AsyncFirstCallGate
 from ._errors import ReporterClosedError
 from ._outcomes import EventOutcome
 from ._queue import DEFAULT_MAX_QUEUE_BYTES, Batch
@@ -87,6 +88,8 @@ class AsyncEventReporter(ReporterBase):
         )
         self._forget_senders()
         self._done = False
+        self._gate = AsyncFirstCallGate()
+        """One call at a time until one is answered with something other than 401/403."""
         self._queue.wake = self._wake
         self._exit_hook = _exit_hook(weakref.ref(self))
         atexit.register(self._exit_hook)
@@ -229,7 +232,7 @@ class AsyncEventReporter(ReporterBase):
         """One call per batch (a 413 splits it in halves, down to single events); each event settles alone."""
         try:
             try:
-                results = await send_batch_async(self._job, self._client, batch.events) if batch.items else []
+                results = await self._report(batch.events) if batch.items else []
             except asyncio.CancelledError:  # closing: the events stay unsent (in the spool, if there is one)
                 self._queue.settle_unsent(batch)
                 raise
@@ -238,6 +241,14 @@ class AsyncEventReporter(ReporterBase):
             self._queue.settle(batch, results)
         finally:
             limit.release()
+
+    async def _report(self, events: list[Any]) -> list[BatchResult]:
+        """Send one batch; while no call was answered (a wrong secret?), one at a time."""
+        async with self._gate.turn():
+            results = await send_batch_async(self._job, self._client, events)
+            for result in results:
+                self._gate.note(result)
+        return results
 
     async def __aenter__(self) -> Self:
         self._ensure_started()

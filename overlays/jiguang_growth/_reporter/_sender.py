@@ -16,8 +16,9 @@ from typing import Any, Literal, Self
 
 from .._checks import whole_number
 from .._client import AsyncGrowthClient, GrowthClient
-from .._delivery import BULK_MAX_RETRIES, CallSender, send_batch
+from .._delivery import BULK_MAX_RETRIES, BatchResult, CallSender, send_batch
 from .._exceptions import ConfigurationError
+from .._first_call import FirstCallGate
 from .._validation import validate_property
 from ._errors import ReporterClosedError
 from ._outcomes import EventOutcome, ReporterStats
@@ -291,6 +292,8 @@ class EventReporter(ReporterBase):
 
     def _start_senders(self) -> None:
         self._stop = False
+        self._gate = FirstCallGate()
+        """One call at a time until one is answered with something other than 401/403."""
         self._threads = [
             threading.Thread(target=self._sender, name=f"jiguang-reporter-{n}", daemon=True)
             for n in range(self.concurrency)
@@ -401,11 +404,19 @@ class EventReporter(ReporterBase):
     def _send(self, batch: Batch) -> None:
         """One call per batch (a 413 splits it in halves, down to single events); each event settles alone."""
         try:
-            results = send_batch(self._job, self._client, batch.events) if batch.items else []
+            results = self._report(batch.events) if batch.items else []
         except Exception as error:  # not a call's error (send_batch returns those): a bug; settle anyway
             logger.exception("sending a batch failed")
             results = [error] * len(batch.items)
         self._queue.settle(batch, results)
+
+    def _report(self, events: list[Any]) -> list[BatchResult]:
+        """Send one batch; while no call was answered (a wrong secret?), one at a time."""
+        with self._gate.turn():
+            results = send_batch(self._job, self._client, events)
+            for result in results:
+                self._gate.note(result)
+        return results
 
     def __enter__(self) -> Self:
         return self

@@ -48,6 +48,7 @@ from .._exceptions import (
     PermissionDeniedError,
     RequestValidationError,
 )
+from .._first_call import answered
 from .._pacing import Pacer, shared_pacer
 from .._retry import replay_safe
 from .._validation import check_integer_text, validate_schema
@@ -339,6 +340,9 @@ class _Engine:
         """Batches started and not yet settled."""
         self._unsettled: Finished = []
         """Batches the driver reported finished that are not settled yet."""
+        self._opened = False
+        """Whether a call was answered with something other than 401/403: until then, one call at
+        a time, so that a wrong secret costs one call and not a round trip's worth (_first_call)."""
 
     def paced_client(self, client: _Client) -> _Client:
         """The client the calls go through: paced, with the bulk run's retries."""
@@ -391,6 +395,9 @@ class _Engine:
         ``concurrency``."""
         if len(in_flight) >= min(self.concurrency, self._pacer.in_flight_target()):
             return False
+        if in_flight and not self._opened:
+            return False  # a careful start: the run's first call goes alone
+
         return not batch.keys or all(batch.keys.isdisjoint(other.keys) for other in in_flight)
 
     def _halted(self) -> bool:
@@ -412,6 +419,9 @@ class _Engine:
         while self._unsettled:
             batch, results = self._unsettled.pop(0)
             self._in_flight.remove(batch)
+            if not self._opened:
+                outcomes = [results] if isinstance(results, BaseException) else results
+                self._opened = any(answered(outcome) for outcome in outcomes)
             self.settle.batch(batch, results, self.limits.connection_failures)
         if not self._in_flight:
             self.settle.mark_idle()

@@ -43,7 +43,7 @@ from ._codes import SandboxCode, injected_code
 from ._config import SandboxConfig
 from ._faults import REFUSING_STATUSES, Draw, Fault, FaultInjector, FaultKind
 from ._hosts import LOOPBACK_NAMES, host_allowed
-from ._network import NetworkModel
+from ._network import Connections, NetworkModel
 from ._ratelimit import RateLimiter
 from ._state import RequestRejectedError, SandboxState, short_repr
 
@@ -217,6 +217,8 @@ class SandboxApp:
             {op: self.config.limit_for(op) for op in operations}, kind=self.config.limiter
         )
         self.network = NetworkModel(self.config.network)
+        self.connections = Connections()
+        """The connections the sandbox's server opened; a new one's first call pays its handshakes."""
         self.connection_closer: ConnectionCloser | None = None
         """Set by the server: closes the connection of a request without answering."""
         self.stopping = threading.Event()
@@ -297,7 +299,10 @@ class SandboxApp:
 
     async def _operation(self, request: Request, op: _spec.Operation) -> Response:
         call = _Call(op.operation_id, request.method, request.url.path, time.perf_counter())
-        if (delay := self.network.request_delay()) > 0:
+        delay = self.network.request_delay()
+        if self.connections.first_call(request.scope.get("client")):
+            delay += self.network.connect_delay()  # a new connection's handshakes come first
+        if delay > 0:
             await asyncio.sleep(delay)  # on its way in: the limiter below counts the arrival late
         try:
             response = await self._handle(request, op, call)
@@ -477,7 +482,8 @@ class SandboxApp:
 
     def _state_view(self) -> EnvelopeResponse:
         """The state as an answer; copying and rendering a big state take a while, so a worker thread."""
-        return EnvelopeResponse({"code": 0, "msg": "success", "data": self.state.snapshot().to_json()})
+        data = self.state.snapshot().to_json() | {"connections": self.connections.to_json()}
+        return EnvelopeResponse({"code": 0, "msg": "success", "data": data})
 
     async def _http_error(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)

@@ -114,6 +114,13 @@ def _add_network_arguments(parser: argparse.ArgumentParser) -> None:
         network.add_argument(
             f"--{direction}-jitter-ms", type=float, metavar="MS", help=f"the delay {where} varies by ± this"
         )
+    network.add_argument(
+        "--connect-rtts",
+        dest="connect_round_trips",
+        type=int,
+        metavar="N",
+        help="round trips a new connection's first call pays before it arrives (2: TCP + TLS 1.3)",
+    )
 
 
 def sandbox_config(args: argparse.Namespace) -> SandboxConfig:
@@ -126,8 +133,7 @@ def sandbox_config(args: argparse.Namespace) -> SandboxConfig:
     network = config.network
     rtt, rtt_jitter = getattr(args, "rtt_ms", None), getattr(args, "rtt_jitter_ms", None)
     if rtt is not None or rtt_jitter is not None:
-        round_trip = NetworkConfig.round_trip(rtt or 0.0, rtt_jitter or 0.0)
-        network = replace(round_trip, seed=network.seed)  # per-direction options below still win
+        network = network.with_round_trip(rtt or 0.0, rtt_jitter or 0.0)  # per-direction options still win
     network_changes = _given(args, fields(NetworkConfig), network)
     if network_changes or network is not config.network:
         changes["network"] = replace(network, **network_changes)

@@ -17,7 +17,10 @@ complete within ``head_timeout`` seconds of the connection becoming ready for
 it (when it opens, or when the previous answer was sent), else the connection
 is closed; and when a new connection would exceed ``max_connections``, the
 connection that has waited longest without a request in progress is closed to
-make room, or the new one when every connection is busy.
+make room, or the new one when every connection is busy. It also reports
+each connection opened and closed to the network model's
+:class:`~._network.Connections`, which charges a new connection's first
+call its handshakes and counts connections for the state view.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from ._network import Connections
 
 __all__ = [
     "DEFAULT_HEAD_TIMEOUT",
@@ -82,6 +87,8 @@ class GuardedH11Protocol(H11Protocol):
     """One HTTP/1.1 connection, closed when its request head is late or room is needed."""
 
     limits: ClassVar[ConnectionLimits] = ConnectionLimits()
+    network: ClassVar[Connections | None] = None
+    """Told of every connection opened and closed (the app's, set by :func:`guarded_protocol`)."""
 
     _head_timer: asyncio.TimerHandle | None = None
     _ready_since = 0.0
@@ -89,6 +96,8 @@ class GuardedH11Protocol(H11Protocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        if self.network is not None:
+            self.network.opened_by(self.client)
         self._watch_head()
         self._make_room()
 
@@ -102,6 +111,8 @@ class GuardedH11Protocol(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_head_timer()
+        if self.network is not None:
+            self.network.closed(self.client)
         super().connection_lost(exc)
 
     # --- the head deadline ------------------------------------------------------------------
@@ -146,11 +157,15 @@ class GuardedH11Protocol(H11Protocol):
         victim.transport.close()
 
 
-def guarded_protocol(limits: ConnectionLimits) -> type[GuardedH11Protocol]:
-    """A :class:`GuardedH11Protocol` class with these limits, for ``uvicorn.Config(http=...)``."""
+def guarded_protocol(
+    limits: ConnectionLimits, network: Connections | None = None
+) -> type[GuardedH11Protocol]:
+    """A :class:`GuardedH11Protocol` class with these limits (reporting its connections to
+    ``network``), for ``uvicorn.Config(http=...)``."""
 
     class Guarded(GuardedH11Protocol):
         pass
 
     Guarded.limits = limits
+    Guarded.network = network
     return Guarded

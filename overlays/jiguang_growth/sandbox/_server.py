@@ -181,7 +181,7 @@ class SandboxServer:
         self._uvicorn = uvicorn.Server(
             uvicorn.Config(
                 self.app,
-                http=guarded_protocol(self.limits),
+                http=guarded_protocol(self.limits, self.app.connections),
                 timeout_keep_alive=KEEP_ALIVE_SECONDS,
                 h11_max_incomplete_event_size=MAX_HEAD_BYTES,
                 # No limit_concurrency: it answers plain-text 503s and keeps the sockets open; the

@@ -39,7 +39,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CLIENTS_VENV := build/clients-venv
 JAVA_PACKAGES := openjdk-17-jdk-headless maven
 
-.PHONY: help demo setup validate lint generate check test typecheck clean docs bundle breaking types browser redis bench \
+.PHONY: help demo setup validate lint generate check test typecheck clean docs bundle breaking types browser redis curl bench \
 	clients clients-setup java dist
 
 help: ## List the targets
@@ -82,7 +82,7 @@ check: validate lint generate ## validate + lint + generate, then fail if genera
 	  echo "$$drift"; git --no-pager diff --stat -- generated/; exit 1; \
 	fi; echo "check: generated/ matches $(SPEC)"
 
-test: setup browser redis clients-setup ## Run the whole test suite
+test: setup browser redis curl clients-setup ## Run the whole test suite
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 $(CLIENTS_VENV)/.installed: clients/requirements.txt
@@ -146,6 +146,11 @@ redis: ## Install Debian's redis-server with apt, only if it is missing (the sha
 	@if [ -x $(REDIS_SERVER) ]; then echo "redis: $(REDIS_SERVER) is installed"; else \
 	  $(SUDO) apt-get -o DPkg::Lock::Timeout=600 update && \
 	  $(SUDO) apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends redis-server; fi
+
+curl: ## Install Debian's curl with apt, only if it is missing (docs/service.md's commands use it)
+	@if command -v curl >/dev/null; then echo "curl: $$(command -v curl) is installed"; else \
+	  $(SUDO) apt-get -o DPkg::Lock::Timeout=600 update && \
+	  $(SUDO) apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends curl; fi
 
 clean: ## Remove the venv, node_modules and build output (never generated/)
 	rm -rf $(VENV) node_modules dist build .mypy_cache .ruff_cache .pytest_cache

@@ -54,6 +54,7 @@ def test_the_asgi_example_reports_an_event_and_closes_with_the_lifespan(
 ) -> None:
     for name, value in sandbox.env().items():
         monkeypatch.setenv(name, value)
+    monkeypatch.setenv("JIGUANG_GROWTH_SPOOL", str(tmp_path))
     app = example("async def application(scope, receive, send)", tmp_path)["application"]
 
     async def run() -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -27,6 +28,9 @@ DIST = ROOT / "dist"
 README_TEMPLATE = ROOT / "docs" / "dist-README.md"
 REDOCLY = node_tool("redocly")
 OUTPUTS = ("openapi.json", "openapi.yaml")
+
+
+PLACEHOLDER = re.compile(r"\{\{[a-z0-9_]+\}\}")
 
 
 def ref_problems(document: Any) -> list[str]:
@@ -95,8 +99,9 @@ def bundle(out: Path = DIST) -> dict[str, str]:
         .replace("{{sha256_json}}", digests["openapi.json"])
         .replace("{{sha256_yaml}}", digests["openapi.yaml"])
     )
-    if "{{" in readme:
-        raise BundleError(f"{README_TEMPLATE} has a placeholder this script does not fill")
+    left = PLACEHOLDER.search(readme)  # a placeholder is {{name}}; Go's {{URL: ...}} literal is code
+    if left:
+        raise BundleError(f"{README_TEMPLATE} has a placeholder this script does not fill: {left.group()}")
     (out / "README.md").write_text(readme, encoding="utf-8")
     return digests
 

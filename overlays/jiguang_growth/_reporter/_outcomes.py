@@ -64,11 +64,11 @@ class ReporterStats:
     accepted: int = 0
     rejected: int = 0
     unknown: int = 0
-    kept: int = 0
-    held: int = 0
     dropped: int = 0
     queued: int = 0
     unsent: int = 0
+    kept: int = 0  # after the 0.1.0 fields, so positional construction keeps its meaning
+    held: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)

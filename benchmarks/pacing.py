@@ -94,6 +94,7 @@ class TodaysPacer(_pacing.Pacer):
         *,
         throttled: bool = False,
         retry_after: float | None = None,
+        new_connection: bool = False,
     ) -> None:
         with self._lock:
             self._in_flight -= 1

@@ -40,6 +40,8 @@ class Answer:
     problem: str | None = None
     response: httpx.Response | None = field(default=None, repr=False, compare=False)
     """The streamed ``httpx.Response`` it was read from (closed: status and headers only)."""
+    new_connection: bool = field(default=False, compare=False)
+    """The request went on a connection opened for it: its answer time includes the handshakes."""
 
 
 class _Identity:

@@ -374,7 +374,8 @@ def _paced(
 
 
 def _release(pacer: Pacer, reply: Reply, elapsed: float) -> None:
-    """End the attempt's slot with what its answer says: its answer time, and whether it was a 429.
+    """End the attempt's slot with what its answer says: its answer time, whether it was a 429, and
+    whether it went on a new connection (its time then includes the handshakes).
 
     A 429 slows the pacer down; its own call waits for ``Retry-After`` in the retry policy.
     """
@@ -385,7 +386,8 @@ def _release(pacer: Pacer, reply: Reply, elapsed: float) -> None:
     throttled = reply.status_code == 429
     if throttled:  # the pacer holds for at most MAX_HOLD, and ends the waiting calls if it asked more
         retry_after = _retry.parse_retry_after(reply.headers.get("retry-after"))
-    pacer.release(elapsed, throttled=throttled, retry_after=retry_after)
+    opened = isinstance(reply, Answer) and reply.new_connection
+    pacer.release(elapsed, throttled=throttled, retry_after=retry_after, new_connection=opened)
 
 
 def _held_error(route: CallSetup, held: HeldError) -> RateLimitError:

@@ -230,8 +230,11 @@ class Pacer:
         """(when, whether it was a 429) of the answers of the last period."""
         self._in_flight = 0
         self._paused_until = -math.inf
+        # Answer time and its mean deviation over calls on kept connections (the path's spread),
+        # and over every call, new connections' handshakes included (what holds a call: Little's law).
         self._srtt: float | None = None
         self._rttvar = 0.0
+        self._held: float | None = None
         self._cut_at = -math.inf
         self._cut_to = 0.0
         self._accepted = math.inf
@@ -390,12 +393,15 @@ class Pacer:
         *,
         throttled: bool = False,
         retry_after: float | None = None,
+        new_connection: bool = False,
     ) -> None:
         """The call of one granted slot has ended.
 
         ``answer_seconds`` is how long its answer took from the grant (``None``:
         no answer came, nothing to learn); ``throttled`` says it was a 429, with
-        the answer's ``Retry-After`` in seconds if it had one.
+        the answer's ``Retry-After`` in seconds if it had one. ``new_connection``
+        says the call opened its connection: its time includes the handshakes,
+        so it counts for the calls to keep in flight, not for the margin.
         """
         with self._lock:
             if self._in_flight < 1:
@@ -404,7 +410,7 @@ class Pacer:
             now = self._clock()
             answers = self._answers
             if answer_seconds is not None:
-                self._sample(max(0.0, answer_seconds))
+                self._sample(max(0.0, answer_seconds), new_connection)
                 answers.append((now, throttled))
             while answers and answers[0][0] <= now - self.period:  # the last period only
                 answers.popleft()
@@ -457,10 +463,10 @@ class Pacer:
     def in_flight_target(self) -> int:
         """Calls to keep in flight for the current rate (Little's law, with headroom)."""
         with self._lock:
-            if self._srtt is None:
+            if self._held is None:
                 return DEFAULT_IN_FLIGHT
             rate = self.limit / self.period * self._share(self._clock())
-            return math.ceil(rate * (self._srtt + 4 * self._rttvar)) + IN_FLIGHT_HEADROOM
+            return math.ceil(rate * (self._held + 4 * self._rttvar)) + IN_FLIGHT_HEADROOM
 
     # --- inside the lock ----------------------------------------------------------------------
 
@@ -494,9 +500,13 @@ class Pacer:
         """Periods from the last cut until CUBIC's curve is back at the accepted rate (its K)."""
         return float((max(0.0, self._accepted - self._cut_to) / CUBIC_SCALE) ** (1 / 3))
 
-    def _sample(self, seconds: float) -> None:
+    def _sample(self, seconds: float, new_connection: bool) -> None:
         """RFC 6298's estimators of the answer time and its mean deviation (started no wider than
-        the initial margin)."""
+        the initial margin), over the calls on reused connections: a new connection's handshakes
+        are not the path's spread. Every call counts for the time a call is held."""
+        self._held = seconds if self._held is None else self._held + (seconds - self._held) / 8
+        if new_connection:
+            return
         if self._srtt is None:
             # RFC 6298 starts rttvar at half the first answer time, which suits a retransmission
             # timer but would make the margin a quarter of the rate at 500 ms, just as the run

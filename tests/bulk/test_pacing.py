@@ -607,3 +607,22 @@ def test_a_call_refused_as_a_stray_at_the_top_retries_at_its_next_slot_and_other
     stray.release(0.2, throttled=True, retry_after=1.0)
     stray.pause(3.0)  # every slot held (429s that keep coming): the call waits for its Retry-After
     assert stray.retry_wait(3.0) == 3.0
+
+
+def test_a_new_connections_handshakes_count_for_the_calls_in_flight_not_for_the_margin() -> None:
+    """Far away over TLS, a call that opens its connection answers two round trips later than one
+    on a kept connection. Filling the pool must not read that as jitter (a margin of a third of the
+    rate while the run starts) but must keep enough calls in flight for it."""
+    clock = FakeClock()
+    pacer = _pacing.Pacer(limit=100, clock=clock)
+    for n in range(60):  # the pool fills: each call opens a connection and answers in 1.5 s, not 0.5
+        take_slot(pacer, clock)
+        pacer.release(1.5, new_connection=True)
+        if n == 0:
+            assert pacer.margin == _pacing.INITIAL_MARGIN  # nothing learnt about the path's spread
+    assert pacer.in_flight_target() >= 1.5 * pacer.rate  # Little's law over what holds a call now
+    for n in range(60):  # then kept connections, answers 0.5 s with a little jitter
+        take_slot(pacer, clock)
+        pacer.release(0.5 + (0.01 if n % 2 else -0.01))
+    assert pacer.margin < 0.03
+    assert pacer.in_flight_target() < 1.5 * pacer.rate

@@ -59,6 +59,9 @@ CONNECT_ROUND_TRIPS = 2
 SHORT_RECORDS = 60_000
 PACERS = ["adaptive", "today"]
 TODAY_CONCURRENCY = 16
+EVEN_RATE = 95.8
+"""Calls per second of the reference sender beside the adaptive pacer in the TLS and short columns
+(the fixed-rate sender issue 24 measured against)."""
 CHART = Path(__file__).resolve().parent.parent / "docs" / "pacing-benchmark.png"
 
 
@@ -108,6 +111,46 @@ class TodaysPacer(_pacing.Pacer):
         return TODAY_CONCURRENCY
 
 
+class EvenPacer(_pacing.Pacer):
+    """A fixed-rate reference: grants exactly ``rate`` apart whatever comes back; a 429's call waits
+    for its ``Retry-After`` (the retry policy), the others go on."""
+
+    def __init__(self, limit: int, clock: Callable[[], float], rate: float) -> None:
+        super().__init__(limit, clock=clock)
+        self._spacing = 1.0 / rate
+        self._next = -math.inf
+
+    def turn(self) -> _pacing.Turn:
+        return _pacing.Turn(self._clock())  # polled: no queue
+
+    def acquire(self, turn: _pacing.Turn | None = None) -> float:
+        with self._lock:
+            now = self._clock()
+            if now < self._next:
+                return self._next - now
+            self._next = max(self._next + self._spacing, now)  # never faster than the rate
+            self._in_flight += 1
+            return 0.0
+
+    def release(
+        self,
+        answer_seconds: float | None = None,
+        *,
+        throttled: bool = False,
+        retry_after: float | None = None,
+        new_connection: bool = False,
+    ) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            self.rate_limited += throttled
+
+    def retry_wait(self, retry_after: float) -> float:
+        return retry_after
+
+    def in_flight_target(self) -> int:
+        return growth_bulk.DEFAULT_CONCURRENCY
+
+
 def use_pacer(kind: str, sandbox: Sandbox) -> int:
     """Install the pacer ``kind`` for the sandbox's project; return the concurrency to run with."""
     if kind == "adaptive":
@@ -116,8 +159,23 @@ def use_pacer(kind: str, sandbox: Sandbox) -> int:
         api_url = client.api_url
     limit = _spec.operation(OPERATION).qps_limit
     key = (api_url, sandbox.project_id, OPERATION, None)
+    if kind == "even":
+        _pacing._shared[key] = EvenPacer(limit, _pacing._clock, EVEN_RATE)
+        return growth_bulk.DEFAULT_CONCURRENCY
     _pacing._shared[key] = TodaysPacer(limit, _pacing._clock)
     return TODAY_CONCURRENCY
+
+
+def even_cap(records: int, rtt_ms: float, connect_rtts: int = 0) -> float:
+    """The share of the ceiling a sender at exactly the limit, with no margin, reaches in a run of
+    ``records`` when its first call goes alone (a wrong secret must cost one call): that call's
+    answer (its connection's handshakes first), then the other calls one slot apart, then the last
+    call's answer. No pacer that sends evenly and calls carefully first can do better."""
+    operation = _spec.operation(OPERATION)
+    calls = math.ceil(records / operation.max_records)
+    rtt = rtt_ms / 1000
+    seconds = (1 + connect_rtts) * rtt + (calls - 2) / operation.qps_limit + rtt
+    return round(records / seconds / ceiling(), 3)
 
 
 def network(rtt: int, jitter: int, limiter: str) -> list[str]:
@@ -156,30 +214,41 @@ def matrix(count: int, round_trips: list[int], limiters: list[str]) -> list[dict
 
 
 def tls(count: int) -> list[dict[str, Any]]:
-    """The adaptive pacer far away over TLS: each new connection costs two more round trips."""
+    """Far away over TLS (each new connection costs two more round trips), rolling limiter: the
+    adaptive pacer, the even reference sender beside it, and the cap of any even sender."""
     handshakes = ["--connect-rtts", str(CONNECT_ROUND_TRIPS)]
     return [
         row(
-            {"rtt_ms": rtt, "jitter_ms": jitter, "limiter": "rolling", "connect_rtts": CONNECT_ROUND_TRIPS},
+            {
+                "rtt_ms": rtt,
+                "jitter_ms": jitter,
+                "limiter": "rolling",
+                "connect_rtts": CONNECT_ROUND_TRIPS,
+                "even_cap": even_cap(count, rtt, CONNECT_ROUND_TRIPS),
+            },
             [*network(rtt, jitter, "rolling"), *handshakes],
-            "adaptive",
+            pacer,
             count,
         )
         for rtt, jitter in FAR
+        for pacer in ("adaptive", "even")
     ]
 
 
 def short(count: int) -> list[dict[str, Any]]:
-    """Short runs (a daily sync), each limiter kind, far away: the start and the end weigh more."""
+    """Short runs (a daily sync), each limiter kind, far away: the start and the end weigh more.
+    The even reference sender runs beside the adaptive pacer (rolling limiter)."""
     return [
         row(
-            {"rtt_ms": rtt, "jitter_ms": jitter, "limiter": limiter},
+            {"rtt_ms": rtt, "jitter_ms": jitter, "limiter": limiter, "even_cap": even_cap(count, rtt)},
             network(rtt, jitter, limiter),
-            "adaptive",
+            pacer,
             count,
         )
         for rtt, jitter in FAR
         for limiter in LIMITERS
+        for pacer in ("adaptive", "even")
+        if pacer == "adaptive" or limiter == "rolling"
     ]
 
 
@@ -193,7 +262,7 @@ def faults(count: int) -> list[dict[str, Any]]:
 
 
 def _brief(row: dict[str, Any]) -> dict[str, Any]:
-    keys = ("rtt_ms", "limiter", "pacer", "processes", "redis", "records", "share_of_ceiling",
+    keys = ("rtt_ms", "limiter", "pacer", "processes", "redis", "records", "share_of_ceiling", "even_cap",
             "429s_share_of_calls", "connections_per_call")  # fmt: skip
     return {k: row[k] for k in keys if k in row} | {"lost": row.get("lost"), "twice": row.get("stored_twice")}
 

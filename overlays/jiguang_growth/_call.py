@@ -255,12 +255,26 @@ def _attempts(
             retries += 1
             if route.retry_log:
                 _log_retry(route, retries, delay, error)
-            yield Sleep(delay)
+            yield from _retry_wait(route, delay)
             _check_cancel(route, last)
         else:
             if watch is not None:
                 watch.attempt(_record(route, retries + 1, reply, None, elapsed, delay=None))
             return result, _http_response(reply)
+
+
+def _retry_wait(route: CallSetup, delay: float) -> Generator[Sleep, Reply, None]:
+    """Wait ``delay`` before a retry, counted by the route's pacer as a call parked outside its
+    pipe (bulk keeps that many more in flight, so the others keep every slot busy)."""
+    pacer = route.pacer
+    if pacer is None:
+        yield Sleep(delay)
+        return
+    pacer.park(1)
+    try:
+        yield Sleep(delay)
+    finally:
+        pacer.park(-1)
 
 
 def _http_response(reply: Reply) -> httpx.Response:

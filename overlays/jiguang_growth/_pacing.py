@@ -229,6 +229,7 @@ class Pacer:
         self._answers: deque[tuple[float, bool]] = deque()
         """(when, whether it was a 429) of the answers of the last period."""
         self._in_flight = 0
+        self._parked = 0
         self._paused_until = -math.inf
         # Answer time and its mean deviation over calls on kept connections (the path's spread),
         # and over every call, new connections' handshakes included (what holds a call: Little's law).
@@ -460,13 +461,29 @@ class Pacer:
         with self._lock:
             return self._margin()
 
+    @property
+    def parked(self) -> int:
+        """Calls waiting to retry (:meth:`park`)."""
+        return self._parked
+
+    def park(self, change: int) -> None:
+        """A call starts (``1``) or ends (``-1``) a wait before a retry: it holds its place in the
+        caller's work without taking part in the flow of slots."""
+        with self._lock:
+            if self._parked + change < 0:
+                raise RuntimeError("park(-1) without a matching park(1)")
+            self._parked += change
+
     def in_flight_target(self) -> int:
-        """Calls to keep in flight for the current rate (Little's law, with headroom)."""
+        """Calls to keep in flight: those the current rate needs in the pipe (Little's law, or the
+        calls granted and not answered yet when more are: a hung call holds its place for its whole
+        timeout), headroom, and the calls waiting to retry, which take no part in the flow."""
         with self._lock:
             if self._held is None:
-                return DEFAULT_IN_FLIGHT
+                return DEFAULT_IN_FLIGHT + self._parked
             rate = self.limit / self.period * self._share(self._clock())
-            return math.ceil(rate * (self._held + 4 * self._rttvar)) + IN_FLIGHT_HEADROOM
+            pipe = max(math.ceil(rate * (self._held + 4 * self._rttvar)), self._in_flight)
+            return pipe + IN_FLIGHT_HEADROOM + self._parked
 
     # --- inside the lock ----------------------------------------------------------------------
 

@@ -293,3 +293,33 @@ def test_429s_with_an_hour_long_retry_after_end_every_waiting_call_instead_of_ho
     assert all(e.retry_after is not None and e.retry_after > 3000 for e in errors)  # type: ignore[attr-defined]
     assert any("not sent" in str(e) for e in errors)
     assert 3 <= sent < 24  # the storm of 429s that set the hold, not every call
+
+
+def test_a_call_waiting_to_retry_is_counted_outside_the_pipe_so_bulk_keeps_the_flow_full(
+    fake_time: FakeTime,
+) -> None:
+    """A 503's Retry-After (or a timeout's backoff) parks a call for seconds: the calls bulk keeps in
+    flight grow by the calls parked, or a burst of 503s would leave slots unused."""
+    project = fresh_project()
+    answers = iter([httpx.Response(503, headers={"Retry-After": "1"}, json={"code": 1, "msg": "busy"})])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return next(answers, httpx.Response(200, json=OK))
+
+    client = paced_client(project, httpx.MockTransport(handler), fake_time)
+    pacer = _pacing.shared_pacer("setUserChannels", project_id=project, base_url=client.api_url)
+    seen: list[tuple[int, int]] = []
+    sleep = fake_time.sleep
+
+    def noting(seconds: float) -> None:
+        seen.append((pacer.parked, pacer.in_flight_target()))
+        sleep(seconds)
+
+    client._sleep = noting  # type: ignore[method-assign]
+    client.set_user_channels(CHANNELS)
+    parked = [target for count, target in seen if count == 1]
+    assert parked, seen  # the Retry-After was waited parked
+    assert pacer.parked == 0
+    assert pacer.in_flight_target() == parked[-1] - 1
+    with pytest.raises(RuntimeError):
+        pacer.park(-1)

@@ -626,3 +626,14 @@ def test_a_new_connections_handshakes_count_for_the_calls_in_flight_not_for_the_
         pacer.release(0.5 + (0.01 if n % 2 else -0.01))
     assert pacer.margin < 0.03
     assert pacer.in_flight_target() < 1.5 * pacer.rate
+
+
+def test_calls_granted_and_not_answered_count_in_the_pipe_whatever_littles_law_says() -> None:
+    """Hung calls hold their place for their whole timeout: next door, Little's law asks for one or
+    two calls in the pipe, but forty hung ones must not leave the flow without callers."""
+    clock = FakeClock()
+    pacer = warmed(clock, answer=0.005)
+    assert pacer.in_flight_target() <= 2 + _pacing.IN_FLIGHT_HEADROOM
+    for _ in range(40):
+        take_slot(pacer, clock)
+    assert pacer.in_flight_target() == 40 + _pacing.IN_FLIGHT_HEADROOM

@@ -23,8 +23,10 @@ mostly jitter:
 
 * **A few, at the top rate**: jitter the answer times did not show, or a
   stray refusal. The margin widens by ``MARGIN_STEP`` (at most
-  ``MAX_LEARNT_MARGIN`` in all, halving every ``MARGIN_HALF_LIFE`` periods),
-  and the rate stays.
+  ``MAX_LEARNT_MARGIN`` in all; once it has sent alone for
+  ``SETTLED_PERIODS``, no more than ``MARGIN_STEP`` plus the measured part:
+  where the answer times barely vary, arrivals cannot bunch, and the 429s
+  are strays; halving every ``MARGIN_HALF_LIFE`` periods), and the rate stays.
 * **Many** (over ``JITTER_SHARE`` of the answers): someone else uses the
   project, or the server allows less. The rate is cut to ``CUT_BACKOFF``
   under what the server accepted over the last period, then grows back along
@@ -114,6 +116,13 @@ MARGIN_STEP = 0.01
 """A 429 at the top rate widens the margin by this much: jitter the answer times did not show."""
 MAX_LEARNT_MARGIN = 0.05
 """The margin learnt from 429s stays below this (429s that no margin avoids must not stop a run)."""
+SETTLED_PERIODS = 5.0
+"""Periods after its first answer, without a cut, from which a pacer takes itself to send alone."""
+LEARNT_PER_SPREAD = 1.0
+"""The margin learnt from 429s also stays within ``MARGIN_STEP`` plus this many times the measured
+part: arrivals bunch by at most the request path's spread, which the answer times include, so
+where they barely vary a 429 at the top is a stray (the fault mix's random 429s next door), not
+jitter the margin failed to cover."""
 MARGIN_HALF_LIFE = 30.0
 """Periods after which the learnt margin has shrunk by half."""
 JITTER_SHARE = 0.05
@@ -193,6 +202,14 @@ class HeldError(Exception):
 class Pacer:
     """Evenly spaced grants a little under ``limit`` per ``period``, adapted to answer times and 429s."""
 
+    _srtt: float | None
+    _rttvar: float
+    """Answer time and its mean deviation over calls on kept connections (the path's spread)."""
+    _held: float | None
+    """Answer time over every call, new connections' handshakes included (Little's law)."""
+    _first_answer: float
+    """When the first answer came (``inf`` before)."""
+
     def __init__(
         self,
         limit: int,
@@ -231,11 +248,7 @@ class Pacer:
         self._in_flight = 0
         self._parked = 0
         self._paused_until = -math.inf
-        # Answer time and its mean deviation over calls on kept connections (the path's spread),
-        # and over every call, new connections' handshakes included (what holds a call: Little's law).
-        self._srtt: float | None = None
-        self._rttvar = 0.0
-        self._held: float | None = None
+        self._srtt, self._rttvar, self._held, self._first_answer = None, 0.0, None, math.inf
         self._cut_at = -math.inf
         self._cut_to = 0.0
         self._accepted = math.inf
@@ -493,6 +506,16 @@ class Pacer:
         measured = MARGIN_DEVIATIONS * self._rttvar / self.period
         return min(MAX_MARGIN, max(MIN_MARGIN, measured) + self._extra_margin(now))
 
+    def _learnable(self, now: float) -> float:
+        """The most margin 429s may teach: the whole ``MAX_LEARNT_MARGIN`` while the pacer is young
+        or has had to cut (a neighbour's first 429s look like strays; 429s at the top are where
+        shares meet); once it has sent alone for ``SETTLED_PERIODS``, within reach of the spread the
+        answer times show."""
+        if self._accepted < math.inf or now - self._first_answer < SETTLED_PERIODS * self.period:
+            return MAX_LEARNT_MARGIN
+        measured = MARGIN_DEVIATIONS * self._rttvar / self.period
+        return min(MAX_LEARNT_MARGIN, MARGIN_STEP + LEARNT_PER_SPREAD * measured)
+
     def _extra_margin(self, now: float | None) -> float:
         if not self._extra:
             return 0.0
@@ -521,7 +544,10 @@ class Pacer:
         """RFC 6298's estimators of the answer time and its mean deviation (started no wider than
         the initial margin), over the calls on reused connections: a new connection's handshakes
         are not the path's spread. Every call counts for the time a call is held."""
-        self._held = seconds if self._held is None else self._held + (seconds - self._held) / 8
+        if self._held is None:
+            self._held, self._first_answer = seconds, self._clock()
+        else:
+            self._held += (seconds - self._held) / 8
         if new_connection:
             return
         if self._srtt is None:
@@ -563,7 +589,7 @@ class Pacer:
             self._cut(now, current)  # past the rate accepted before the last cut: the room ends here
         elif current >= (1.0 - CUT_BACKOFF / 2) * self._ceiling(now):
             # At the top: jitter the answer times did not show, a new neighbour, or a stray 429.
-            self._extra = min(MAX_LEARNT_MARGIN, self._extra_margin(now) + MARGIN_STEP)
+            self._extra = min(self._learnable(now), self._extra_margin(now) + MARGIN_STEP)
             self._extra_at = now
             self._stray = not storm
         # (Well below it, growing back after a cut, a 429 says nothing about this rate.)

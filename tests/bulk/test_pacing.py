@@ -637,3 +637,21 @@ def test_calls_granted_and_not_answered_count_in_the_pipe_whatever_littles_law_s
     for _ in range(40):
         take_slot(pacer, clock)
     assert pacer.in_flight_target() == 40 + _pacing.IN_FLIGHT_HEADROOM
+
+
+def test_a_pacer_settled_alone_reads_429s_where_answers_barely_vary_as_strays() -> None:
+    """Next door, arrivals cannot bunch by more than the answer times vary: after several periods
+    alone, random 429s (the fault mix's 2%) teach at most one step of margin, not five."""
+    clock = FakeClock()
+    pacer = warmed(clock, answer=0.0, calls=800)  # eight periods alone at the full rate
+    for _ in range(40):
+        for _ in range(50):
+            send(pacer, clock)
+        send(pacer, clock, throttled=True)
+    assert pacer.margin <= _pacing.MIN_MARGIN + _pacing.MARGIN_STEP + 1e-9
+    assert pacer.pauses == 0
+    other = FakeClock()
+    young = warmed(other, answer=0.0, calls=50)  # a young pacer cannot tell a neighbour yet
+    for _ in range(4):
+        send(young, other, throttled=True)
+    assert young.margin > _pacing.MIN_MARGIN + _pacing.MARGIN_STEP

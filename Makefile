@@ -101,7 +101,7 @@ java: ## Install Debian's Java 17 JDK and Maven with apt, only if one is missing
 
 clients-setup: setup java $(CLIENTS_VENV)/.installed
 
-clients: clients-setup ## Generate, build, round-trip, run live and tolerant: Go (2 generators), TypeScript, pydantic, Java, Kotlin
+clients: clients-setup ## Generate, build, round-trip, run live and tolerant: Go (2 generators), TypeScript, pydantic, Java, Kotlin, Rust
 	$(BIN)/pytest tests/clients $(PYTEST_ARGS)
 
 typecheck: $(VENV)/.installed ## mypy --strict (package, tools, benchmarks) and ruff over the tree (make test runs these too)

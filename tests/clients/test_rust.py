@@ -62,11 +62,21 @@ def test_the_template_is_the_generators_own_with_only_the_any_of_block(tmp_path:
     assert original == (tmp_path / "model.mustache").read_text(encoding="utf-8")
 
 
-def test_without_the_template_the_unions_are_empty_structs(tmp_path: Path) -> None:
-    models = _generate(tmp_path) / "models"
+def test_without_the_template_the_unions_are_empty_structs_and_nothing_else_differs(tmp_path: Path) -> None:
+    source = _generate(tmp_path)
     for name in UNIONS:
-        text = (models / name).read_text(encoding="utf-8")
+        text = (source / "models" / name).read_text(encoding="utf-8")
         assert re.search(r"pub struct \w+ \{\n\}", text), f"{name} now holds a value:\n{text}"
+    built("rust")
+    ours = clients.OUT / "rust" / "client"
+    files = sorted(path.relative_to(ours) for path in ours.rglob("*") if path.is_file())
+    assert files == sorted(
+        path.relative_to(source.parent) for path in source.parent.rglob("*") if path.is_file()
+    )
+    differ = [
+        str(name) for name in files if (ours / name).read_bytes() != (source.parent / name).read_bytes()
+    ]
+    assert differ == [f"src/models/{name}" for name in UNIONS]
 
 
 def test_schema_mappings_drop_the_union_models_but_not_their_references(tmp_path: Path) -> None:

@@ -101,7 +101,7 @@ java: ## Install Debian's Java 17 JDK and Maven with apt, only if one is missing
 
 clients-setup: setup java $(CLIENTS_VENV)/.installed
 
-clients: clients-setup ## Generate, build, round-trip, run live and tolerant: Go (2 generators), TypeScript, pydantic, Java, Kotlin
+clients: clients-setup ## Generate, build, round-trip, run live and tolerant: Go (2 generators), TypeScript, pydantic, Java, Kotlin, Rust
 	$(BIN)/pytest tests/clients $(PYTEST_ARGS)
 
 typecheck: $(VENV)/.installed ## mypy --strict (package, tools, benchmarks) and ruff over the tree (make test runs these too)
@@ -122,7 +122,7 @@ bench: $(VENV)/.installed redis ## Benchmarks: overhead, start-up, bulk, pacing,
 docs: $(VENV)/.installed node_modules/.installed ## Serve Swagger UI + sandbox on 127.0.0.1 (Ctrl-C stops); write dist/api-reference.html
 	$(PY) tools/docs.py serve $(if $(DOCS_PORT),--port $(DOCS_PORT)) $(if $(SANDBOX_PORT),--sandbox-port $(SANDBOX_PORT)) $(DOCS_ARGS)
 
-bundle: $(VENV)/.installed node_modules/.installed ## Write validated dist/openapi.json, dist/openapi.yaml and dist/README.md
+bundle: $(VENV)/.installed node_modules/.installed ## Write validated dist/openapi.json, dist/openapi.yaml and dist/README.md, and dist/rust-templates/
 	$(PY) tools/bundle.py
 
 breaking: $(VENV)/.installed node_modules/.installed ## Fail on a breaking change (spec or Python API) without a major bump

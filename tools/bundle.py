@@ -1,9 +1,11 @@
-"""Write the spec for other teams: dist/openapi.json, dist/openapi.yaml and dist/README.md.
+"""Write the spec for other teams: dist/openapi.json, dist/openapi.yaml, dist/README.md and
+dist/rust-templates/ (the template override the README's Rust command needs).
 
 Both files are made by ``redocly bundle`` (pinned in package.json) and then checked here:
 each must pass openapi-spec-validator, hold only local ``$ref``s that resolve, and say exactly
 what ``openapi.yaml`` says. ``dist/README.md`` is ``docs/dist-README.md`` with the version and
-checksums filled in. ``make bundle`` runs this.
+checksums filled in; ``dist/rust-templates/`` is a copy of ``clients/rust/templates/``, the
+folder tools/clients.py generates the Rust client with. ``make bundle`` runs this.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,6 +31,8 @@ DIST = ROOT / "dist"
 README_TEMPLATE = ROOT / "docs" / "dist-README.md"
 REDOCLY = node_tool("redocly")
 OUTPUTS = ("openapi.json", "openapi.yaml")
+RUST_TEMPLATES = ROOT / "clients" / "rust" / "templates"
+"""OpenAPI Generator's rust model template with the anyOf block (docs/dist-README.md, Rust)."""
 
 
 PLACEHOLDER = re.compile(r"\{\{[a-z0-9_]+\}\}")
@@ -103,6 +108,8 @@ def bundle(out: Path = DIST) -> dict[str, str]:
     if left:
         raise BundleError(f"{README_TEMPLATE} has a placeholder this script does not fill: {left.group()}")
     (out / "README.md").write_text(readme, encoding="utf-8")
+    shutil.rmtree(out / "rust-templates", ignore_errors=True)
+    shutil.copytree(RUST_TEMPLATES, out / "rust-templates")
     return digests
 
 

@@ -10,7 +10,9 @@ writes into ``build/clients/``:
   compiled by ``tsc --strict`` to ``typescript/out/client.js`` for Node;
 * ``pydantic/``: datamodel-code-generator's pydantic v2 models, imported with warnings as errors
   and checked by ``mypy --strict``;
-* ``java/`` and ``kotlin/``: OpenAPI Generator output only (compiling needs Maven Central).
+* ``java/`` and ``kotlin/``: OpenAPI Generator ``-g java`` / ``-g kotlin``, compiled with Maven;
+* ``rust/``: OpenAPI Generator ``-g rust`` with the template override of ``clients/rust/templates``
+  (shipped as ``dist/rust-templates``), compiled with cargo and ``clients/rust/Cargo.lock``.
 
 Each language is rebuilt only when the spec, its own sources or a tool version changed (the key
 is in ``<language>/.key``). The tools come from ``build/clients-venv`` (``clients/requirements.txt``,
@@ -42,10 +44,13 @@ SOURCES = ROOT / "clients"
 VENV = ROOT / "build" / "clients-venv"
 REQUIREMENTS = SOURCES / "requirements.txt"
 NODE_BIN = ROOT / "node_modules" / ".bin"
-LANGUAGES = ("go", "oapi-codegen", "typescript", "pydantic", "java", "kotlin")
+LANGUAGES = ("go", "oapi-codegen", "typescript", "pydantic", "java", "kotlin", "rust")
 KEEPS_UNNAMED_FIELDS = frozenset({"go", "oapi-codegen", "typescript", "pydantic", "java"})
 """Languages whose answer models keep the fields the spec does not name (Kotlin's Moshi models
-decode such answers but drop those fields)."""
+and Rust's serde structs decode such answers but drop those fields)."""
+HIDES_RESPONSE_HEADERS = frozenset({"rust"})
+"""Languages whose generated client gives a failed call's status and body but no header, so
+neither ``WWW-Authenticate`` nor ``Retry-After`` can be read (Rust's ``ResponseContent``)."""
 GO_MODULE = "github.com/GIT_USER_ID/GIT_REPO_ID"
 """The module path OpenAPI Generator's Go output has with default options."""
 PYDANTIC_OPTIONS = (
@@ -405,6 +410,11 @@ def build_kotlin(spec: Path, out: Path) -> str:
     return _build_jvm("kotlin", spec, out)
 
 
+RUST_TEMPLATES = SOURCES / "rust" / "templates"
+"""OpenAPI Generator 7.26.0's rust/model.mustache with one block added: an anyOf schema becomes a
+#[serde(untagged)] enum of its branches in the spec's order (without it, the value unions are empty
+structs and this generator ignores --schema-mappings). make bundle ships it as dist/rust-templates."""
+RUST_OPTIONS = ("-t", str(RUST_TEMPLATES))
 RUST_FLAGS = "-D warnings -A non-camel-case-types"
 """Warnings are errors except one: the BOOL enums' variants are named by the spec's
 ``x-enum-varnames`` (``EVENT_BOOL_TRUE``), chosen for Go and Java, not in Rust's UpperCamelCase."""
@@ -421,22 +431,22 @@ def rust_env() -> dict[str, str]:
 
 
 def build_rust(spec: Path, out: Path) -> str:
-    """The Rust client: generated and compiled; not in LANGUAGES, since its value unions are empty
-    structs (docs/clients.md). tests/clients/test_rust.py checks what it can and cannot do."""
+    """The Rust client, generated with the template override and compiled with clients/rust."""
     folder = out / "rust"
     cargo = _system_tool("cargo", "rust", "apt-get install cargo")
     generator = _venv_tool("openapi-generator-cli", "rust")
     sources = [SOURCES / "rust" / name for name in ("Cargo.toml", "Cargo.lock", "src/main.rs")]
+    templates = sorted(RUST_TEMPLATES.iterdir())
     versions = [
         _run([generator, "version"], "rust: openapi-generator version"),
         _run([cargo, "--version"], "rust: cargo --version"),
         _run(["rustc", "--version"], "rust: rustc --version"),
     ]
-    key = _key("rust", spec, sources, [*versions, RUST_FLAGS])
+    key = _key("rust", spec, [*sources, *templates], [*versions, RUST_FLAGS])
     if _cached(folder, key):
         return "cached"
     _fresh(folder)
-    _generator("rust", spec, folder / "client")
+    _generator("rust", spec, folder / "client", RUST_OPTIONS)
     check = folder / "check"
     (check / "src").mkdir(parents=True)
     for source in sources:

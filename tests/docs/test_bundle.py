@@ -26,14 +26,26 @@ def test_make_bundle_writes_both_formats_valid_and_equal_to_the_spec(
     for document in (as_json, as_yaml):
         validate(document)  # raises on anything invalid
         assert document == spec
-    assert sorted(path.name for path in dist.iterdir()) == ["README.md", "openapi.json", "openapi.yaml"]
+    assert sorted(path.name for path in dist.iterdir()) == [
+        "README.md",
+        "openapi.json",
+        "openapi.yaml",
+        "rust-templates",
+    ]
+    templates = repo / "clients" / "rust" / "templates"
+    shipped = dist / "rust-templates"
+    assert sorted(path.name for path in shipped.iterdir()) == sorted(
+        path.name for path in templates.iterdir()
+    )
+    for path in templates.iterdir():
+        assert (shipped / path.name).read_bytes() == path.read_bytes(), path.name
 
     readme = (dist / "README.md").read_text(encoding="utf-8")
     assert f"OpenAPI {spec['info']['version']}" in readme.splitlines()[0]
     for name in ("openapi.json", "openapi.yaml"):
         assert hashlib.sha256((dist / name).read_bytes()).hexdigest() in readme
     headings = [line for line in readme.splitlines() if line.startswith("### ")]
-    for language in ("TypeScript", "Go", "Python", "Java", "Kotlin"):  # one section per language
+    for language in ("TypeScript", "Go", "Python", "Java", "Kotlin", "Rust"):  # one section per language
         assert any(language in heading for heading in headings), f"no section for {language}"
     assert not re.search(r"\{\{[a-z0-9_]+\}\}", readme)  # every placeholder filled (Go code has {{URL: ...}})
 

@@ -46,25 +46,59 @@ fn documented<T: DeserializeOwned>(examples: &[Value], operation: &str) -> Resul
     serde_json::from_value(example["value"].clone()).map_err(|error| format!("{name}: {error}"))
 }
 
-/// The status, code, msg and (for a failure) data of one answer, read into the generated models.
-fn record<E>(answer: Result<(i32, Option<String>), Error<E>>) -> Value {
-    match answer {
-        Ok((code, msg)) => json!({ "status": 200, "code": code, "msg": msg, "extra": [] }),
-        Err(Error::ResponseError(failure)) => match serde_json::from_str::<models::Envelope>(&failure.content) {
-            Ok(envelope) => {
-                let mut result = json!({
-                    "status": failure.status.as_u16(), "code": envelope.code, "msg": envelope.msg, "extra": [],
-                });
-                // The generated Envelope keeps no field it does not name: data is read from the body.
-                if let Ok(Value::Object(body)) = serde_json::from_str::<Value>(&failure.content) {
-                    if let Some(data) = body.get("data") {
-                        result["data"] = data.clone();
-                    }
+/// A generated error type: an untagged enum of the documented failure answers (every one an
+/// Envelope) and UnknownValue for any other body.
+trait Failure {
+    /// The variant serde chose and the Envelope it holds (None for UnknownValue).
+    fn envelope(&self) -> Option<(&'static str, &models::Envelope)>;
+}
+
+macro_rules! failure {
+    ($($error:ty),*) => {$(
+        impl Failure for $error {
+            fn envelope(&self) -> Option<(&'static str, &models::Envelope)> {
+                match self {
+                    Self::Status401(envelope) => Some(("Status401", envelope)),
+                    Self::Status429(envelope) => Some(("Status429", envelope)),
+                    Self::Status4XX(envelope) => Some(("Status4XX", envelope)),
+                    Self::Status5XX(envelope) => Some(("Status5XX", envelope)),
+                    Self::UnknownValue(_) => None,
                 }
-                result
             }
-            Err(error) => json!({ "status": failure.status.as_u16(), "error": error.to_string(), "extra": [] }),
-        },
+        }
+    )*};
+}
+
+failure!(
+    events_api::ReportEventsError,
+    attributes_api::SetUserAttributesError,
+    identity_api::GetCuidsError,
+    channels_api::SetUserChannelsError
+);
+
+/// The status, code, msg and (for a failure) data of one answer, read into the generated models.
+fn record<E: Failure>(answer: Result<(i32, Option<String>), Error<E>>) -> Value {
+    match answer {
+        // The generated answer models keep no field they do not name: "extra" is always empty.
+        Ok((code, msg)) => json!({ "status": 200, "code": code, "msg": msg, "extra": [] }),
+        Err(Error::ResponseError(failure)) => {
+            let status = failure.status.as_u16();
+            match failure.entity.as_ref().and_then(Failure::envelope) {
+                Some((model, envelope)) => {
+                    let mut result = json!({
+                        "status": status, "code": envelope.code, "msg": envelope.msg, "model": model, "extra": [],
+                    });
+                    // The generated Envelope has no data field: a failure's data is in the raw content.
+                    if let Ok(Value::Object(body)) = serde_json::from_str::<Value>(&failure.content) {
+                        if let Some(data) = body.get("data") {
+                            result["data"] = data.clone();
+                        }
+                    }
+                    result
+                }
+                None => json!({ "status": status, "error": "the body is no Envelope", "extra": [] }),
+            }
+        }
         Err(error) => json!({ "error": error.to_string(), "extra": [] }),
     }
 }
@@ -81,11 +115,12 @@ async fn live(examples: &[Value], api_url: &str, user: &str, password: &str) -> 
     };
     let mut out = Map::new();
 
-    let reported = match documented::<models::ReportEventsRequest>(examples, "reportEvents") {
-        Ok(events) => record(events_api::report_events(&config, events).await.map(|r| (r.code, r.msg))),
-        Err(error) => unsent(error),
+    let events = match documented::<models::ReportEventsRequest>(examples, "reportEvents") {
+        Ok(events) => events,
+        Err(error) => return json!({ "error": error }),
     };
-    out.insert("reportEvents".into(), reported);
+    let reported = events_api::report_events(&config, events.clone()).await;
+    out.insert("reportEvents".into(), record(reported.map(|r| (r.code, r.msg))));
 
     let written = match documented::<models::SetUserAttributesRequest>(examples, "setUserAttributes") {
         Ok(attributes) => {
@@ -113,11 +148,11 @@ async fn live(examples: &[Value], api_url: &str, user: &str, password: &str) -> 
     };
     out.insert("setUserChannels".into(), set);
 
-    // A 400 with its data: an event name the spec's pattern refuses (the client sends it). The
-    // event carries no properties: the generated EventPropertyValue holds no value.
-    let mut invalid = models::Event::new(10000091198, "Bad-Name".into(), 1654076420772);
-    invalid.random_id = Some("b0d9c1de-7b8e-4a51-9c55-1f7f0e5d2a01".into());
-    let failure = events_api::report_events(&config, models::ReportEventsRequest::new(vec![invalid])).await;
+    // A 400 with its data: the documented events, the first renamed to an event name the spec's
+    // pattern refuses (the client sends it; the sandbox stores none of them).
+    let mut invalid = events;
+    invalid.data[0].event_name = "Bad-Name".into();
+    let failure = events_api::report_events(&config, invalid).await;
     out.insert("failure".into(), record(failure.map(|r| (r.code, r.msg))));
 
     // A 401: the right user with a wrong password.

@@ -122,7 +122,7 @@ bench: $(VENV)/.installed redis ## Benchmarks: overhead, start-up, bulk, pacing,
 docs: $(VENV)/.installed node_modules/.installed ## Serve Swagger UI + sandbox on 127.0.0.1 (Ctrl-C stops); write dist/api-reference.html
 	$(PY) tools/docs.py serve $(if $(DOCS_PORT),--port $(DOCS_PORT)) $(if $(SANDBOX_PORT),--sandbox-port $(SANDBOX_PORT)) $(DOCS_ARGS)
 
-bundle: $(VENV)/.installed node_modules/.installed ## Write validated dist/openapi.json, dist/openapi.yaml and dist/README.md, and dist/rust-templates/
+bundle: $(VENV)/.installed node_modules/.installed clients-setup ## Write validated dist/openapi.json, dist/openapi.yaml and dist/README.md, and dist/rust-templates/ (needs Java: the Rust template comes from the pinned generator)
 	$(PY) tools/bundle.py
 
 breaking: $(VENV)/.installed node_modules/.installed ## Fail on a breaking change (spec or Python API) without a major bump

@@ -4,8 +4,9 @@ dist/rust-templates/ (the template override the README's Rust command needs).
 Both files are made by ``redocly bundle`` (pinned in package.json) and then checked here:
 each must pass openapi-spec-validator, hold only local ``$ref``s that resolve, and say exactly
 what ``openapi.yaml`` says. ``dist/README.md`` is ``docs/dist-README.md`` with the version and
-checksums filled in; ``dist/rust-templates/`` is a copy of ``clients/rust/templates/``, the
-folder tools/clients.py generates the Rust client with. ``make bundle`` runs this.
+checksums filled in; ``dist/rust-templates/`` is the template folder tools/clients.py generates
+the Rust client with (the pinned generator's own model template plus ``clients/rust/any_of.mustache``).
+``make bundle`` runs this.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,12 +27,12 @@ import yaml
 from _common import ROOT, SPEC, node_tool, redocly_env
 from check_refs import problems
 
+import clients
+
 DIST = ROOT / "dist"
 README_TEMPLATE = ROOT / "docs" / "dist-README.md"
 REDOCLY = node_tool("redocly")
 OUTPUTS = ("openapi.json", "openapi.yaml")
-RUST_TEMPLATES = ROOT / "clients" / "rust" / "templates"
-"""OpenAPI Generator's rust model template with the anyOf block (docs/dist-README.md, Rust)."""
 
 
 PLACEHOLDER = re.compile(r"\{\{[a-z0-9_]+\}\}")
@@ -108,8 +108,7 @@ def bundle(out: Path = DIST) -> dict[str, str]:
     if left:
         raise BundleError(f"{README_TEMPLATE} has a placeholder this script does not fill: {left.group()}")
     (out / "README.md").write_text(readme, encoding="utf-8")
-    shutil.rmtree(out / "rust-templates", ignore_errors=True)
-    shutil.copytree(RUST_TEMPLATES, out / "rust-templates")
+    clients.rust_templates(out / "rust-templates")
     return digests
 
 
@@ -120,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         digests = bundle(args.out)
-    except BundleError as error:
+    except (BundleError, clients.ClientBuildError) as error:
         print(f"bundle: {error}", file=sys.stderr)
         return 1
     for name, digest in digests.items():

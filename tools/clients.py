@@ -11,8 +11,9 @@ writes into ``build/clients/``:
 * ``pydantic/``: datamodel-code-generator's pydantic v2 models, imported with warnings as errors
   and checked by ``mypy --strict``;
 * ``java/`` and ``kotlin/``: OpenAPI Generator ``-g java`` / ``-g kotlin``, compiled with Maven;
-* ``rust/``: OpenAPI Generator ``-g rust`` with the template override of ``clients/rust/templates``
-  (shipped as ``dist/rust-templates``), compiled with cargo and ``clients/rust/Cargo.lock``.
+* ``rust/``: OpenAPI Generator ``-g rust`` with its own model template plus the block of
+  ``clients/rust/any_of.mustache`` (``rust-templates/``, shipped in ``dist/``), compiled with cargo
+  and ``clients/rust/Cargo.lock``.
 
 Each language is rebuilt only when the spec, its own sources or a tool version changed (the key
 is in ``<language>/.key``). The tools come from ``build/clients-venv`` (``clients/requirements.txt``,
@@ -27,9 +28,11 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -410,11 +413,18 @@ def build_kotlin(spec: Path, out: Path) -> str:
     return _build_jvm("kotlin", spec, out)
 
 
-RUST_TEMPLATES = SOURCES / "rust" / "templates"
-"""OpenAPI Generator 7.26.0's rust/model.mustache with one block added: an anyOf schema becomes a
-#[serde(untagged)] enum of its branches in the spec's order (without it, the value unions are empty
-structs and this generator ignores --schema-mappings). make bundle ships it as dist/rust-templates."""
+RUST_BLOCK = SOURCES / "rust" / "any_of.mustache"
+"""The one block the Rust client's template adds to the generator's own rust/model.mustache: an
+anyOf schema becomes a #[serde(untagged)] enum of its branches in the spec's order (with the
+built-in template the value unions are empty structs, and this generator ignores
+--schema-mappings). :func:`rust_templates` writes the template; make bundle ships it in dist/."""
+RUST_TEMPLATES = OUT / "rust-templates"
+"""Where :func:`build_rust` has :func:`rust_templates` write the template it generates with."""
 RUST_OPTIONS = ("-t", str(RUST_TEMPLATES))
+RUST_STRUCT = "{{#oneOf.isEmpty}}#[derive(Clone, Default, Debug, PartialEq, Serialize, Deserialize)]"
+"""Where the built-in template opens a plain struct: the block closes that section for anyOf schemas."""
+RUST_STRUCT_END = "{{/oneOf.isEmpty}}\n{{^oneOf.isEmpty}}"
+"""Where the built-in template ends the plain struct and opens the oneOf enum: the block goes here."""
 RUST_FLAGS = "-D warnings -A non-camel-case-types"
 """Warnings are errors except one: the BOOL enums' variants are named by the spec's
 ``x-enum-varnames`` (``EVENT_BOOL_TRUE``), chosen for Go and Java, not in Rust's UpperCamelCase."""
@@ -430,22 +440,50 @@ def rust_env() -> dict[str, str]:
     }
 
 
+def rust_templates(target: Path) -> Path:
+    """Write the Rust template folder (``model.mustache``) into ``target``: the pinned generator's
+    own template (``author template -g rust``) with :data:`RUST_BLOCK` inserted. Fails naming the
+    step when the generator's template no longer has the places the block goes."""
+    _java("rust")
+    generator = _venv_tool("openapi-generator-cli", "rust")
+    with tempfile.TemporaryDirectory() as scratch:
+        _run(
+            [generator, "author", "template", "-g", "rust", "-o", scratch],
+            "rust: openapi-generator author template",
+        )
+        builtin = (Path(scratch) / "model.mustache").read_text(encoding="utf-8")
+    block = re.sub(r"\A\{\{!.*?\}\}\n", "", RUST_BLOCK.read_text(encoding="utf-8"), flags=re.DOTALL)
+    for anchor in (RUST_STRUCT, RUST_STRUCT_END):
+        if builtin.count(anchor) != 1:
+            raise ClientBuildError(
+                f"rust: the generator's rust/model.mustache no longer has {anchor!r} once; "
+                f"{RUST_BLOCK.relative_to(ROOT)} cannot be inserted"
+            )
+    struct = RUST_STRUCT.replace("{{#oneOf.isEmpty}}", "{{#oneOf.isEmpty}}{{#anyOf.isEmpty}}")
+    ours = builtin.replace(RUST_STRUCT, struct).replace(
+        RUST_STRUCT_END, "{{/anyOf.isEmpty}}\n" + block + RUST_STRUCT_END
+    )
+    _fresh(target)
+    (target / "model.mustache").write_text(ours, encoding="utf-8")
+    return target
+
+
 def build_rust(spec: Path, out: Path) -> str:
     """The Rust client, generated with the template override and compiled with clients/rust."""
     folder = out / "rust"
     cargo = _system_tool("cargo", "rust", "apt-get install cargo")
     generator = _venv_tool("openapi-generator-cli", "rust")
     sources = [SOURCES / "rust" / name for name in ("Cargo.toml", "Cargo.lock", "src/main.rs")]
-    templates = sorted(RUST_TEMPLATES.iterdir())
     versions = [
         _run([generator, "version"], "rust: openapi-generator version"),
         _run([cargo, "--version"], "rust: cargo --version"),
         _run(["rustc", "--version"], "rust: rustc --version"),
     ]
-    key = _key("rust", spec, [*sources, *templates], [*versions, RUST_FLAGS])
+    key = _key("rust", spec, [*sources, RUST_BLOCK], [*versions, RUST_FLAGS])
     if _cached(folder, key):
         return "cached"
     _fresh(folder)
+    rust_templates(RUST_TEMPLATES)
     _generator("rust", spec, folder / "client", RUST_OPTIONS)
     check = folder / "check"
     (check / "src").mkdir(parents=True)

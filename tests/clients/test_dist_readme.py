@@ -57,7 +57,7 @@ def test_the_pydantic_command_has_the_options_the_tool_uses() -> None:
         ("go", ()),
         ("java", clients.JAVA_OPTIONS),
         ("kotlin", clients.KOTLIN_OPTIONS),
-        ("rust", ("-t", "rust-templates")),  # dist/rust-templates is clients.RUST_TEMPLATES (make bundle)
+        ("rust", ("-t", "rust-templates")),  # dist/rust-templates: clients.rust_templates (make bundle)
     ],
 )
 def test_the_generator_commands_are_the_ones_make_clients_runs(

@@ -78,9 +78,11 @@ def test_the_options_are_the_ones_the_build_uses() -> None:
     )
     for option in ("--strict-types", "--field-constraints", "--use-annotated"):
         assert option in clients.PYDANTIC_OPTIONS and option in _cell("pydantic", "options")
-    folder = clients.RUST_TEMPLATES.relative_to(ROOT)
+    block = clients.RUST_BLOCK.relative_to(ROOT)
     assert ("-t", str(clients.RUST_TEMPLATES)) == clients.RUST_OPTIONS
-    assert _cell("rust", "options").startswith(f"`-t rust-templates` (`{folder}/model.mustache`")
+    assert _cell("rust", "options").startswith(
+        f"`-t rust-templates` (the generator's own template plus `{block}`"
+    )
 
 
 def test_a_reader_that_hides_headers_says_so() -> None:

@@ -21,7 +21,6 @@ from .conftest import built, clients, difference, run_check
 
 pytestmark = pytest.mark.timeout(900)
 
-TEMPLATE = clients.RUST_TEMPLATES / "model.mustache"
 UNIONS = ("event_property_value.rs", "user_attribute_value.rs")
 
 
@@ -37,29 +36,35 @@ def _generate(tmp_path: Path, *options: str) -> Path:
     return target / "src"
 
 
-def test_the_build_and_the_readme_use_the_template_folder() -> None:
+def test_the_build_uses_the_template_folder_it_writes() -> None:
     assert ("-t", str(clients.RUST_TEMPLATES)) == clients.RUST_OPTIONS
-    assert sorted(path.name for path in clients.RUST_TEMPLATES.iterdir()) == ["model.mustache"]
+    built("rust")
+    assert [path.name for path in clients.RUST_TEMPLATES.iterdir()] == ["model.mustache"]
 
 
 def test_the_template_is_the_generators_own_with_only_the_any_of_block(tmp_path: Path) -> None:
+    """The repository holds only its block; the rest comes from the pinned generator itself."""
     generator = clients.VENV / "bin" / "openapi-generator-cli"
     subprocess.run(
-        [str(generator), "author", "template", "-g", "rust", "-o", str(tmp_path)],
+        [str(generator), "author", "template", "-g", "rust", "-o", str(tmp_path / "builtin")],
         check=True,
         capture_output=True,
         timeout=300,
     )
-    ours = TEMPLATE.read_text(encoding="utf-8")
-    block = re.search(
-        r"\{\{/anyOf\.isEmpty\}\}\n\{\{! jiguang-growth.*?\{\{/anyOf\.isEmpty\}\}\n", ours, re.DOTALL
-    )
-    assert block is not None
-    assert ours.count("{{#anyOf.isEmpty}}") == 1
-    header = ours.rindex("{{!\n")
-    assert "OpenAPI Generator 7.26.0" in ours[header:] and "Apache License 2.0" in ours[header:]
-    original = ours[:header].replace(block.group(0), "").replace("{{#anyOf.isEmpty}}", "")
-    assert original == (tmp_path / "model.mustache").read_text(encoding="utf-8")
+    ours = (clients.rust_templates(tmp_path / "ours") / "model.mustache").read_text(encoding="utf-8")
+    block = clients.RUST_BLOCK.read_text(encoding="utf-8")
+    block = block[block.index("}}\n") + 3 :]  # without its comment
+    assert ours.count(block) == 1 and ours.count("{{#anyOf.isEmpty}}") == 1
+    original = ours.replace("{{/anyOf.isEmpty}}\n" + block, "").replace("{{#anyOf.isEmpty}}", "")
+    assert original == (tmp_path / "builtin" / "model.mustache").read_text(encoding="utf-8")
+
+
+def test_a_generator_whose_template_moved_on_stops_the_build_naming_the_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(clients, "RUST_STRUCT_END", "{{/oneOf.isEmpty}}\n{{^noSuchSection}}")
+    with pytest.raises(clients.ClientBuildError, match=r"rust: .*any_of\.mustache cannot be inserted"):
+        clients.rust_templates(tmp_path)
 
 
 def test_without_the_template_the_unions_are_empty_structs_and_nothing_else_differs(tmp_path: Path) -> None:

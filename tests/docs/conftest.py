@@ -32,8 +32,11 @@ def load_tool(name: str) -> ModuleType:
 
 
 # `make` in a copy of the repository: the install stamps count as up to date, so the copy uses
-# this checkout's .venv and node_modules (symlinked) and never reinstalls anything.
-MAKE = ["make", "--no-print-directory", "-o", ".venv/.installed", "-o", "node_modules/.installed"]
+# this checkout's .venv, node_modules and build/clients-venv (symlinked) and never reinstalls anything.
+MAKE = [
+    "make", "--no-print-directory", "-o", ".venv/.installed", "-o", "node_modules/.installed",
+    "-o", "clients-setup",
+]  # fmt: skip
 
 
 def copy_repo(destination: Path) -> Path:
@@ -50,8 +53,10 @@ def copy_repo(destination: Path) -> Path:
             target = destination / name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
-    for shared in (".venv", "node_modules"):
-        (destination / shared).symlink_to(ROOT / shared)
+    for shared in (".venv", "node_modules", "build/clients-venv"):
+        if (ROOT / shared).exists():
+            (destination / shared).parent.mkdir(parents=True, exist_ok=True)
+            (destination / shared).symlink_to(ROOT / shared)
     return destination
 
 

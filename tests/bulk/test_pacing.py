@@ -315,9 +315,9 @@ def test_two_processes_sharing_a_project_settle_on_a_fair_split_with_few_429s() 
     calls = sum(t.admitted + t.refused for t in tallies)
     assert sum(admitted) / 60 / 100 >= 0.93
     assert min(admitted) / max(admitted) > 0.8
-    # Each probe past the other's share meets a 429 or two: about 3% of calls in this model (the
-    # issue's target is 2%; docs/benchmarks.md has the measured figure).
-    assert sum(t.refused for t in tallies) <= 0.04 * calls
+    # Each probe past the other's share meets a 429 or two: about 2% of calls in this model (seeds
+    # 2-7: 1.6-2.2%; with CUBIC's C at 0.01 of the limit, probing twice as often, 2.5-3.2%).
+    assert sum(t.refused for t in tallies) <= 0.025 * calls
 
 
 def test_a_process_that_joins_late_gets_a_share() -> None:

@@ -133,11 +133,13 @@ def bulk_run(
     concurrency: int = bulk.DEFAULT_CONCURRENCY,
     pace: bool | str = True,
     first: int = 0,
+    transport: httpx.BaseTransport | None = None,
 ) -> dict[str, Any]:
     """Report ``count`` events; return the figures, checked against the sandbox's state.
 
     ``pace`` may name a Redis for a shared quota; ``first`` numbers the events, so that
-    several processes can share one sandbox.
+    several processes can share one sandbox; ``transport`` replaces the client's own (the
+    handshakes of ``jiguang_growth.sandbox.handshake_transport``).
     """
     sent_ids: dict[str, Outcome] = {}
 
@@ -145,7 +147,12 @@ def bulk_run(
         sent_ids[outcome.value["randomId"]] = outcome.outcome
 
     with GrowthClient(
-        sandbox.project_id, sandbox.project_secret, sandbox.base_url, timeout=timeout, pace=pace
+        sandbox.project_id,
+        sandbox.project_secret,
+        sandbox.base_url,
+        timeout=timeout,
+        pace=pace,
+        transport=transport,
     ) as client:
         started = time.perf_counter()
         summary = bulk.report_events(client, events(count, first), on_outcome=note, concurrency=concurrency)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import dataclasses
 import json
 import math
 import os
@@ -44,10 +45,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 from bulk import FAULT_OPTIONS, FAULT_TIMEOUT, OPERATION, Sandbox, bulk_run, ceiling, sandbox_process
 
 from jiguang_growth import GrowthClient, _pacing, _spec
 from jiguang_growth import bulk as growth_bulk
+from jiguang_growth.sandbox import NetworkConfig, handshake_transport
 
 ROUND_TRIPS = [(0, 0), (100, 25), (200, 50), (500, 125)]
 """(round-trip ms, ± jitter ms) of the matrix."""
@@ -110,6 +113,9 @@ class TodaysPacer(_pacing.Pacer):
     def in_flight_target(self) -> int:
         return TODAY_CONCURRENCY
 
+    def sent(self, granted_at: float) -> None:
+        """Counted from its grant, whenever it goes out."""
+
 
 class EvenPacer(_pacing.Pacer):
     """A fixed-rate reference: grants exactly ``rate`` apart whatever comes back; a 429's call waits
@@ -147,6 +153,9 @@ class EvenPacer(_pacing.Pacer):
     def retry_wait(self, retry_after: float) -> float:
         return retry_after
 
+    def sent(self, granted_at: float) -> None:
+        """Spaced by grants alone."""
+
     def in_flight_target(self) -> int:
         return growth_bulk.DEFAULT_CONCURRENCY
 
@@ -182,18 +191,26 @@ def network(rtt: int, jitter: int, limiter: str) -> list[str]:
     return ["--rtt-ms", str(rtt), "--rtt-jitter-ms", str(jitter), "--limiter", limiter, "--seed", "3"]
 
 
-def one_run(options: list[str], pacer: str, count: int, timeout: float) -> dict[str, Any]:
+def one_run(
+    options: list[str], pacer: str, count: int, timeout: float, transport: httpx.BaseTransport | None = None
+) -> dict[str, Any]:
     with sandbox_process(*options) as sandbox:
-        result = bulk_run(sandbox, count, timeout, concurrency=use_pacer(pacer, sandbox))
+        result = bulk_run(sandbox, count, timeout, concurrency=use_pacer(pacer, sandbox), transport=transport)
     result["429s_share_of_calls"] = round(result["429s"] / max(1, result["calls"]), 4)
     if result.get("connections") is not None:
         result["connections_per_call"] = round(result["connections"] / max(1, result["calls"]), 4)
     return result
 
 
-def row(labels: dict[str, Any], options: list[str], pacer: str, count: int) -> dict[str, Any]:
+def row(
+    labels: dict[str, Any],
+    options: list[str],
+    pacer: str,
+    count: int,
+    transport: httpx.BaseTransport | None = None,
+) -> dict[str, Any]:
     """One run with the sandbox ``options``, its figures after ``labels``; printed as it ends."""
-    result = {**labels, "pacer": pacer, **one_run(options, pacer, count, timeout=10.0)}
+    result = {**labels, "pacer": pacer, **one_run(options, pacer, count, timeout=10.0, transport=transport)}
     print(json.dumps(_brief(result)), file=sys.stderr, flush=True)
     return result
 
@@ -213,26 +230,37 @@ def matrix(count: int, round_trips: list[int], limiters: list[str]) -> list[dict
     ]
 
 
+def handshakes(rtt: int, jitter: int) -> httpx.BaseTransport:
+    """The client's transport with TCP's and TLS's handshakes before each new connection carries."""
+    config = NetworkConfig.round_trip(rtt, jitter, seed=3)
+    return handshake_transport(dataclasses.replace(config, connect_round_trips=CONNECT_ROUND_TRIPS))
+
+
 def tls(count: int) -> list[dict[str, Any]]:
     """Far away over TLS (each new connection costs two more round trips), rolling limiter: the
-    adaptive pacer, the even reference sender beside it, and the cap of any even sender."""
-    handshakes = ["--connect-rtts", str(CONNECT_ROUND_TRIPS)]
-    return [
-        row(
-            {
-                "rtt_ms": rtt,
-                "jitter_ms": jitter,
-                "limiter": "rolling",
-                "connect_rtts": CONNECT_ROUND_TRIPS,
-                "even_cap": even_cap(count, rtt, CONNECT_ROUND_TRIPS),
-            },
-            [*network(rtt, jitter, "rolling"), *handshakes],
-            pacer,
-            count,
-        )
-        for rtt, jitter in FAR
-        for pacer in ("adaptive", "even")
-    ]
+    adaptive pacer, the even reference sender beside it, and the cap of any even sender. The
+    handshakes are modelled where the client sees them ("client": before the request goes out)
+    and, as before, charged by the sandbox to the connection's first call ("sandbox")."""
+    rows = []
+    for rtt, jitter in FAR:
+        for where in ("client", "sandbox"):
+            for pacer in ("adaptive", "even"):
+                labels = {
+                    "rtt_ms": rtt,
+                    "jitter_ms": jitter,
+                    "limiter": "rolling",
+                    "connect_rtts": CONNECT_ROUND_TRIPS,
+                    "handshakes": where,
+                    "even_cap": even_cap(count, rtt, CONNECT_ROUND_TRIPS),
+                }
+                if where == "client":
+                    rows.append(
+                        row(labels, network(rtt, jitter, "rolling"), pacer, count, handshakes(rtt, jitter))
+                    )
+                else:
+                    charged = ["--connect-rtts", str(CONNECT_ROUND_TRIPS)]
+                    rows.append(row(labels, [*network(rtt, jitter, "rolling"), *charged], pacer, count))
+    return rows
 
 
 def short(count: int) -> list[dict[str, Any]]:
@@ -262,8 +290,8 @@ def faults(count: int) -> list[dict[str, Any]]:
 
 
 def _brief(row: dict[str, Any]) -> dict[str, Any]:
-    keys = ("rtt_ms", "limiter", "pacer", "processes", "redis", "records", "share_of_ceiling", "even_cap",
-            "429s_share_of_calls", "connections_per_call")  # fmt: skip
+    keys = ("rtt_ms", "limiter", "handshakes", "pacer", "processes", "redis", "records",
+            "share_of_ceiling", "even_cap", "429s_share_of_calls", "connections_per_call")  # fmt: skip
     return {k: row[k] for k in keys if k in row} | {"lost": row.get("lost"), "twice": row.get("stored_twice")}
 
 

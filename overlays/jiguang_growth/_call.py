@@ -23,7 +23,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar, cast
 
 import httpx
@@ -99,6 +99,9 @@ class Send:
     operation_id: str
     attempt_timeout: float | None = DEFAULT_ATTEMPT_TIMEOUT
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    on_wire: Callable[[], None] | None = field(default=None, compare=False)
+    """Called once as the request starts going out (after any connection's handshakes), when the
+    transport tells (httpcore's ``trace``): the pacer counts the call where it reaches the wire."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,7 +384,7 @@ def _paced(
     reply: Reply = None
     started = time.perf_counter()
     try:
-        reply = yield send
+        reply = yield replace(send, on_wire=lambda: pacer.sent(granted))
     finally:
         _release(pacer, reply, pacer.now() - granted)
     return reply, time.perf_counter() - started

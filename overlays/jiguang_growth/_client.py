@@ -477,7 +477,7 @@ class GrowthClient(Operations, _ClientBase[httpx.Client, httpx.BaseTransport]):
     def _attempt(self, step: Send, options: CallOptions) -> Reply:
         """One attempt: send, then read the answer as it streams in, within its deadline and cap."""
         http = self._http
-        trace = ConnectionTrace()
+        trace = ConnectionTrace(step.on_wire)
         request = http.build_request(
             step.method,
             _http_url(step.url),
@@ -569,7 +569,7 @@ class AsyncGrowthClient(AsyncOperations, _ClientBase[httpx.AsyncClient, httpx.As
         import asyncio  # noqa: PLC0415 - loaded already by whoever runs this coroutine
 
         http = self._http
-        trace = ConnectionTrace()
+        trace = ConnectionTrace(step.on_wire)
         request = http.build_request(
             step.method,
             _http_url(step.url),

@@ -188,6 +188,7 @@ class DeadlineTransport(httpx.BaseTransport):
         *,
         proxy: str | None = None,
         limits: httpx.Limits,
+        network_backend: httpcore.NetworkBackend | None = None,
     ) -> None:
         context = httpx.create_ssl_context(verify=verify)
         via = None
@@ -200,7 +201,7 @@ class DeadlineTransport(httpx.BaseTransport):
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
-            network_backend=_Backend(httpcore.SyncBackend()),
+            network_backend=_Backend(network_backend or httpcore.SyncBackend()),
         )
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:

@@ -437,6 +437,23 @@ class Pacer:
                 if granted_at >= self._heard_at:  # granted after the last act on a 429: news
                     self._throttled(now, retry_after)
 
+    def sent(self, granted_at: float) -> None:
+        """The call of the slot granted at ``granted_at`` (:meth:`now` then) starts going out now.
+
+        A call that had to open a connection first reaches the server its handshakes later than
+        its slot: the pacer counts it from now on, so the period's count holds the calls where
+        they reach the wire, and calls on kept connections granted meanwhile do not land on top.
+        """
+        with self._lock:
+            now = self._clock()
+            late = now - granted_at
+            if late < self.period / self.limit:
+                return  # within a spacing: as granted
+            granted = self._granted
+            if granted_at in granted:  # still in the period's count: move it to now
+                granted.remove(granted_at)
+            granted.append(now)  # every grant counted is at or before now
+
     def retry_wait(self, retry_after: float) -> float:
         """Seconds a call refused with 429 waits before asking for a slot again.
 

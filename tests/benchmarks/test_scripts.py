@@ -154,6 +154,13 @@ def test_pacer_waiters_prints_share_wakeups_and_cpu_for_queued_and_polled_caller
     assert 0 < share <= 1.0 and 0 < round_trips <= 1.0, rows[4]
 
 
+def pacing_cap(row: dict[str, Any]) -> float:
+    """An even sender's best share (careful first call): 1,000 records are 10 calls."""
+    rtt, handshakes = row["rtt_ms"] / 1000, row.get("connect_rtts", 0)
+    seconds = (1 + handshakes) * rtt + 8 / 100 + rtt
+    return round(1000 / seconds / 10_000, 3)
+
+
 def test_pacing_tls_and_short_columns_report_connections_and_every_limiter(tmp_path: Path) -> None:
     results: dict[str, list[dict[str, Any]]] = {}
     for what in ("tls", "short"):
@@ -165,10 +172,21 @@ def test_pacing_tls_and_short_columns_report_connections_and_every_limiter(tmp_p
         )  # fmt: skip
         assert done.returncode == 0, done.stdout + done.stderr
         results |= json.loads(results_file.read_text())
-    assert [(r["rtt_ms"], r["connect_rtts"]) for r in results["tls"]] == [(200, 2), (500, 2)]
-    assert [(r["rtt_ms"], r["limiter"]) for r in results["short"]] == [
-        (rtt, limiter) for rtt in (200, 500) for limiter in ("rolling", "fixed", "token")
+    assert [(r["rtt_ms"], r["connect_rtts"], r["handshakes"], r["pacer"]) for r in results["tls"]] == [
+        (rtt, 2, where, pacer)
+        for rtt in (200, 500)
+        for where in ("client", "sandbox")
+        for pacer in ("adaptive", "even")
     ]
+    assert [(r["rtt_ms"], r["limiter"], r["pacer"]) for r in results["short"]] == [
+        (rtt, limiter, pacer)
+        for rtt in (200, 500)
+        for limiter in ("rolling", "fixed", "token")
+        for pacer in ("adaptive", "even")
+        if pacer == "adaptive" or limiter == "rolling"
+    ]
+    for row in results["tls"] + results["short"]:
+        assert row["even_cap"] == pacing_cap(row), row
     for row in results["tls"] + results["short"]:
         assert row["accepted"] == row["records"] == 1000 and row["lost"] == row["stored_twice"] == 0, row
         assert 0 < row["connections"] <= row["calls"] and 0 < row["connections_per_call"] <= 1, row

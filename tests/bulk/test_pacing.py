@@ -655,3 +655,35 @@ def test_a_pacer_settled_alone_reads_429s_where_answers_barely_vary_as_strays() 
     for _ in range(4):
         send(young, other, throttled=True)
     assert young.margin > _pacing.MIN_MARGIN + _pacing.MARGIN_STEP
+
+
+def _grants_while_late_calls_go_out(report_wire_times: bool) -> int:
+    """A second of slots whose calls each open a connection first (0.5 s of handshakes), then the
+    half second in which they go out: how many more slots the pacer grants meanwhile."""
+    clock = FakeClock()
+    pacer = _pacing.Pacer(limit=100, clock=clock)
+    pending: list[tuple[float, float]] = []  # (when it goes out, when it was granted)
+    while clock.now < 1.0:
+        wait = pacer.acquire()
+        if wait > 0:
+            clock.now += wait
+        else:
+            pending.append((clock.now + 0.5, clock.now))
+    more = 0
+    while clock.now < 1.5:
+        while report_wire_times and pending and pending[0][0] <= clock.now:
+            pacer.sent(pending.pop(0)[1])
+        wait = pacer.acquire()
+        if wait > 0:
+            clock.now += min(wait, 0.001)
+        else:
+            more += 1
+    return more
+
+
+def test_a_call_that_reaches_the_wire_late_is_counted_where_it_lands() -> None:
+    """Far away over TLS, the calls that open the pool's connections go out their handshakes after
+    their slots; granting calls on kept connections meanwhile would double the rate the server
+    sees. Counted where they reach the wire, they hold the period's count until it has room."""
+    assert _grants_while_late_calls_go_out(report_wire_times=False) > 40
+    assert _grants_while_late_calls_go_out(report_wire_times=True) <= 5

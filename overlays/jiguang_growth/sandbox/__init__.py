@@ -30,6 +30,7 @@ from ._state import RequestRecord, SandboxState, StateSnapshot
 
 if TYPE_CHECKING:
     from ._app import INSPECTION_PATH, SandboxApp, create_app
+    from ._handshakes import handshake_transport
     from ._server import PortInUseError, SandboxServer, SandboxStartError, run_sandbox
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "SandboxState",
     "StateSnapshot",
     "create_app",
+    "handshake_transport",
     "injected_code",
     "load_config",
     "run_sandbox",
@@ -70,6 +72,7 @@ _LAZY = {
     "SandboxServer": "._server",
     "SandboxStartError": "._server",
     "run_sandbox": "._server",
+    "handshake_transport": "._handshakes",
 }
 
 EXTRA_HINT = "the sandbox server needs the 'sandbox' extra: pip install 'jiguang-growth[sandbox]'"

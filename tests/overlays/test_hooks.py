@@ -203,7 +203,14 @@ class SlowPacer:
         *,
         throttled: bool = False,
         retry_after: float | None = None,
+        new_connection: bool = False,
     ) -> None:
+        pass
+
+    def sent(self, granted_at: float) -> None:
+        pass
+
+    def park(self, change: int) -> None:
         pass
 
     def pause(self, seconds: float) -> None:

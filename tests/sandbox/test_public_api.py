@@ -33,6 +33,7 @@ PUBLIC_NAMES = [
     "SandboxState",
     "StateSnapshot",
     "create_app",
+    "handshake_transport",
     "injected_code",
     "load_config",
     "run_sandbox",

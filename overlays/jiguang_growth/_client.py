@@ -44,7 +44,7 @@ from ._options import CallOptions, Timeout, check_headers, check_timeout, merge_
 from ._pacing import shared_pacer
 from ._response import Capture
 from ._shared_quota import check_quota_url
-from ._trace import ConnectionTrace
+from ._trace import ConnectionTrace, traced
 
 __all__ = ["AsyncGrowthClient", "AsyncRawGrowthClient", "GrowthClient", "RawGrowthClient", "cancelled_by"]
 
@@ -477,14 +477,14 @@ class GrowthClient(Operations, _ClientBase[httpx.Client, httpx.BaseTransport]):
     def _attempt(self, step: Send, options: CallOptions) -> Reply:
         """One attempt: send, then read the answer as it streams in, within its deadline and cap."""
         http = self._http
-        trace = ConnectionTrace(step.on_wire)
+        trace = None if step.on_wire is None else ConnectionTrace(step.on_wire)  # paced calls only
         request = http.build_request(
             step.method,
             _http_url(step.url),
             content=step.content,
             headers=options.headers,
             timeout=_timeout_of(options),
-            extensions={"trace": trace},
+            extensions=None if trace is None else {"trace": trace},
         )
         with _deadline.attempt(step.attempt_timeout, self._cancel):
             try:
@@ -499,7 +499,7 @@ class GrowthClient(Operations, _ClientBase[httpx.Client, httpx.BaseTransport]):
                         return late
                     if not reader.feed(chunk):
                         break
-                return replace(reader.answer(), new_connection=trace.opened)
+                return traced(reader.answer(), trace)
             except httpx.RequestError as error:
                 return error
             finally:
@@ -569,14 +569,14 @@ class AsyncGrowthClient(AsyncOperations, _ClientBase[httpx.AsyncClient, httpx.As
         import asyncio  # noqa: PLC0415 - loaded already by whoever runs this coroutine
 
         http = self._http
-        trace = ConnectionTrace(step.on_wire)
+        trace = None if step.on_wire is None else ConnectionTrace(step.on_wire)  # paced calls only
         request = http.build_request(
             step.method,
             _http_url(step.url),
             content=step.content,
             headers=options.headers,
             timeout=_timeout_of(options),
-            extensions={"trace": trace.in_async},
+            extensions=None if trace is None else {"trace": trace.in_async},
         )
         try:
             async with asyncio.timeout(step.attempt_timeout):
@@ -586,7 +586,7 @@ class AsyncGrowthClient(AsyncOperations, _ClientBase[httpx.AsyncClient, httpx.As
                     async for chunk in _no_chunks() if reader.done else response.aiter_raw():
                         if not reader.feed(chunk):
                             break
-                    return replace(reader.answer(), new_connection=trace.opened)
+                    return traced(reader.answer(), trace)
                 finally:
                     await response.aclose()
         except httpx.RequestError as error:

@@ -3,17 +3,21 @@
 A call that opens a connection pays its handshakes (TCP, then TLS: two round
 trips far away) before the request goes out: it reaches the server that much
 later than its slot, and its answer time says little about how much the path's
-delay varies. Both drivers attach a :class:`ConnectionTrace` to each attempt's
-request; a transport that does not trace (a user's own, a mock) leaves it
-saying "no new connection" and never calls ``on_wire``.
+delay varies. Both drivers attach a :class:`ConnectionTrace` to each paced
+attempt's request (only the pacer uses what it tells); a transport that does
+not trace (a user's own, a mock) leaves it saying "no new connection" and never
+calls ``on_wire``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
-__all__ = ["ConnectionTrace"]
+from ._body import Answer
+
+__all__ = ["ConnectionTrace", "traced"]
 
 _OPENING = ("connection.connect_tcp.", "connection.connect_unix_socket.")
 """Trace events httpcore emits only when it opens a connection for the request."""
@@ -42,3 +46,8 @@ class ConnectionTrace:
     async def in_async(self, name: str, info: dict[str, Any]) -> None:
         """The ``trace`` callback of an async transport (httpcore awaits it)."""
         self(name, info)
+
+
+def traced(answer: Answer, trace: ConnectionTrace | None) -> Answer:
+    """``answer``, saying whether its request opened a connection when it was traced."""
+    return answer if trace is None else replace(answer, new_connection=trace.opened)
